@@ -1,0 +1,1 @@
+"""Donations and government grants: donors, programmes, awards, allocation, receipts."""

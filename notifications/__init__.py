@@ -1,0 +1,1 @@
+"""Outbox, channels (SMS over HTTP, e-mail, webhook), templates and the dispatcher."""

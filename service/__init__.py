@@ -1,0 +1,1 @@
+"""Zizhu shared kernel and composition root."""

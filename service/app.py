@@ -1,0 +1,78 @@
+"""The composition root: create_app() assembles the Litestar app from the kernel and the domains."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from service.accounts import AuthController, UserController
+from service.auth import make_jwt_auth
+from service.db import create_engine, sqlalchemy_plugin, write_intent
+from service.errors import EXCEPTION_HANDLERS
+from service.logs import configure_logging
+from service.registry.api import StudentController, UniversityController
+from service.settings import Settings, get_settings
+from service.web.pages import ROUTES as PAGE_ROUTES
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_BODY_BYTES = 20 * 1024 * 1024
+
+
+def write_intent_middleware(app: ASGIApp) -> ASGIApp:
+    """Mark unsafe requests so that the database opens a write transaction for them (see service.db)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") not in _SAFE_METHODS:
+            token = write_intent.set(True)
+            try:
+                await app(scope, receive, send)
+            finally:
+                write_intent.reset(token)
+        else:
+            await app(scope, receive, send)
+
+    return middleware
+
+
+def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    engine = create_engine(settings)
+    jwt_auth = make_jwt_auth(settings)
+
+    async def dispose_engine() -> None:
+        await engine.dispose()
+
+    return Litestar(
+        route_handlers=[*PAGE_ROUTES, AuthController, UserController, UniversityController, StudentController],
+        plugins=[sqlalchemy_plugin(engine)],
+        on_app_init=[jwt_auth.on_app_init],
+        middleware=[write_intent_middleware],
+        exception_handlers=EXCEPTION_HANDLERS,
+        state=State({"settings": settings, "engine": engine, "jwt_auth": jwt_auth, **(extra_state or {})}),
+        template_config=TemplateConfig(
+            directory=Path(__file__).parent / "web" / "templates", engine=JinjaTemplateEngine
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Zizhu (资助) API",
+            version="1",
+            description="County student-aid centre: student loans, grants and donations. "
+                        "Sign in with POST /api/v1/auth/login, then send `Authorization: Bearer <token>`. "
+                        "Errors are RFC 9457 problem+json; their types are listed at /problems.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(path="/"), ScalarRenderPlugin(path="/scalar")],
+        ),
+        request_max_body_size=MAX_BODY_BYTES,
+        on_shutdown=[dispose_engine],
+        debug=False,
+    )

@@ -1,0 +1,207 @@
+"""The `zizhu` command: serve, db upgrade, demo, users add, audit verify."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from service.db import create_engine, write_session
+from service.settings import Settings, SettingsError, get_settings
+
+console = Console(highlight=False, soft_wrap=True)
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _run(job: Callable[[Settings, Any], Awaitable[T]]) -> T:
+    """Run one async job with its own engine, disposed afterwards."""
+    settings = _settings()
+
+    async def main() -> T:
+        engine = create_engine(settings)
+        try:
+            return await job(settings, engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Zizhu (资助): the county student-aid centre's service."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from service.migrate import upgrade
+
+    async def job(settings: Settings, engine: Any) -> str | None:
+        return await upgrade(engine, settings, revision)
+
+    console.print(f"database at revision [bold]{_run(job)}[/bold]")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the revision the database is at."""
+    from service.migrate import current_revision, head_revision
+
+    async def job(settings: Settings, engine: Any) -> str | None:
+        return await current_revision(engine)
+
+    console.print(f"current: {_run(job)}  head: {head_revision()}")
+
+
+async def _prepare(settings: Settings, engine: Any, demo: bool, students: int = 300) -> list[Any]:
+    """Migrate; load the demo into an empty database (if asked); create the first admin."""
+    from service.auth import ensure_admin
+    from service.demo import database_is_empty, load_demo
+    from service.migrate import upgrade
+
+    await upgrade(engine, settings)
+    async with write_session(engine) as session:
+        if demo and await database_is_empty(session):
+            return await load_demo(session, students=students, admin_password=settings.admin_password)
+        await ensure_admin(session, settings.admin_password)
+    return []
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Server processes.")
+@click.option("--no-demo", is_flag=True, help="Do not load demo data into an empty database.")
+def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
+    """Migrate the database, load the demo into an empty one, and serve on HOST:PORT."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    from service.demo import DEMO_USERS
+
+    made = _run(lambda s, e: _prepare(s, e, demo=not no_demo))
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    console.print(f"\n[bold green]Zizhu (资助)[/bold green] on {url}")
+    console.print(f"  API docs:  {url}/schema    health: {url}/health")
+    if made:
+        console.print("  Demo data loaded. Sign in (POST /api/v1/auth/login) as:")
+        for u in made:
+            console.print(f"    {u.role:<9} {u.username:<9} password [bold]{u.password}[/bold]")
+    elif not no_demo:
+        console.print(f"  Demo users (if this is the demo database): "
+                      f"{', '.join(f'{u.username}/{u.password}' for u in DEMO_USERS)}")
+    console.print()
+    sys.stdout.flush()
+    Granian("service.app:create_app", address=host, port=port, interface=Interfaces.ASGI,
+            workers=workers, factory=True, log_access=False).serve()
+
+
+@main.command()
+@click.option("--students", default=300, show_default=True, type=int)
+def demo(students: int) -> None:
+    """Load demo data (only into an empty database)."""
+    from service.demo import database_is_empty, load_demo
+    from service.migrate import upgrade
+
+    async def job(settings: Settings, engine: Any) -> int:
+        await upgrade(engine, settings)
+        async with write_session(engine) as session:
+            if not await database_is_empty(session):
+                raise click.ClickException("the database is not empty; demo data goes into an empty one only")
+            made = await load_demo(session, students=students, admin_password=settings.admin_password)
+        for u in made:
+            console.print(f"{u.role:<9} {u.username:<9} {u.password}")
+        return len(made)
+
+    _run(job)
+
+
+@main.group()
+def users() -> None:
+    """User accounts."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "officer", "reviewer", "school", "donor",
+                                                          "graduate", "auditor"]))
+@click.option("--password", envvar="ZIZHU_NEW_USER_PASSWORD", help="Asked for when not given.")
+@click.option("--donor-id", type=int)
+@click.option("--student-id", type=int)
+@click.option("--university-code")
+def users_add(username: str, role: str, password: str | None, donor_id: int | None, student_id: int | None,
+              university_code: str | None) -> None:
+    """Create a user (the password is asked for unless given)."""
+    from sqlalchemy import select
+
+    from service import audit
+    from service.auth import User, hash_password, password_problem
+    from service.migrate import upgrade
+
+    if password is None:
+        password = getpass.getpass("password: ")
+    why = password_problem(password)
+    if why:
+        raise click.ClickException(why[1])
+
+    async def job(settings: Settings, engine: Any) -> int:
+        await upgrade(engine, settings)
+        async with write_session(engine) as session:
+            if await session.scalar(select(User.id).where(User.username == username)) is not None:
+                raise click.ClickException(f"user {username!r} exists already")
+            user = User(username=username, password_hash=hash_password(password), role=role, donor_id=donor_id,
+                        student_id=student_id, university_code=university_code)
+            session.add(user)
+            await session.flush()
+            await audit.record(session, f"cli:{os.environ.get('USER', 'unknown')}", "create", "user", user.id,
+                               None, audit.model_snapshot(user, exclude=("password_hash",)))
+            return user.id
+
+    console.print(f"user {username} ({role}) created with id {_run(job)}")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the audit hash chain; name the first broken link."""
+    from service.audit import verify_chain
+    from service.db import session_factory
+
+    async def job(settings: Settings, engine: Any) -> Any:
+        async with session_factory(engine)() as session:
+            return await verify_chain(session)
+
+    report = _run(job)
+    if report.ok:
+        console.print(f"[green]audit chain intact[/green]: {report.records} records")
+        return
+    console.print(f"[red]audit chain broken at record {report.first_broken_id}[/red]: {report.reason}")
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""RFC 9457 problem+json for every error, in Chinese and English.
+
+Every problem has a stable `type` (a relative URI, `/problems/<slug>`, which serves its description), a
+`title` and a `detail` in the language the client asked for (Chinese unless Accept-Language prefers
+English), both languages side by side in `detail_zh` / `detail_en`, and the `field` at fault when there
+is one. Stack traces never leave the process; a 500 carries an `incident` id that is in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from service.identity import redact
+
+log = logging.getLogger("zizhu.errors")
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    slug: str
+    status: int
+    title_zh: str
+    title_en: str
+
+
+_TYPES: dict[str, ProblemType] = {}
+
+
+def problem_type(slug: str, status: int, title_zh: str, title_en: str) -> ProblemType:
+    """Register a problem type once, at import time of the module that raises it."""
+    kind = ProblemType(slug, status, title_zh, title_en)
+    existing = _TYPES.get(slug)
+    if existing is not None and existing != kind:
+        raise ValueError(f"problem type {slug!r} registered twice with different meanings")
+    _TYPES[slug] = kind
+    return kind
+
+
+def problem_types() -> list[ProblemType]:
+    return sorted(_TYPES.values(), key=lambda t: (t.status, t.slug))
+
+
+def get_problem_type(slug: str) -> ProblemType | None:
+    return _TYPES.get(slug)
+
+
+INVALID_REQUEST = problem_type("invalid-request", 400, "请求内容有误", "The request is malformed")
+UNAUTHORIZED = problem_type("unauthorized", 401, "需要登录", "Authentication required")
+FORBIDDEN = problem_type("forbidden", 403, "无权操作", "Not allowed")
+NOT_FOUND = problem_type("not-found", 404, "未找到", "Not found")
+METHOD_NOT_ALLOWED = problem_type("method-not-allowed", 405, "不支持的请求方法", "Method not allowed")
+CONFLICT = problem_type("conflict", 409, "与已有数据冲突", "Conflicts with existing data")
+VERSION_CONFLICT = problem_type(
+    "version-conflict", 409, "数据已被他人修改，请刷新后重试", "The record was changed by someone else"
+)
+TOO_LARGE = problem_type("payload-too-large", 413, "上传内容过大", "Payload too large")
+UNPROCESSABLE = problem_type("unprocessable", 422, "数据不符合业务规则", "The data breaks a business rule")
+TOO_MANY = problem_type("too-many-requests", 429, "请求过于频繁", "Too many requests")
+INTERNAL = problem_type("internal-error", 500, "系统内部错误", "Internal error")
+UNAVAILABLE = problem_type("unavailable", 503, "服务暂不可用", "Service unavailable")
+
+
+class Problem(Exception):
+    """A business error the client can act on. Raise it anywhere below the HTTP layer."""
+
+    def __init__(
+        self,
+        kind: ProblemType,
+        detail_zh: str,
+        detail_en: str,
+        *,
+        field: str | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail_en)
+        self.kind = kind
+        self.detail_zh = detail_zh
+        self.detail_en = detail_en
+        self.field = field
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+def prefers_english(request: Request[Any, Any, Any]) -> bool:
+    lang = request.headers.get("accept-language", "")
+    first = lang.split(",")[0].strip().lower()
+    return first.startswith("en")
+
+
+def problem_body(
+    request: Request[Any, Any, Any],
+    kind: ProblemType,
+    detail_zh: str,
+    detail_en: str,
+    field: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    english = prefers_english(request)
+    body: dict[str, Any] = {
+        "type": f"/problems/{kind.slug}",
+        "title": kind.title_en if english else kind.title_zh,
+        "status": kind.status,
+        "detail": detail_en if english else detail_zh,
+        "detail_zh": detail_zh,
+        "detail_en": detail_en,
+        "instance": request.url.path,
+    }
+    if field:
+        body["field"] = field
+    if extra:
+        body.update(extra)
+    return body
+
+
+def _response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        content=body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers or {}
+    )
+
+
+def handle_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[Any]:
+    body = problem_body(request, exc.kind, exc.detail_zh, exc.detail_en, exc.field, exc.extra)
+    return _response(body, exc.headers)
+
+
+def _validation_errors(exc: ValidationException) -> list[dict[str, str]]:
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            errors.append({"field": str(item.get("key") or ""), "message": str(item.get("message", ""))})
+    return errors
+
+
+_STATUS_KINDS = {
+    400: INVALID_REQUEST, 401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED,
+    409: CONFLICT, 413: TOO_LARGE, 429: TOO_MANY, 503: UNAVAILABLE,
+}
+_STATUS_DETAILS_ZH = {
+    400: "请求内容不符合接口要求。",
+    401: "请先登录，或登录已过期，请重新登录。",
+    403: "当前用户无权进行此操作或查看此数据。",
+    404: "请求的资源不存在。",
+    405: "该地址不支持此请求方法。",
+    413: "上传内容超过允许的大小。",
+    429: "请求过于频繁，请稍后再试。",
+}
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    kind = _STATUS_KINDS.get(status) or (INTERNAL if status >= 500 else INVALID_REQUEST)
+    if status >= 500:
+        return handle_unexpected(request, exc)
+    extra: dict[str, Any] = {}
+    field = None
+    detail_en = str(exc.detail) if exc.detail else kind.title_en
+    detail_zh = _STATUS_DETAILS_ZH.get(status, kind.title_zh)
+    if isinstance(exc, ValidationException):
+        errors = _validation_errors(exc)
+        if errors:
+            extra["errors"] = errors
+            field = errors[0]["field"] or None
+            detail_en = "; ".join(
+                f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors
+            )
+            detail_zh = "请求内容不符合接口要求：" + "；".join(
+                f"字段 {e['field']}" if e["field"] else "请求体" for e in errors
+            ) + " 有误。"
+    if kind.status != status:  # an unusual 4xx: keep its own status
+        kind = ProblemType(kind.slug, status, kind.title_zh, kind.title_en)
+    body = problem_body(request, kind, detail_zh, detail_en, field, extra)
+    return _response(body, dict(exc.headers or {}))
+
+
+def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
+    # Services check what they can before writing; this catches the race that slipped past the check.
+    log.warning("integrity error on %s: %s", request.url.path, redact(str(exc.orig))[:300])
+    body = problem_body(
+        request, CONFLICT, "该记录与已有数据冲突（可能已存在）。", "The record conflicts with existing data."
+    )
+    return _response(body)
+
+
+def handle_stale_data(request: Request[Any, Any, Any], exc: StaleDataError) -> Response[Any]:
+    body = problem_body(
+        request, VERSION_CONFLICT, "数据已被他人修改，请刷新后重试。", "The record was changed by someone else; reload and retry."
+    )
+    return _response(body)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    incident = uuid.uuid4().hex[:12]
+    log.error("incident %s on %s %s: %s", incident, request.method, request.url.path,
+              redact(repr(exc))[:500], exc_info=exc if not isinstance(exc, HTTPException) else None)
+    body = problem_body(
+        request, INTERNAL, f"系统内部错误，请联系管理员（事件编号 {incident}）。",
+        f"Internal error; tell the administrator incident {incident}.", extra={"incident": incident},
+    )
+    return _response(body)
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    Problem: handle_problem,
+    HTTPException: handle_http_exception,
+    IntegrityError: handle_integrity_error,
+    StaleDataError: handle_stale_data,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,1 @@
+"""Universities, students and co-borrowers: shared by loans and donations."""

@@ -1,0 +1,1 @@
+"""The staff console and portals (server-rendered pages)."""
