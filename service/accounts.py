@@ -7,12 +7,13 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
-from service.auth import User, allow, hash_password, issue_token, password_problem, user_cache, verify_password
+from service.auth import User, allow, hash_password, issue_token, password_problem, verify_password
 from service.errors import CONFLICT, NOT_FOUND, TOO_MANY, UNAUTHORIZED, UNPROCESSABLE, Problem
 from service.pagination import Page, fetch_page
 from service.registry.models import Student, University
@@ -67,7 +68,7 @@ class AuthController(Controller):
 
     @post("/login", opt={"public": True}, status_code=200, summary="Sign in",
           description="401 for a wrong user name or password; 429 after repeated failures.")
-    async def login(self, data: LoginIn, db_session: AsyncSession, request: Request) -> LoginOut:
+    async def login(self, data: JSONBody[LoginIn], db_session: NamedDependency[AsyncSession], request: Request) -> LoginOut:
         settings = request.app.state.settings
         user = await db_session.scalar(select(User).where(User.username == data.username))
         now = utcnow()
@@ -99,7 +100,7 @@ class UserController(Controller):
 
     @post("/", summary="Create a user",
           description="A donor user needs donor_id, a graduate user student_id, a school user university_code.")
-    async def create(self, data: UserIn, db_session: AsyncSession, request: Request) -> UserOut:
+    async def create(self, data: JSONBody[UserIn], db_session: NamedDependency[AsyncSession], request: Request) -> UserOut:
         why = password_problem(data.password)
         if why:
             raise Problem(UNPROCESSABLE, *why, field="password")
@@ -127,9 +128,9 @@ class UserController(Controller):
         return user_out(user)
 
     @get("/", summary="List users")
-    async def list(self, db_session: AsyncSession, role: Role | None = None,
-                   limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-                   offset: Annotated[int, Parameter(ge=0)] = 0) -> Page[UserOut]:
+    async def list(self, db_session: NamedDependency[AsyncSession], role: FromQuery[Role | None] = None,
+                   limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+                   offset: Annotated[int, QueryParameter(ge=0)] = 0) -> Page[UserOut]:
         query = select(User).order_by(User.id)
         if role:
             query = query.where(User.role == role)
@@ -137,7 +138,7 @@ class UserController(Controller):
         return Page(items=[user_out(u) for u in rows], total=total, limit=limit, offset=offset)
 
     @post("/{user_id:int}/deactivate", status_code=200, summary="Deactivate a user (its tokens stop working)")
-    async def deactivate(self, user_id: int, db_session: AsyncSession, request: Request) -> UserOut:
+    async def deactivate(self, user_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request) -> UserOut:
         user = await db_session.get(User, user_id)
         if user is None:
             raise Problem(NOT_FOUND, f"用户 {user_id} 不存在。", f"User {user_id} does not exist.")
@@ -145,7 +146,7 @@ class UserController(Controller):
         user.active = False
         user.token_version += 1
         await db_session.flush()
-        user_cache.forget(user.id)
+        request.app.state.user_cache.forget(user.id)
         await audit.record(db_session, request.user.actor, "deactivate", "user", user.id, before,
                            audit.model_snapshot(user, exclude=("password_hash",)))
         return user_out(user)

@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
-from litestar.config.response_cache import ResponseCacheConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -16,7 +15,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from service.accounts import AuthController, UserController
-from service.auth import make_jwt_auth
+from service.auth import ActiveUserCache, make_jwt_auth
 from service.db import create_engine, sqlalchemy_plugin, write_intent
 from service.errors import EXCEPTION_HANDLERS
 from service.logs import configure_logging
@@ -59,7 +58,7 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
         on_app_init=[jwt_auth.on_app_init],
         middleware=[write_intent_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
-        state=State({"settings": settings, "engine": engine, "jwt_auth": jwt_auth, **(extra_state or {})}),
+        state=State({"settings": settings, "engine": engine, "jwt_auth": jwt_auth, "user_cache": ActiveUserCache(), **(extra_state or {})}),
         template_config=TemplateConfig(
             directory=Path(__file__).parent / "web" / "templates", engine=JinjaTemplateEngine
         ),

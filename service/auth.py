@@ -89,7 +89,7 @@ def password_problem(password: str) -> tuple[str, str] | None:
     return None
 
 
-class _ActiveUserCache:
+class ActiveUserCache:
     """user id → (checked at, active, token_version); saves a query per request."""
 
     def __init__(self) -> None:
@@ -112,8 +112,6 @@ class _ActiveUserCache:
         return active, version
 
 
-user_cache = _ActiveUserCache()
-
 
 async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthUser | None:
     extras = token.extras or {}
@@ -121,7 +119,8 @@ async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any,
         user_id = int(token.sub)
     except ValueError:
         return None
-    active, version = await user_cache.state(connection.app.state.engine, user_id)
+    state = connection.app.state
+    active, version = await state.user_cache.state(state.engine, user_id)
     if not active or extras.get("tv") != version:
         return None
     return AuthUser(

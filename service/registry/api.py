@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, Request, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,20 +34,20 @@ class UniversityController(Controller):
     tags = ["registry"]
 
     @post("/", guards=[allow("officer")], summary="Register a university")
-    async def create(self, data: UniversityIn, db_session: AsyncSession, request: Request) -> UniversityOut:
+    async def create(self, data: JSONBody[UniversityIn], db_session: NamedDependency[AsyncSession], request: Request) -> UniversityOut:
         uni = await svc.add_university(db_session, data, request.user.actor)
         return svc.university_out(uni)
 
     @get("/", guards=[allow(*STAFF_READERS, "school")], summary="List universities")
     async def list(
-        self, db_session: AsyncSession,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100, offset: Annotated[int, Parameter(ge=0)] = 0,
+        self, db_session: NamedDependency[AsyncSession],
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100, offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> Page[UniversityOut]:
         rows, total = await fetch_page(db_session, select(University).order_by(University.code), limit, offset)
         return Page(items=[svc.university_out(u) for u in rows], total=total, limit=limit, offset=offset)
 
     @get("/{code:str}", guards=[allow(*STAFF_READERS, "school")], summary="One university")
-    async def detail(self, code: str, db_session: AsyncSession) -> UniversityOut:
+    async def detail(self, code: FromPath[str], db_session: NamedDependency[AsyncSession]) -> UniversityOut:
         uni = await db_session.get(University, code)
         if uni is None:
             raise Problem(NOT_FOUND, f"院校 {code} 不存在。", f"University {code} does not exist.")
@@ -59,21 +60,21 @@ class StudentController(Controller):
 
     @post("/", guards=[allow("officer")], summary="Register a student",
           description="422 for an invalid ID number or phone, 409 for an ID number already registered.")
-    async def create(self, data: StudentIn, db_session: AsyncSession, request: Request) -> StudentOut:
+    async def create(self, data: JSONBody[StudentIn], db_session: NamedDependency[AsyncSession], request: Request) -> StudentOut:
         student = await svc.add_student(db_session, data, request.user.actor)
         return svc.student_out(student)
 
     @get("/", guards=[allow(*STAFF_READERS, "school")], summary="Find students",
          description="`q` matches a full ID number exactly, or part of a name or county.")
     async def list(
-        self, db_session: AsyncSession, request: Request,
-        q: Annotated[str | None, Parameter(max_length=50)] = None,
-        university_code: str | None = None,
-        level: Literal["junior_college", "undergraduate", "graduate"] | None = None,
-        category: Literal["registered_poor", "minimum_allowance", "destitute", "orphan", "disabled", "other"]
-        | None = None,
-        sort: StudentSort = "id",
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50, offset: Annotated[int, Parameter(ge=0)] = 0,
+        self, db_session: NamedDependency[AsyncSession], request: Request,
+        q: Annotated[str | None, QueryParameter(max_length=50)] = None,
+        university_code: FromQuery[str | None] = None,
+        level: FromQuery[Literal["junior_college", "undergraduate", "graduate"] | None] = None,
+        category: FromQuery[Literal["registered_poor", "minimum_allowance", "destitute", "orphan", "disabled", "other"]
+        | None] = None,
+        sort: FromQuery[StudentSort] = "id",
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50, offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> Page[StudentOut]:
         user: AuthUser = request.user
         if user.role == "school":
@@ -83,14 +84,14 @@ class StudentController(Controller):
         return Page(items=[svc.student_out(s) for s in rows], total=total, limit=limit, offset=offset)
 
     @get("/{student_id:int}", guards=[allow(*STAFF_READERS, "school")], summary="One student")
-    async def detail(self, student_id: int, db_session: AsyncSession, request: Request) -> StudentOut:
+    async def detail(self, student_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request) -> StudentOut:
         student = await svc.get_student(db_session, student_id)
         _check_school_scope(request.user, student)
         return svc.student_out(student)
 
     @patch("/{student_id:int}", guards=[allow("officer")], summary="Change a student",
            description="Send the `version` you read; 409 if someone changed the record since.")
-    async def update(self, student_id: int, data: StudentPatch, db_session: AsyncSession,
+    async def update(self, student_id: FromPath[int], data: JSONBody[StudentPatch], db_session: NamedDependency[AsyncSession],
                      request: Request) -> StudentOut:
         student = await svc.get_student(db_session, student_id)
         student = await svc.update_student(db_session, student, data, request.user.actor)

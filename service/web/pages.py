@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import text
 
+from litestar.di import NamedDependency
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.demo import DEMO_USERS, DemoUser
+from service.meta import get_meta
 from service.errors import NOT_FOUND, UNAVAILABLE, Problem, get_problem_type, problem_types
 
 _TEXT = {
@@ -33,14 +39,22 @@ _TEXT = {
 
 
 @get("/", opt={"public": True}, include_in_schema=False)
-async def home(request: Request, lang: str | None = None) -> Template:
+async def home(request: Request, db_session: NamedDependency[AsyncSession],
+               lang: FromQuery[str | None] = None) -> Template:
     wanted = lang or ("en" if request.headers.get("accept-language", "").lower().startswith("en") else "zh")
     code = "en" if wanted == "en" else "zh"
     state = request.app.state
     return Template(template_name="home.html", context={
         "t": _TEXT[code], "lang": "en" if code == "en" else "zh-CN", "centre": state.settings.centre_name,
-        "demo_users": state.get("demo_users") or [],
+        "demo_users": await _demo_logins(db_session, state.settings.admin_password is not None),
     })
+
+
+async def _demo_logins(session: AsyncSession, admin_password_set: bool) -> list[DemoUser]:
+    """The demo accounts, shown only on a database the demo was loaded into."""
+    if await get_meta(session, "demo") is None:
+        return []
+    return [u for u in DEMO_USERS if not (u.role == "admin" and admin_password_set)]
 
 
 @get("/health", opt={"public": True}, tags=["service"], summary="Liveness and database check")
@@ -53,13 +67,19 @@ async def health(request: Request) -> dict[str, Any]:
     return {"status": "ok", "database": request.app.state.engine.dialect.name}
 
 
+@get("/health/live", opt={"public": True}, tags=["service"], summary="Liveness only (no database)")
+async def live() -> dict[str, str]:
+    """For load balancers that only need to know the process answers; also the benchmarks' bare endpoint."""
+    return {"status": "ok"}
+
+
 @get("/problems", opt={"public": True}, include_in_schema=False)
 async def problems_index() -> Template:
     return Template(template_name="problems.html", context={"problems": problem_types()})
 
 
 @get("/problems/{slug:str}", opt={"public": True}, include_in_schema=False)
-async def problem_detail(slug: str) -> Response[Any]:
+async def problem_detail(slug: FromPath[str]) -> Response[Any]:
     if get_problem_type(slug) is None:
         raise Problem(NOT_FOUND, f"没有名为 {slug} 的错误类型。", f"There is no problem type {slug!r}.")
     return Redirect(path=f"/problems#{slug}")
@@ -70,4 +90,4 @@ async def favicon() -> Response[bytes]:
     return Response(content=b"", status_code=204)
 
 
-ROUTES = [home, health, problems_index, problem_detail, favicon]
+ROUTES = [home, health, live, problems_index, problem_detail, favicon]

@@ -1,0 +1,64 @@
+"""The `zizhu` command as a newcomer uses it: help, migrations, demo, users, audit verification."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+
+from service.db import create_engine, write_intent
+from service.migrate import head_revision
+from service.settings import Settings
+from tests.e2e.conftest import zizhu
+
+COMMANDS = [[], ["serve"], ["db"], ["db", "upgrade"], ["db", "current"], ["demo"], ["users"], ["users", "add"],
+            ["audit"], ["audit", "verify"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "zizhu")
+def test_every_command_has_help(cli_env, command):
+    result = zizhu(cli_env, *command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+
+
+def test_upgrade_demo_users_and_audit(cli_env):
+    up = zizhu(cli_env, "db", "upgrade")
+    assert up.returncode == 0, up.stderr
+    assert head_revision() in up.stdout
+    assert zizhu(cli_env, "db", "upgrade").returncode == 0  # idempotent
+
+    demo = zizhu(cli_env, "demo", "--students", "40")
+    assert demo.returncode == 0, demo.stderr
+    assert "officer-demo" in demo.stdout
+    again = zizhu(cli_env, "demo")
+    assert again.returncode != 0 and "not empty" in again.stderr
+
+    add = zizhu(cli_env, "users", "add", "clerk2", "--role", "officer", "--password", "long-enough-pw")
+    assert add.returncode == 0, add.stderr
+    dup = zizhu(cli_env, "users", "add", "clerk2", "--role", "officer", "--password", "long-enough-pw")
+    assert dup.returncode != 0 and "exists" in dup.stderr
+    short = zizhu(cli_env, "users", "add", "clerk3", "--role", "officer", "--password", "short")
+    assert short.returncode != 0 and "8 characters" in short.stderr
+
+    ok = zizhu(cli_env, "audit", "verify")
+    assert ok.returncode == 0 and "intact" in ok.stdout, ok.stdout + ok.stderr
+    asyncio.run(_tamper(Settings.from_env(cli_env)))
+    broken = zizhu(cli_env, "audit", "verify")
+    assert broken.returncode == 1 and "broken at record" in broken.stdout
+
+
+async def _tamper(settings: Settings) -> None:
+    engine = create_engine(settings)
+    write_intent.set(True)
+    async with engine.begin() as conn:
+        first = (await conn.execute(text("SELECT min(id) FROM audit_log"))).scalar_one()
+        await conn.execute(text("UPDATE audit_log SET action = 'nothing-to-see' WHERE id = :i"), {"i": first})
+    await engine.dispose()
+
+
+def test_bad_setting_is_a_clear_error(cli_env):
+    result = zizhu({**cli_env, "ZIZHU_DATABASE_URL": "mysql://nope"}, "db", "upgrade")
+    assert result.returncode != 0 and "ZIZHU_DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
