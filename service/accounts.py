@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Annotated, Literal
 
 import msgspec
@@ -54,9 +54,10 @@ class UserOut(msgspec.Struct):
     created_at: datetime
 
 
-def user_out(u: User) -> UserOut:
+def user_out(u: User, tz: tzinfo) -> UserOut:
     return UserOut(id=u.id, username=u.username, role=u.role, active=u.active, donor_id=u.donor_id,
-                   student_id=u.student_id, university_code=u.university_code, created_at=u.created_at)
+                   student_id=u.student_id, university_code=u.university_code,
+                   created_at=u.created_at.astimezone(tz))
 
 
 _BAD_LOGIN = ("用户名或密码错误。", "Wrong user name or password.")
@@ -125,17 +126,17 @@ class UserController(Controller):
         await db_session.flush()
         await audit.record(db_session, request.user.actor, "create", "user", user.id, None,
                            audit.model_snapshot(user, exclude=("password_hash",)))
-        return user_out(user)
+        return user_out(user, request.app.state.settings.tz)
 
     @get("/", summary="List users")
-    async def list(self, db_session: NamedDependency[AsyncSession], role: FromQuery[Role | None] = None,
+    async def list(self, db_session: NamedDependency[AsyncSession], request: Request, role: FromQuery[Role | None] = None,
                    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
                    offset: Annotated[int, QueryParameter(ge=0)] = 0) -> Page[UserOut]:
         query = select(User).order_by(User.id)
         if role:
             query = query.where(User.role == role)
         rows, total = await fetch_page(db_session, query, limit, offset)
-        return Page(items=[user_out(u) for u in rows], total=total, limit=limit, offset=offset)
+        return Page(items=[user_out(u, request.app.state.settings.tz) for u in rows], total=total, limit=limit, offset=offset)
 
     @post("/{user_id:int}/deactivate", status_code=200, summary="Deactivate a user (its tokens stop working)")
     async def deactivate(self, user_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request) -> UserOut:
@@ -149,4 +150,4 @@ class UserController(Controller):
         request.app.state.user_cache.forget(user.id)
         await audit.record(db_session, request.user.actor, "deactivate", "user", user.id, before,
                            audit.model_snapshot(user, exclude=("password_hash",)))
-        return user_out(user)
+        return user_out(user, request.app.state.settings.tz)

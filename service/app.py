@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import swagger_ui
 from litestar import Litestar
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -25,6 +26,10 @@ from service.web.pages import ROUTES as PAGE_ROUTES
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_BODY_BYTES = 20 * 1024 * 1024
+# The API docs' scripts are served from the installed swagger-ui-py package, not a CDN: a county
+# office network may have no way out, and the docs must still work there.
+SWAGGER_STATIC = "/static/swagger"
+SWAGGER_DIR = Path(swagger_ui.__file__).parent / "static"
 
 
 def write_intent_middleware(app: ASGIApp) -> ASGIApp:
@@ -53,7 +58,10 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
         await engine.dispose()
 
     return Litestar(
-        route_handlers=[*PAGE_ROUTES, AuthController, UserController, UniversityController, StudentController],
+        route_handlers=[
+            create_static_files_router(path=SWAGGER_STATIC, directories=[SWAGGER_DIR], opt={"public": True},
+                                       include_in_schema=False),
+            *PAGE_ROUTES, AuthController, UserController, UniversityController, StudentController],
         plugins=[sqlalchemy_plugin(engine)],
         on_app_init=[jwt_auth.on_app_init],
         middleware=[write_intent_middleware],
@@ -69,7 +77,13 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
                         "Sign in with POST /api/v1/auth/login, then send `Authorization: Bearer <token>`. "
                         "Errors are RFC 9457 problem+json; their types are listed at /problems.",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(path="/"), ScalarRenderPlugin(path="/scalar")],
+            render_plugins=[SwaggerRenderPlugin(
+                path="/",
+                js_url=f"{SWAGGER_STATIC}/swagger-ui-bundle.js",
+                css_url=f"{SWAGGER_STATIC}/swagger-ui.css",
+                standalone_preset_js_url=f"{SWAGGER_STATIC}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' type='image/png' href='{SWAGGER_STATIC}/favicon-32x32.png'>",
+            )],
         ),
         request_max_body_size=MAX_BODY_BYTES,
         on_shutdown=[dispose_engine],

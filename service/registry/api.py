@@ -62,7 +62,7 @@ class StudentController(Controller):
           description="422 for an invalid ID number or phone, 409 for an ID number already registered.")
     async def create(self, data: JSONBody[StudentIn], db_session: NamedDependency[AsyncSession], request: Request) -> StudentOut:
         student = await svc.add_student(db_session, data, request.user.actor)
-        return svc.student_out(student)
+        return svc.student_out(student, request.app.state.settings.tz)
 
     @get("/", guards=[allow(*STAFF_READERS, "school")], summary="Find students",
          description="`q` matches a full ID number exactly, or part of a name or county.")
@@ -81,13 +81,13 @@ class StudentController(Controller):
             university_code = user.university_code
         query = svc.student_search(q, university_code, level, category).order_by(_SORTS[sort], Student.id)
         rows, total = await fetch_page(db_session, query, limit, offset)
-        return Page(items=[svc.student_out(s) for s in rows], total=total, limit=limit, offset=offset)
+        return Page(items=[svc.student_out(s, request.app.state.settings.tz) for s in rows], total=total, limit=limit, offset=offset)
 
     @get("/{student_id:int}", guards=[allow(*STAFF_READERS, "school")], summary="One student")
     async def detail(self, student_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request) -> StudentOut:
         student = await svc.get_student(db_session, student_id)
         _check_school_scope(request.user, student)
-        return svc.student_out(student)
+        return svc.student_out(student, request.app.state.settings.tz)
 
     @patch("/{student_id:int}", guards=[allow("officer")], summary="Change a student",
            description="Send the `version` you read; 409 if someone changed the record since.")
@@ -95,4 +95,4 @@ class StudentController(Controller):
                      request: Request) -> StudentOut:
         student = await svc.get_student(db_session, student_id)
         student = await svc.update_student(db_session, student, data, request.user.actor)
-        return svc.student_out(student)
+        return svc.student_out(student, request.app.state.settings.tz)

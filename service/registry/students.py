@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from sqlalchemy import String, cast, or_, select
@@ -45,13 +46,14 @@ def university_out(u: University) -> UniversityOut:
     return UniversityOut(code=u.code, name=u.name, province=u.province)
 
 
-def student_out(s: Student) -> StudentOut:
+def student_out(s: Student, tz: tzinfo) -> StudentOut:
+    """The API's view of a student: identifiers masked, times in the centre's zone."""
     return StudentOut(
         id=s.id, name=s.name, id_number=mask_id_number(s.id_number), phone=mask_phone(s.phone),
         household_county=s.household_county, household_province=s.household_province,
         categories=list(s.categories or []), university_code=s.university_code, level=s.level,
         study_years=s.study_years, enrolled_on=s.enrolled_on, expected_graduation=s.expected_graduation,
-        address=s.address, version=s.version, created_at=s.created_at,
+        address=s.address, version=s.version, created_at=s.created_at.astimezone(tz),
     )
 
 

@@ -37,6 +37,7 @@ async def test_register_student_masks_personal_data(client, make_user):
     body = r.json()
     assert body["id_number"] == ID_1[:6] + "********" + ID_1[-4:]
     assert body["phone"] == "138****1234"
+    assert body["created_at"].endswith("+08:00")  # times in the centre's zone
     assert ID_1 not in r.text and "13812341234" not in r.text
     got = await client.get(f"/api/v1/students/{body['id']}", headers=officer)
     assert got.status_code == 200 and got.json()["name"] == "张三"
