@@ -10,7 +10,9 @@ from service.auth import User
 from service.meta import ServiceMeta
 from service.db import Base
 from service.registry.models import CoBorrower, Student, University
+from loans.models import ContractCounter, Loan, LoanPayout, PolicyRule
 
 metadata = Base.metadata
 
-__all__ = ["AuditRecord", "CoBorrower", "Student", "University", "ServiceMeta", "User", "metadata"]
+__all__ = [
+    "AuditRecord", "CoBorrower", "ContractCounter", "Loan", "LoanPayout", "PolicyRule", "Student", "University", "ServiceMeta", "User", "metadata"]

@@ -53,6 +53,7 @@ class Settings:
     login_max_failures: int
     login_lock_minutes: int
     centre_name: str
+    county_code: str
     log_level: str
     sql_echo: bool
     scheduler_enabled: bool
@@ -93,10 +94,17 @@ class Settings:
             login_max_failures=_int(env, "ZIZHU_LOGIN_MAX_FAILURES", 5, minimum=1),
             login_lock_minutes=_int(env, "ZIZHU_LOGIN_LOCK_MINUTES", 15, minimum=1),
             centre_name=env.get("ZIZHU_CENTRE_NAME") or "示范县学生资助管理中心",
+            county_code=_county_code(env.get("ZIZHU_COUNTY_CODE") or "150430"),
             log_level=(env.get("ZIZHU_LOG_LEVEL") or "INFO").upper(),
             sql_echo=_bool(env, "ZIZHU_SQL_ECHO", False),
             scheduler_enabled=_bool(env, "ZIZHU_SCHEDULER", True),
         )
+
+
+def _county_code(value: str) -> str:
+    if not (len(value) == 6 and value.isdigit()):
+        raise SettingsError(f"ZIZHU_COUNTY_CODE must be the county's 6-digit administrative code, got {value!r}")
+    return value
 
 
 def _secret_from_data_dir(data_dir: Path) -> str:

@@ -1,0 +1,239 @@
+"""HTTP controllers of the loans domain: applications, contracts, policy."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loans import applications as apps
+from loans import contracts
+from loans.lifecycle import LoanStatus
+from loans.models import Loan, PolicyRule
+from loans.policy import KINDS, PolicyError, format_rate, limits_for, validate_row
+from loans.schemas import (
+    ApplicationIn, ApplicationOut, CoBorrowerOut, ContractOut, DisburseIn, PayoutOut, PolicyIn, PolicyOut,
+    ReasonIn, ReceiptIn, SignIn, VerifiedContract,
+)
+from service import audit
+from service.auth import STAFF_READERS, AuthUser, allow
+from service.errors import CONFLICT, FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem
+from service.identity import mask_id_number, mask_name, mask_phone
+from service.money import format_yuan
+from service.pagination import Page, fetch_page
+from service.registry.models import CoBorrower, Student
+
+Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+Offset = Annotated[int, QueryParameter(ge=0)]
+
+
+async def application_out(session: AsyncSession, loan: Loan) -> ApplicationOut:
+    co = await session.get(CoBorrower, loan.co_borrower_id)
+    student = await session.get(Student, loan.student_id)
+    assert co is not None and student is not None
+    try:
+        limit = format_yuan(limits_for(await apps.policy_rows(session), loan.academic_year, student.level).maximum)
+    except PolicyError:
+        limit = ""
+    return ApplicationOut(
+        id=loan.id, status=loan.status, student_id=loan.student_id, academic_year=loan.academic_year,
+        amount=format_yuan(loan.amount), limit=limit,
+        co_borrower=CoBorrowerOut(name=co.name, id_number=mask_id_number(co.id_number), phone=mask_phone(co.phone),
+                                  relationship=loan.co_borrower_relationship),
+        prepared_by=loan.prepared_by, decided_by=loan.decided_by, reason=loan.reason, contract_no=loan.contract_no,
+        created_at=loan.created_at,
+    )
+
+
+async def contract_out(session: AsyncSession, loan: Loan) -> ContractOut:
+    assert loan.contract_no and loan.signed_on and loan.rate is not None and loan.maturity_date
+    paid = await contracts.payouts(session, loan.id)
+    disbursed = loan.status not in {s.value for s in (LoanStatus.CONTRACTED, LoanStatus.RECEIPT_CONFIRMED,
+                                                       LoanStatus.WITHDRAWN)}
+    return ContractOut(
+        contract_no=loan.contract_no, application_id=loan.id, student_id=loan.student_id,
+        academic_year=loan.academic_year, status=loan.status, principal=format_yuan(loan.amount),
+        # Repayments arrive with the ledger; until then what was disbursed is outstanding.
+        outstanding_principal=format_yuan(loan.amount if disbursed else 0),
+        rate=format_rate(loan.rate), lpr=format_rate(loan.lpr or loan.rate), spread_bp=loan.spread_bp or 0,
+        term_years=loan.term_years or 0, signed_on=loan.signed_on, maturity_date=loan.maturity_date,
+        grace_years=loan.grace_years or 0, subsidy_end=loan.subsidy_end or loan.maturity_date,
+        receipt_amount=None if loan.receipt_amount is None else format_yuan(loan.receipt_amount),
+        disbursed_on=loan.disbursed_on,
+        payouts=[PayoutOut(payee=p.payee, payee_ref=p.payee_ref, amount=format_yuan(p.amount), paid_on=p.paid_on)
+                 for p in paid],
+        policy_ids=list(loan.contract_policy_ids or []) + list(loan.limit_policy_ids or []),
+        check_code=loan.check_code or "",
+    )
+
+
+async def _school_scope(session: AsyncSession, user: AuthUser, loan: Loan) -> None:
+    if user.role == "school":
+        student = await session.get(Student, loan.student_id)
+        if student is None or student.university_code != user.university_code:
+            raise Problem(FORBIDDEN, "该合同的学生不在本校。", "This student is not at your university.")
+
+
+class LoanApplicationController(Controller):
+    path = "/api/v1/loan-applications"
+    tags = ["loans"]
+
+    @post("/", guards=[allow("officer")], summary="Take a loan application with its co-borrower",
+          description="422 when the amount is over the limit in force for the academic year and level "
+                      "(the problem names the limit and the rule), 409 for a second application that year.")
+    async def submit(self, data: JSONBody[ApplicationIn], db_session: NamedDependency[AsyncSession],
+                     request: Request) -> ApplicationOut:
+        loan = await apps.submit(db_session, data, request.user)
+        return await application_out(db_session, loan)
+
+    @get("/", guards=[allow(*STAFF_READERS)], summary="List applications")
+    async def list(self, db_session: NamedDependency[AsyncSession], status: FromQuery[LoanStatus | None] = None,
+                   student_id: FromQuery[int | None] = None, academic_year: FromQuery[int | None] = None,
+                   limit: Limit = 50, offset: Offset = 0) -> Page[ApplicationOut]:
+        query = select(Loan).order_by(Loan.id)
+        if status:
+            query = query.where(Loan.status == status.value)
+        if student_id is not None:
+            query = query.where(Loan.student_id == student_id)
+        if academic_year is not None:
+            query = query.where(Loan.academic_year == academic_year)
+        rows, total = await fetch_page(db_session, query, limit, offset)
+        return Page(items=[await application_out(db_session, r) for r in rows], total=total, limit=limit,
+                    offset=offset)
+
+    @get("/{loan_id:int}", guards=[allow(*STAFF_READERS)], summary="One application")
+    async def detail(self, loan_id: FromPath[int], db_session: NamedDependency[AsyncSession]) -> ApplicationOut:
+        return await application_out(db_session, await apps.get_loan(db_session, loan_id))
+
+    @post("/{loan_id:int}/approve", guards=[allow("reviewer")], status_code=200,
+          summary="Approve (a reviewer who did not prepare it)")
+    async def approve(self, loan_id: FromPath[int], db_session: NamedDependency[AsyncSession],
+                      request: Request) -> ApplicationOut:
+        loan = await apps.decide(db_session, await apps.get_loan(db_session, loan_id), request.user, True, None)
+        return await application_out(db_session, loan)
+
+    @post("/{loan_id:int}/reject", guards=[allow("reviewer")], status_code=200, summary="Reject with a reason")
+    async def reject(self, loan_id: FromPath[int], data: JSONBody[ReasonIn], db_session: NamedDependency[AsyncSession],
+                     request: Request) -> ApplicationOut:
+        loan = await apps.get_loan(db_session, loan_id)
+        loan = await apps.decide(db_session, loan, request.user, False, data.reason)
+        return await application_out(db_session, loan)
+
+    @post("/{loan_id:int}/withdraw", guards=[allow("officer")], status_code=200,
+          summary="Withdraw, or cancel before disbursement")
+    async def withdraw(self, loan_id: FromPath[int], data: JSONBody[ReasonIn],
+                       db_session: NamedDependency[AsyncSession], request: Request) -> ApplicationOut:
+        loan = await apps.withdraw(db_session, await apps.get_loan(db_session, loan_id), request.user, data.reason)
+        return await application_out(db_session, loan)
+
+    @post("/{loan_id:int}/contract", guards=[allow("officer")], summary="Sign the contract for this year")
+    async def sign(self, loan_id: FromPath[int], data: JSONBody[SignIn], db_session: NamedDependency[AsyncSession],
+                   request: Request) -> ContractOut:
+        settings = request.app.state.settings
+        loan = await contracts.sign(db_session, loan_id, data.signed_on, request.user, settings.county_code,
+                                    settings.secret_key)
+        return await contract_out(db_session, loan)
+
+
+class LoanContractController(Controller):
+    path = "/api/v1/loan-contracts"
+    tags = ["loans"]
+
+    @get("/", guards=[allow(*STAFF_READERS, "school")], summary="List contracts")
+    async def list(self, db_session: NamedDependency[AsyncSession], request: Request,
+                   student_id: FromQuery[int | None] = None, status: FromQuery[LoanStatus | None] = None,
+                   overdue: FromQuery[bool | None] = None, academic_year: FromQuery[int | None] = None,
+                   limit: Limit = 50, offset: Offset = 0) -> Page[ContractOut]:
+        query = select(Loan).where(Loan.contract_no.is_not(None)).order_by(Loan.contract_no)
+        if request.user.role == "school":
+            query = query.join(Student, Student.id == Loan.student_id).where(
+                Student.university_code == request.user.university_code)
+        if student_id is not None:
+            query = query.where(Loan.student_id == student_id)
+        if status:
+            query = query.where(Loan.status == status.value)
+        if overdue is not None:
+            query = query.where((Loan.status == "overdue") if overdue else (Loan.status != "overdue"))
+        if academic_year is not None:
+            query = query.where(Loan.academic_year == academic_year)
+        rows, total = await fetch_page(db_session, query, limit, offset)
+        return Page(items=[await contract_out(db_session, r) for r in rows], total=total, limit=limit, offset=offset)
+
+    @get("/{contract_no:str}", guards=[allow(*STAFF_READERS, "school")], summary="One contract")
+    async def detail(self, contract_no: FromPath[str], db_session: NamedDependency[AsyncSession],
+                     request: Request) -> ContractOut:
+        loan = await contracts.get_contract(db_session, contract_no)
+        await _school_scope(db_session, request.user, loan)
+        return await contract_out(db_session, loan)
+
+    @post("/{contract_no:str}/receipt", guards=[allow("school", "officer")], status_code=200,
+          summary="The university's receipt (回执): tuition and accommodation it charges")
+    async def receipt(self, contract_no: FromPath[str], data: JSONBody[ReceiptIn],
+                      db_session: NamedDependency[AsyncSession], request: Request) -> ContractOut:
+        loan = await contracts.confirm_receipt(db_session, contract_no, data.amount, request.user)
+        return await contract_out(db_session, loan)
+
+    @post("/{contract_no:str}/disburse", guards=[allow("officer")], status_code=200,
+          summary="Disburse: tuition and accommodation to the university, the balance to the student")
+    async def disburse(self, contract_no: FromPath[str], data: JSONBody[DisburseIn],
+                       db_session: NamedDependency[AsyncSession], request: Request) -> ContractOut:
+        loan = await contracts.disburse(db_session, contract_no, data.disbursed_on, request.user)
+        return await contract_out(db_session, loan)
+
+    @get("/verify/{code:str}", opt={"public": True}, summary="Check a 受理证明's check code (public)")
+    async def verify(self, code: FromPath[str], db_session: NamedDependency[AsyncSession]) -> VerifiedContract:
+        loan = await db_session.scalar(select(Loan).where(Loan.check_code == code.strip().upper()))
+        if loan is None or loan.contract_no is None or loan.signed_on is None:
+            raise Problem(NOT_FOUND, "没有与该校验码对应的合同，证明可能是伪造的。",
+                          "No contract has this check code; the certificate may be forged.")
+        student = await db_session.get(Student, loan.student_id)
+        assert student is not None
+        return VerifiedContract(contract_no=loan.contract_no, borrower=mask_name(student.name),
+                                principal=format_yuan(loan.amount), signed_on=loan.signed_on, status=loan.status)
+
+
+def _policy_out(r: PolicyRule) -> PolicyOut:
+    return PolicyOut(id=r.id, kind=r.kind, key=r.key, effective_from=r.effective_from, value=r.value,
+                     source=r.source, label=KINDS[r.kind].label_zh if r.kind in KINDS else r.kind)
+
+
+class LoanPolicyController(Controller):
+    path = "/api/v1/loan-policy"
+    tags = ["loans"]
+
+    @get("/", guards=[allow(*STAFF_READERS)], summary="Policy rows with their effective dates")
+    async def list(self, db_session: NamedDependency[AsyncSession], kind: FromQuery[str | None] = None,
+                   limit: Limit = 500, offset: Offset = 0) -> Page[PolicyOut]:
+        query = select(PolicyRule).order_by(PolicyRule.kind, PolicyRule.key, PolicyRule.effective_from)
+        if kind:
+            query = query.where(PolicyRule.kind == kind)
+        rows, total = await fetch_page(db_session, query, limit, offset)
+        return Page(items=[_policy_out(r) for r in rows], total=total, limit=limit, offset=offset)
+
+    @post("/", guards=[allow()], summary="Add a policy row (admin): a new notice, not a code change")
+    async def add(self, data: JSONBody[PolicyIn], db_session: NamedDependency[AsyncSession],
+                  request: Request) -> PolicyOut:
+        try:
+            validate_row(data.kind, data.key, data.value)
+        except PolicyError as exc:
+            raise Problem(UNPROCESSABLE, exc.message_zh, exc.message_en, field="value") from None
+        clash = await db_session.scalar(select(PolicyRule.id).where(
+            PolicyRule.kind == data.kind, PolicyRule.key == data.key, PolicyRule.effective_from == data.effective_from))
+        if clash is not None:
+            raise Problem(CONFLICT, "同一日期已有该政策值；政策只增不改，请换一个生效日期。",
+                          "A row for that kind and date exists; policy rows are added, not changed.",
+                          field="effective_from")
+        row = PolicyRule(kind=data.kind, key=data.key, effective_from=data.effective_from, value=data.value.strip(),
+                         source=data.source.strip(), created_by=request.user.actor)
+        db_session.add(row)
+        await db_session.flush()
+        await audit.record(db_session, request.user.actor, "create", "loan_policy", row.id, None,
+                           audit.model_snapshot(row))
+        return _policy_out(row)
+
+
+ROUTES: list[Any] = [LoanApplicationController, LoanContractController, LoanPolicyController]

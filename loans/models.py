@@ -1,0 +1,104 @@
+"""Tables of the loans domain: policy rows, loans (application + contract) and their payouts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON, BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base, IdType, UtcDateTime, utcnow
+
+
+class PolicyRule(Base):
+    """One policy value with the date from which it is in force (see loans.policy.KINDS)."""
+
+    __tablename__ = "loan_policy"
+    __table_args__ = (UniqueConstraint("kind", "key", "effective_from", name="uq_loan_policy_kind_key_from"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(40), default="")
+    effective_from: Mapped[date] = mapped_column(Date)
+    value: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(64), default="migration")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+_LIVE = "status NOT IN ('rejected', 'withdrawn')"
+
+
+class Loan(Base):
+    """One student's loan for one academic year: an application that becomes a contract (续贷: one a year)."""
+
+    __tablename__ = "loans"
+    __table_args__ = (
+        # one live application per student and academic year; a rejected or withdrawn one may be redone
+        Index("uq_loans_student_year_live", "student_id", "academic_year", unique=True,
+              sqlite_where=text(_LIVE), postgresql_where=text(_LIVE)),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
+    academic_year: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)  # fen, as applied for; the principal once signed
+    co_borrower_id: Mapped[int] = mapped_column(ForeignKey("co_borrowers.id"), index=True)
+    co_borrower_relationship: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    prepared_by: Mapped[int] = mapped_column(IdType)  # user id of the officer (maker)
+    decided_by: Mapped[int | None] = mapped_column(IdType, default=None)  # the reviewer (checker)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)  # of a rejection or withdrawal
+    limit_policy_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # the contract
+    contract_no: Mapped[str | None] = mapped_column(String(32), unique=True, default=None)
+    signed_on: Mapped[date | None] = mapped_column(Date, default=None)
+    rate: Mapped[Decimal | None] = mapped_column(Numeric(7, 4, asdecimal=True), default=None)  # annual percent
+    lpr: Mapped[Decimal | None] = mapped_column(Numeric(7, 4, asdecimal=True), default=None)
+    spread_bp: Mapped[int | None] = mapped_column(Integer, default=None)
+    term_years: Mapped[int | None] = mapped_column(Integer, default=None)
+    maturity_date: Mapped[date | None] = mapped_column(Date, default=None)
+    grace_years: Mapped[int | None] = mapped_column(Integer, default=None)
+    subsidy_end: Mapped[date | None] = mapped_column(Date, default=None)
+    graduation_year: Mapped[int | None] = mapped_column(Integer, default=None)
+    contract_policy_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    check_code: Mapped[str | None] = mapped_column(String(16), unique=True, default=None)
+    # the university's receipt (回执): tuition and accommodation it charges, paid to it at disbursement
+    receipt_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    receipt_by: Mapped[int | None] = mapped_column(IdType, default=None)
+    receipt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    disbursed_on: Mapped[date | None] = mapped_column(Date, default=None)
+    imported: Mapped[bool] = mapped_column(default=False)  # came from the centre's spreadsheets
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class LoanPayout(Base):
+    """Where disbursed money went: the university's tuition and accommodation, the balance to the student."""
+
+    __tablename__ = "loan_payouts"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    payee: Mapped[str] = mapped_column(String(20))  # "university" | "student"
+    payee_ref: Mapped[str] = mapped_column(String(32))  # university code or student id
+    amount: Mapped[int] = mapped_column(BigInteger)  # fen
+    paid_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ContractCounter(Base):
+    """The last contract sequence per county and year: taken in the signing transaction, so no gaps."""
+
+    __tablename__ = "loan_contract_counters"
+
+    county: Mapped[str] = mapped_column(String(6), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
