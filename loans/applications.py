@@ -144,7 +144,7 @@ async def move(session: AsyncSession, loan: Loan, wanted: LoanStatus, user: Auth
     try:
         new = transition(loan.status, wanted)
     except TransitionError as exc:
-        raise Problem(BAD_TRANSITION, exc.message_zh, str(exc), extra={"status": loan.status}) from None
+        raise Problem(BAD_TRANSITION, exc.message_zh, str(exc), extra={"current_status": loan.status}) from None
     before = audit.model_snapshot(loan)
     loan.status = new.value
     for name, value in changes.items():

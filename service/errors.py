@@ -117,8 +117,8 @@ def problem_body(
     }
     if field:
         body["field"] = field
-    if extra:
-        body.update(extra)
+    if extra:  # extension members never overwrite the standard ones
+        body = {**extra, **body}
     return body
 
 
