@@ -1,0 +1,3 @@
+"""Excel import and export of loan contracts (being written)."""
+
+ROUTES: list = []
