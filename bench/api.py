@@ -89,7 +89,8 @@ def run_wrk(base_url: str, script: Path, seconds: int, connections: int) -> dict
 def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     cmd = [*pin(0), str(ZIZHU), "serve", "--host", HOST, "--port", str(port), "--workers", "1"]
     # A session of its own, so that a stuck server and its worker can be killed together as one group.
-    return subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:

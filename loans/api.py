@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import applications as apps
 from loans import contracts
+from loans.certificate import render_certificate
 from loans.lifecycle import LoanStatus
 from loans.models import Loan, PolicyRule
 from loans.policy import KINDS, PolicyError, format_rate, limits_for, validate_row
@@ -183,6 +184,16 @@ class LoanContractController(Controller):
                        db_session: NamedDependency[AsyncSession], request: Request) -> ContractOut:
         loan = await contracts.disburse(db_session, contract_no, data.disbursed_on, request.user)
         return await contract_out(db_session, loan)
+
+    @get("/{contract_no:str}/certificate", guards=[allow(*STAFF_READERS, "school")],
+         summary="The 受理证明 (acceptance certificate) as PDF", media_type="application/pdf")
+    async def certificate(self, contract_no: FromPath[str], db_session: NamedDependency[AsyncSession],
+                          request: Request) -> Response[bytes]:
+        loan = await contracts.get_contract(db_session, contract_no)
+        await _school_scope(db_session, request.user, loan)
+        data = await contracts.certificate_data(db_session, loan, request.app.state.settings)
+        return Response(content=render_certificate(data), media_type="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="{contract_no}.pdf"'})
 
     @get("/verify/{code:str}", opt={"public": True}, summary="Check a 受理证明's check code (public)")
     async def verify(self, code: FromPath[str], db_session: NamedDependency[AsyncSession]) -> VerifiedContract:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +19,11 @@ from service.auth import AuthUser
 from service.db import utcnow
 from service.errors import FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem
 from service.money import format_yuan
-from service.registry.models import Student
+from service.registry.models import CoBorrower, Student, University
+from service.settings import Settings
+from service.identity import mask_id_number
+from loans.certificate import CertificateData
+from loans.policy import format_rate
 
 
 def contract_number(county: str, year: int, seq: int) -> str:
@@ -115,10 +120,32 @@ async def disburse(session: AsyncSession, contract_no: str, disbursed_on: date, 
     return await move(session, loan, LoanStatus.IN_SCHOOL, user, "start-study")
 
 
+LEVELS_ZH = {"junior_college": "专科", "undergraduate": "本科", "graduate": "研究生"}
+RELATIONSHIPS_ZH = {"father": "父亲", "mother": "母亲", "guardian": "监护人", "spouse": "配偶", "other": "其他"}
+
+
+async def certificate_data(session: AsyncSession, loan: Loan, settings: Settings) -> CertificateData:
+    student = await session.get(Student, loan.student_id)
+    co = await session.get(CoBorrower, loan.co_borrower_id)
+    assert student and co and loan.contract_no and loan.signed_on and loan.maturity_date and loan.check_code
+    university = await session.get(University, student.university_code)
+    return CertificateData(
+        centre_name=settings.centre_name, contract_no=loan.contract_no, student_name=student.name,
+        id_number_masked=mask_id_number(student.id_number),
+        university=university.name if university else student.university_code,
+        level_zh=LEVELS_ZH.get(student.level, student.level), academic_year=loan.academic_year,
+        principal_fen=loan.amount, rate_percent=format_rate(loan.rate or Decimal(0)), term_years=loan.term_years or 0,
+        signed_on=loan.signed_on, maturity_date=loan.maturity_date, co_borrower_name=co.name,
+        co_borrower_relationship_zh=RELATIONSHIPS_ZH.get(loan.co_borrower_relationship, loan.co_borrower_relationship),
+        check_code=loan.check_code,
+        verify_url=f"{settings.public_url}/api/v1/loan-contracts/verify/{loan.check_code}",
+    )
+
+
 async def payouts(session: AsyncSession, loan_id: int) -> list[LoanPayout]:
     return list((await session.scalars(select(LoanPayout).where(LoanPayout.loan_id == loan_id)
                                        .order_by(LoanPayout.id))).all())
 
 
-__all__ = ["BAD_AMOUNT", "check_code", "confirm_receipt", "contract_number", "disburse", "get_contract",
+__all__ = ["BAD_AMOUNT", "certificate_data", "check_code", "confirm_receipt", "contract_number", "disburse", "get_contract",
            "next_contract_number", "payouts", "sign"]

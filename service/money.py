@@ -122,31 +122,39 @@ def format_yuan(fen: Fen) -> str:
     return f"{sign}{yuan}.{rest:02d}"
 
 
-def round_half_up(value: int | Decimal | Fraction) -> Fen:
-    """Round an exact amount of fen to a whole fen, halves away from zero.
+def round_half_up(value: int | Decimal | Fraction, divisor: int = 1) -> Fen:
+    """Round an exact amount of fen (``value / divisor``) to a whole fen, halves away from zero.
 
     THE rounding function of the project (interest shares, instalments, reports).
     Works on exact rationals only: ``Decimal`` is converted to ``Fraction`` without loss,
-    so no decimal context precision can truncate a large value behind our back.
-    Examples: Fraction(1, 2) -> 1, Fraction(-1, 2) -> -1, Fraction(5, 2) -> 3.
+    so no decimal context precision can truncate a large value behind our back. The
+    integer ``divisor`` lets hot paths (the schedule generator) hand over an exact ratio
+    of integers without building a Fraction first.
+    Examples: Fraction(1, 2) -> 1, Fraction(-1, 2) -> -1, round_half_up(5, 2) -> 3.
     """
-    if isinstance(value, bool):
+    if isinstance(value, bool) or isinstance(divisor, bool):
         raise TypeError("round_half_up does not accept bool")
+    if not isinstance(divisor, int) or divisor <= 0:
+        raise TypeError("round_half_up's divisor must be a positive int")
     if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"cannot round a non-finite Decimal: {value}")
-        value = Fraction(value)
-    if not isinstance(value, Fraction):
-        raise TypeError(
-            f"round_half_up takes int, Decimal or Fraction, not {type(value).__name__}"
-        )
-    # Fraction keeps the denominator positive, so the sign lives in the numerator.
-    quotient, remainder = divmod(abs(value.numerator), value.denominator)
-    if 2 * remainder >= value.denominator:
+        if divisor == 1:
+            return value
+        numerator, denominator = value, divisor
+    else:
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                raise ValueError(f"cannot round a non-finite Decimal: {value}")
+            value = Fraction(value)
+        if not isinstance(value, Fraction):
+            raise TypeError(
+                f"round_half_up takes int, Decimal or Fraction, not {type(value).__name__}"
+            )
+        numerator, denominator = value.numerator, value.denominator * divisor
+    # The denominator is positive, so the sign lives in the numerator.
+    quotient, remainder = divmod(abs(numerator), denominator)
+    if 2 * remainder >= denominator:
         quotient += 1
-    return -quotient if value.numerator < 0 else quotient
+    return -quotient if numerator < 0 else quotient
 
 
 def split_residue_last(total: Fen, parts: int) -> list[Fen]:

@@ -88,6 +88,7 @@ def new_canvas(buffer: BinaryIO, title: str, author: str) -> Canvas:
     c = Canvas(buffer, pagesize=A4, pageCompression=1)
     c.setTitle(title)
     c.setAuthor(author)
+    c.setSubject(title)
     c.setCreator("Zizhu")
     c.setProducer("Zizhu (ReportLab)")
     return c
@@ -119,7 +120,7 @@ def _tokens(text: str) -> list[str]:
 
 
 def wrap_lines(text: str, font: str, size: float, width: float) -> list[str]:
-    """Break ``text`` into lines no wider than ``width`` points; "\n" forces a break.
+    """Break ``text`` into lines no wider than ``width`` points; a newline forces a break.
 
     Widths come from pdfmetrics.stringWidth of the actual font, character by character,
     because Chinese has no spaces to break at and CJK and Latin glyphs differ in width.

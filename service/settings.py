@@ -54,6 +54,7 @@ class Settings:
     login_lock_minutes: int
     centre_name: str
     county_code: str
+    public_url: str
     log_level: str
     sql_echo: bool
     scheduler_enabled: bool
@@ -95,6 +96,7 @@ class Settings:
             login_lock_minutes=_int(env, "ZIZHU_LOGIN_LOCK_MINUTES", 15, minimum=1),
             centre_name=env.get("ZIZHU_CENTRE_NAME") or "示范县学生资助管理中心",
             county_code=_county_code(env.get("ZIZHU_COUNTY_CODE") or "150430"),
+            public_url=(env.get("ZIZHU_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             log_level=(env.get("ZIZHU_LOG_LEVEL") or "INFO").upper(),
             sql_echo=_bool(env, "ZIZHU_SQL_ECHO", False),
             scheduler_enabled=_bool(env, "ZIZHU_SCHEDULER", True),

@@ -161,3 +161,19 @@ async def test_policy_rows_are_data(client, make_user):
     assert bad.status_code == 422
     assert (await client.post("/api/v1/loan-policy", headers=w.officer, json={
         "kind": "spread_bp", "effective_from": "2027-01-01", "value": "-80", "source": "x"})).status_code == 403
+
+
+async def test_certificate_pdf_prints_the_contract(client, make_user):
+    import io
+
+    from pypdf import PdfReader
+
+    w = await loan_world(client, make_user)
+    c = await w.contract("ug", 2024)
+    r = await client.get(f"/api/v1/loan-contracts/{c['contract_no']}/certificate", headers=w.officer)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    text = PdfReader(io.BytesIO(r.content)).pages[0].extract_text()
+    assert c["contract_no"] in text and c["check_code"] in text and "贰万元整" in text
+    assert make_id_number("150430", date(2006, 1, 9), 11) not in text  # masked
+    other = await make_user("school", university_code="10027")
+    assert (await client.get(f"/api/v1/loan-contracts/{c['contract_no']}/certificate", headers=other)).status_code == 403

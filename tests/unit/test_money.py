@@ -293,3 +293,15 @@ def test_split_residue_last_sums_and_is_even(total: int, parts: int) -> None:
     assert len(set(split[:-1])) <= 1
     assert all(x == each for x in split[:-1])
     assert abs(split[-1] - each) <= parts // 2 + 1
+
+
+@given(st.integers(-10**15, 10**15), st.integers(1, 10**12))
+def test_round_half_up_with_divisor_matches_fraction(numerator, divisor):
+    from fractions import Fraction
+    assert round_half_up(numerator, divisor) == round_half_up(Fraction(numerator, divisor))
+
+
+def test_round_half_up_divisor_must_be_positive_int():
+    for bad in (0, -3, 2.0, True):
+        with pytest.raises(TypeError):
+            round_half_up(5, bad)
