@@ -242,6 +242,7 @@ class LoanPolicyController(Controller):
                          source=data.source.strip(), created_by=request.user.actor)
         db_session.add(row)
         await db_session.flush()
+        db_session.info.pop("loan_policy_rows", None)
         await audit.record(db_session, request.user.actor, "create", "loan_policy", row.id, None,
                            audit.model_snapshot(row))
         return _policy_out(row)

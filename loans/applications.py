@@ -32,8 +32,13 @@ _LIVE_VALUES = [s.value for s in LIVE]
 
 
 async def policy_rows(session: AsyncSession) -> list[PolicyRow]:
-    rows = (await session.scalars(select(PolicyRule))).all()
-    return [PolicyRow(r.id, r.kind, r.key, r.effective_from, r.value, r.source) for r in rows]
+    """All policy rows (a few dozen), read once per session: a batch of work sees one policy."""
+    cached = session.info.get("loan_policy_rows")
+    if cached is None:
+        rows = (await session.scalars(select(PolicyRule))).all()
+        cached = [PolicyRow(r.id, r.kind, r.key, r.effective_from, r.value, r.source) for r in rows]
+        session.info["loan_policy_rows"] = cached
+    return cached
 
 
 def policy_problem(exc: PolicyError, field: str | None = None) -> Problem:

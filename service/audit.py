@@ -82,10 +82,19 @@ async def record(
     note: str | None = None,
 ) -> AuditRecord:
     """Append one record in the caller's transaction (so it commits or rolls back with the change)."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
-    prev = await session.scalar(select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1))
-    prev_hash = prev or GENESIS
+    # The tail of the chain is read once per transaction: after the first append this transaction
+    # holds the lock (PostgreSQL: the advisory lock; SQLite: the write lock), so no one else can
+    # append behind our back and the tail we wrote last is still the tail.
+    # (Not inside a savepoint, whose rollback could take the cached tail away with it.)
+    transaction = session.get_transaction()
+    tail = session.info.get("audit_tail")
+    nested = session.get_nested_transaction() is not None
+    prev_hash = tail[1] if tail is not None and tail[0] is transaction and not nested else None
+    if prev_hash is None:
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
+        prev = await session.scalar(select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1))
+        prev_hash = prev or GENESIS
     at = utcnow()
     b, a = snapshot(before), snapshot(after)
     entry = AuditRecord(
@@ -93,8 +102,9 @@ async def record(
         before=b, after=a, note=note, prev_hash=prev_hash,
         hash=chain_hash(prev_hash, at, actor, action, entity, str(entity_id), b, a, note),
     )
-    session.add(entry)
-    await session.flush()
+    session.add(entry)  # flushed with the change it records; inserts keep their order
+    # Holding the transaction object keeps its identity unique while the cache entry lives.
+    session.info["audit_tail"] = (transaction, entry.hash)
     return entry
 
 

@@ -73,16 +73,29 @@ def db_current() -> None:
     console.print(f"current: {_run(job)}  head: {head_revision()}")
 
 
+async def _load_demo(session: Any, settings: Settings, students: int) -> list[Any]:
+    """The demo county: registry and users (service.demo), then the domains' demo data."""
+    from datetime import datetime
+
+    from loans.demo import load_loan_demo
+    from service.demo import load_demo
+
+    made = await load_demo(session, students=students, admin_password=settings.admin_password)
+    await load_loan_demo(session, county=settings.county_code, secret=settings.secret_key,
+                         today=datetime.now(settings.tz).date())
+    return made
+
+
 async def _prepare(settings: Settings, engine: Any, demo: bool, students: int = 300) -> list[Any]:
     """Migrate; load the demo into an empty database (if asked); create the first admin."""
     from service.auth import ensure_admin
-    from service.demo import database_is_empty, load_demo
+    from service.demo import database_is_empty
     from service.migrate import upgrade
 
     await upgrade(engine, settings)
     async with write_session(engine) as session:
         if demo and await database_is_empty(session):
-            return await load_demo(session, students=students, admin_password=settings.admin_password)
+            return await _load_demo(session, settings, students)
         await ensure_admin(session, settings.admin_password)
     return []
 
@@ -120,7 +133,7 @@ def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
 @click.option("--students", default=300, show_default=True, type=int)
 def demo(students: int) -> None:
     """Load demo data (only into an empty database)."""
-    from service.demo import database_is_empty, load_demo
+    from service.demo import database_is_empty
     from service.migrate import upgrade
 
     async def job(settings: Settings, engine: Any) -> int:
@@ -128,7 +141,7 @@ def demo(students: int) -> None:
         async with write_session(engine) as session:
             if not await database_is_empty(session):
                 raise click.ClickException("the database is not empty; demo data goes into an empty one only")
-            made = await load_demo(session, students=students, admin_password=settings.admin_password)
+            made = await _load_demo(session, settings, students)
         for u in made:
             console.print(f"{u.role:<9} {u.username:<9} {u.password}")
         return len(made)
