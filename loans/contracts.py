@@ -8,7 +8,9 @@ import hmac
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.applications import BAD_AMOUNT, get_loan, move, parse_amount, policy_problem, policy_rows
@@ -39,15 +41,19 @@ def check_code(secret: str, contract_no: str, id_number: str, principal: int, si
 
 
 async def next_contract_number(session: AsyncSession, county: str, year: int) -> str:
-    """Take the next number in the signing transaction: a rollback gives it back, so there are no gaps."""
-    bumped = await session.execute(
-        update(ContractCounter).where(ContractCounter.county == county, ContractCounter.year == year)
-        .values(last_seq=ContractCounter.last_seq + 1).returning(ContractCounter.last_seq))
-    seq = bumped.scalar_one_or_none()
-    if seq is None:
-        session.add(ContractCounter(county=county, year=year, last_seq=1))
-        await session.flush()
-        seq = 1
+    """Take the next number in the signing transaction: a rollback gives it back, so there are no gaps.
+
+    One upsert statement, so that two clerks signing the first contract of a year at the same moment
+    queue on the counter row instead of both inserting it.
+    """
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(ContractCounter).values(county=county, year=year, last_seq=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[ContractCounter.county, ContractCounter.year],
+        set_={"last_seq": ContractCounter.last_seq + 1},
+    ).returning(ContractCounter.last_seq)
+    seq = (await session.execute(stmt)).scalar_one()
     return contract_number(county, year, seq)
 
 

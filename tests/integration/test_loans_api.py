@@ -177,3 +177,22 @@ async def test_certificate_pdf_prints_the_contract(client, make_user):
     assert make_id_number("150430", date(2006, 1, 9), 11) not in text  # masked
     other = await make_user("school", university_code="10027")
     assert (await client.get(f"/api/v1/loan-contracts/{c['contract_no']}/certificate", headers=other)).status_code == 403
+
+
+async def test_concurrent_signing_gives_gapless_numbers(client, make_user):
+    import asyncio
+
+    w = await loan_world(client, make_user)
+    apps = []
+    for key in ("ug", "pg", "jc"):
+        for year in (2024, 2025):
+            top = {"ug": "20000.00", "pg": "25000.00", "jc": "20000.00"}[key]
+            app = await w.apply(key, year, amount=top)
+            await client.post(f"/api/v1/loan-applications/{app['id']}/approve", headers=w.reviewer)
+            apps.append((app["id"], year))
+    results = await asyncio.gather(*(client.post(f"/api/v1/loan-applications/{i}/contract",
+                                                 json={"signed_on": f"{y}-09-15"}, headers=w.officer)
+                                     for i, y in apps))
+    assert all(r.status_code == 201 for r in results), [r.text for r in results]
+    numbers = sorted(r.json()["contract_no"] for r in results)
+    assert numbers == [f"150430-{y}-{n:06d}" for y in (2024, 2025) for n in (1, 2, 3)]
