@@ -11,14 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import applications as apps
-from loans import contracts
+from loans import contracts, ledger, servicing
 from loans.certificate import render_certificate
 from loans.lifecycle import LoanStatus
 from loans.models import Loan, PolicyRule
 from loans.policy import KINDS, PolicyError, format_rate, limits_for, validate_row
 from loans.schemas import (
-    ApplicationIn, ApplicationOut, CoBorrowerOut, ContractOut, DisburseIn, PayoutOut, PolicyIn, PolicyOut,
-    ReasonIn, ReceiptIn, SignIn, VerifiedContract,
+    ApplicationIn, ApplicationOut, CoBorrowerOut, ContractOut, DisburseIn, LedgerEntryOut, LedgerLineOut, LedgerOut,
+    PayoutOut, PolicyIn, PolicyOut, ReasonIn, ReceiptIn, ScheduleLineOut, ScheduleOut, SignIn, VerifiedContract,
 )
 from service import audit
 from service.auth import STAFF_READERS, AuthUser, allow
@@ -53,13 +53,11 @@ async def application_out(session: AsyncSession, loan: Loan) -> ApplicationOut:
 async def contract_out(session: AsyncSession, loan: Loan) -> ContractOut:
     assert loan.contract_no and loan.signed_on and loan.rate is not None and loan.maturity_date
     paid = await contracts.payouts(session, loan.id)
-    disbursed = loan.status not in {s.value for s in (LoanStatus.CONTRACTED, LoanStatus.RECEIPT_CONFIRMED,
-                                                       LoanStatus.WITHDRAWN)}
+    outstanding = (await ledger.balances(session, loan.id))["principal"]
     return ContractOut(
         contract_no=loan.contract_no, application_id=loan.id, student_id=loan.student_id,
         academic_year=loan.academic_year, status=loan.status, principal=format_yuan(loan.amount),
-        # Repayments arrive with the ledger; until then what was disbursed is outstanding.
-        outstanding_principal=format_yuan(loan.amount if disbursed else 0),
+        outstanding_principal=format_yuan(outstanding),  # summed from the ledger
         rate=format_rate(loan.rate), lpr=format_rate(loan.lpr or loan.rate), spread_bp=loan.spread_bp or 0,
         term_years=loan.term_years or 0, signed_on=loan.signed_on, maturity_date=loan.maturity_date,
         grace_years=loan.grace_years or 0, subsidy_end=loan.subsidy_end or loan.maturity_date,
@@ -194,6 +192,32 @@ class LoanContractController(Controller):
         data = await contracts.certificate_data(db_session, loan, request.app.state.settings)
         return Response(content=render_certificate(data), media_type="application/pdf", headers={
             "Content-Disposition": f'inline; filename="{contract_no}.pdf"'})
+
+    @get("/{contract_no:str}/schedule", guards=[allow(*STAFF_READERS, "school")], summary="Repayment schedule")
+    async def schedule(self, contract_no: FromPath[str], db_session: NamedDependency[AsyncSession],
+                       request: Request) -> ScheduleOut:
+        loan = await contracts.get_contract(db_session, contract_no)
+        await _school_scope(db_session, request.user, loan)
+        rows = await servicing.stored_schedule(db_session, loan.id)
+        lines = [ScheduleLineOut(due_on=r.due_on, payer=r.payer, principal=format_yuan(r.principal),
+                                 interest=format_yuan(r.interest), paid=format_yuan(r.paid_principal + r.paid_interest),
+                                 status=r.status, days=r.days) for r in rows]
+        sums = {"principal": sum(r.principal for r in rows),
+                "government_interest": sum(r.interest for r in rows if r.payer == "government"),
+                "borrower_interest": sum(r.interest for r in rows if r.payer == "borrower")}
+        return ScheduleOut(contract_no=contract_no, lines=lines, totals={k: format_yuan(v) for k, v in sums.items()})
+
+    @get("/{contract_no:str}/ledger", guards=[allow(*STAFF_READERS)], summary="Double-entry ledger of a contract")
+    async def ledger(self, contract_no: FromPath[str], db_session: NamedDependency[AsyncSession]) -> LedgerOut:
+        loan = await contracts.get_contract(db_session, contract_no)
+        out = [LedgerEntryOut(id=e.id, kind=e.kind, posted_on=e.posted_on, reference=e.reference,
+                              reverses=e.reverses_id,
+                              lines=[LedgerLineOut(account=l.account, debit=format_yuan(l.debit),
+                                                   credit=format_yuan(l.credit)) for l in lines])
+               for e, lines in await ledger.entries(db_session, loan.id)]
+        balances = await ledger.balances(db_session, loan.id)
+        return LedgerOut(contract_no=contract_no, entries=out,
+                         balances={k: format_yuan(v) for k, v in balances.items() if v})
 
     @get("/verify/{code:str}", opt={"public": True}, summary="Check a 受理证明's check code (public)")
     async def verify(self, code: FromPath[str], db_session: NamedDependency[AsyncSession]) -> VerifiedContract:

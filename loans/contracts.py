@@ -25,6 +25,7 @@ from service.registry.models import CoBorrower, Student, University
 from service.settings import Settings
 from service.identity import mask_id_number
 from loans.certificate import CertificateData
+from loans.servicing import book_disbursement
 from loans.policy import format_rate
 
 
@@ -122,6 +123,7 @@ async def disburse(session: AsyncSession, contract_no: str, disbursed_on: date, 
                 session.add(LoanPayout(loan_id=loan.id, payee=payee, payee_ref=ref, amount=amount,
                                        paid_on=disbursed_on))
     loan = await move(session, loan, LoanStatus.DISBURSED, user, "disburse", disbursed_on=disbursed_on)
+    await book_disbursement(session, loan, await policy_rows(session), user.actor)
     # Disbursement is a moment; a student is in school until the subsidy ends.
     return await move(session, loan, LoanStatus.IN_SCHOOL, user, "start-study")
 

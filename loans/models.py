@@ -6,7 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text,
+    JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -102,3 +103,51 @@ class ContractCounter(Base):
     county: Mapped[str] = mapped_column(String(6), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ScheduleLineRow(Base):
+    """One line of a contract's repayment schedule (loans.schedule), stored at disbursement."""
+
+    __tablename__ = "loan_schedule_lines"
+    __table_args__ = (UniqueConstraint("loan_id", "due_on", "payer", name="uq_loan_schedule_lines_due"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    payer: Mapped[str] = mapped_column(String(12))  # "government" | "borrower"
+    principal: Mapped[int] = mapped_column(BigInteger)  # fen
+    interest: Mapped[int] = mapped_column(BigInteger)  # fen
+    days: Mapped[int] = mapped_column(Integer)
+    paid_principal: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_interest: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | due | paid | overdue
+
+
+class LedgerEntry(Base):
+    """A journal entry of one contract; its lines sum to zero. Never updated or deleted."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    posted_on: Mapped[date] = mapped_column(Date, index=True)
+    reference: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)  # bank serial
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True, default=None)
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class LedgerLine(Base):
+    __tablename__ = "ledger_lines"
+    __table_args__ = (
+        CheckConstraint("debit >= 0 AND credit >= 0 AND (debit = 0) <> (credit = 0)", name="one_side"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)  # for set-based balances
+    account: Mapped[str] = mapped_column(String(24))
+    debit: Mapped[int] = mapped_column(BigInteger, default=0)
+    credit: Mapped[int] = mapped_column(BigInteger, default=0)

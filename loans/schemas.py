@@ -118,3 +118,40 @@ class VerifiedContract(msgspec.Struct):
     principal: str
     signed_on: date
     status: str
+
+
+class ScheduleLineOut(msgspec.Struct):
+    due_on: date
+    payer: str
+    principal: str
+    interest: str
+    paid: str
+    status: str
+    days: int
+
+
+class ScheduleOut(msgspec.Struct):
+    contract_no: str
+    lines: list[ScheduleLineOut]
+    totals: dict[str, str]
+
+
+class LedgerLineOut(msgspec.Struct):
+    account: str
+    debit: str
+    credit: str
+
+
+class LedgerEntryOut(msgspec.Struct):
+    id: int
+    kind: str
+    posted_on: date
+    reference: str | None
+    reverses: int | None
+    lines: list[LedgerLineOut]
+
+
+class LedgerOut(msgspec.Struct):
+    contract_no: str
+    entries: list[LedgerEntryOut]
+    balances: dict[str, str]

@@ -10,9 +10,12 @@ from service.auth import User
 from service.meta import ServiceMeta
 from service.db import Base
 from service.registry.models import CoBorrower, Student, University
-from loans.models import ContractCounter, Loan, LoanPayout, PolicyRule
+from loans.models import (
+    ContractCounter, LedgerEntry, LedgerLine, Loan, LoanPayout, PolicyRule, ScheduleLineRow,
+)
 
 metadata = Base.metadata
 
 __all__ = [
-    "AuditRecord", "CoBorrower", "ContractCounter", "Loan", "LoanPayout", "PolicyRule", "Student", "University", "ServiceMeta", "User", "metadata"]
+    "AuditRecord", "CoBorrower", "ContractCounter", "LedgerEntry", "LedgerLine", "Loan", "LoanPayout", "PolicyRule",
+    "ScheduleLineRow", "Student", "University", "ServiceMeta", "User", "metadata"]

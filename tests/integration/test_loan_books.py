@@ -1,0 +1,53 @@
+"""Disbursement puts the contract on the books: a balanced ledger entry and the stored schedule."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from loans.models import LedgerLine
+from tests.integration.loan_fixtures import loan_world
+
+
+async def _disbursed(client, make_user):
+    w = await loan_world(client, make_user)
+    c = await w.contract("ug", 2024, "2024-11-20")  # LPR 3.60 − 70 bp = 2.90
+    no = c["contract_no"]
+    await client.post(f"/api/v1/loan-contracts/{no}/receipt", json={"amount": "6000.00"}, headers=w.officer)
+    r = await client.post(f"/api/v1/loan-contracts/{no}/disburse", json={"disbursed_on": "2024-12-01"},
+                          headers=w.officer)
+    assert r.status_code == 200, r.text
+    return w, no
+
+
+async def test_disbursement_entry_balances_and_is_the_outstanding_principal(client, make_user, sessions):
+    w, no = await _disbursed(client, make_user)
+    led = (await client.get(f"/api/v1/loan-contracts/{no}/ledger", headers=w.officer)).json()
+    assert [e["kind"] for e in led["entries"]] == ["disbursement"]
+    lines = led["entries"][0]["lines"]
+    assert {(l["account"], l["debit"], l["credit"]) for l in lines} == {
+        ("principal", "20000.00", "0.00"), ("cash", "0.00", "20000.00")}
+    assert led["balances"] == {"principal": "20000.00", "cash": "-20000.00"}
+    contract = (await client.get(f"/api/v1/loan-contracts/{no}", headers=w.officer)).json()
+    assert contract["outstanding_principal"] == "20000.00"
+    async with sessions() as s:  # every entry balances: the whole ledger sums to zero
+        assert await s.scalar(select(func.sum(LedgerLine.debit - LedgerLine.credit))) == 0
+
+
+async def test_stored_schedule_follows_the_contract(client, make_user):
+    w, no = await _disbursed(client, make_user)
+    sched = (await client.get(f"/api/v1/loan-contracts/{no}/schedule", headers=w.officer)).json()
+    lines = sched["lines"]
+    assert sched["totals"]["principal"] == "20000.00"
+    first = lines[0]
+    assert (first["due_on"], first["payer"], first["days"]) == ("2024-12-20", "government", 19)
+    # 20000 × 2.90% × 19 / 365 = 30.19
+    assert first["interest"] == "30.19"
+    # the subsidy ends 2028-08-31: the 2028 settlement is split between the two payers
+    split = [l for l in lines if l["due_on"] == "2028-12-20"]
+    assert {l["payer"] for l in split} == {"government", "borrower"}
+    principal_lines = [l for l in lines if Decimal(l["principal"]) > 0]
+    assert principal_lines[0]["due_on"] == "2033-12-20" and principal_lines[-1]["due_on"] == "2043-09-20"
+    assert all(l["payer"] == "borrower" for l in principal_lines)
+    assert sum(Decimal(l["principal"]) for l in lines) == Decimal("20000.00")
