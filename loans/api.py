@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -11,16 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import applications as apps
-from loans import contracts, ledger, servicing
+from loans import contracts, ledger, repayments, servicing
 from loans.certificate import render_certificate
 from loans.lifecycle import LoanStatus
 from loans.models import Loan, PolicyRule
 from loans.policy import KINDS, PolicyError, format_rate, limits_for, validate_row
 from loans.schemas import (
     ApplicationIn, ApplicationOut, CoBorrowerOut, ContractOut, DisburseIn, LedgerEntryOut, LedgerLineOut, LedgerOut,
-    PayoutOut, PolicyIn, PolicyOut, ReasonIn, ReceiptIn, ScheduleLineOut, ScheduleOut, SignIn, VerifiedContract,
+    PayoutOut, PolicyIn, PolicyOut, ReasonIn, ReceiptIn, RepaymentIn, RepaymentOut, ScheduleLineOut, ScheduleOut,
+    SignIn, VerifiedContract,
 )
-from service import audit
+from service import audit, idempotency
 from service.auth import STAFF_READERS, AuthUser, allow
 from service.errors import CONFLICT, FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem
 from service.identity import mask_id_number, mask_name, mask_phone
@@ -218,6 +220,35 @@ class LoanContractController(Controller):
         balances = await ledger.balances(db_session, loan.id)
         return LedgerOut(contract_no=contract_no, entries=out,
                          balances={k: format_yuan(v) for k, v in balances.items() if v})
+
+    @post("/{contract_no:str}/repayments", guards=[allow("officer")], summary="Record a repayment",
+          description="Send an `Idempotency-Key` header: the same key again returns the first answer and posts "
+                      "nothing; the same key with another body, or a bank `reference` already posted, is a 409.")
+    async def repay(self, contract_no: FromPath[str], data: JSONBody[RepaymentIn],
+                    db_session: NamedDependency[AsyncSession], request: Request) -> Response[dict[str, Any]]:
+        key = idempotency.check_key(request.headers.get("idempotency-key"))
+        scope = f"repayment:{contract_no}"
+        if key is not None:
+            first = await idempotency.claim(db_session, scope, key,
+                                            idempotency.request_hash(msgspec.json.encode(data)))
+            if first is not None:
+                return Response(content=first[1], status_code=first[0])
+        loan = await contracts.get_contract(db_session, contract_no)
+        # one repayment at a time per contract (PostgreSQL row lock; SQLite's write lock already serializes)
+        await db_session.refresh(loan, with_for_update=True)
+        amount = apps.parse_amount(data.amount)
+        if amount <= 0:
+            raise Problem(apps.BAD_AMOUNT, "还款金额须大于零。", "The amount must be positive.", field="amount")
+        result = await repayments.repay(db_session, loan, amount, data.paid_on, data.reference, request.user.actor)
+        a = result.allocation
+        body = msgspec.to_builtins(RepaymentOut(
+            id=result.entry_id, contract_no=contract_no, amount=format_yuan(amount), paid_on=data.paid_on,
+            allocated={"penalty": format_yuan(a.penalty), "interest": format_yuan(a.interest),
+                       "principal": format_yuan(a.principal)}, credit=format_yuan(a.credit)))
+        if key is not None:
+            await idempotency.remember(db_session, scope, key, 201, body)
+        await audit.record(db_session, request.user.actor, "repay", "loan", loan.id, None, body)
+        return Response(content=body, status_code=201)
 
     @get("/verify/{code:str}", opt={"public": True}, summary="Check a 受理证明's check code (public)")
     async def verify(self, code: FromPath[str], db_session: NamedDependency[AsyncSession]) -> VerifiedContract:

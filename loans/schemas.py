@@ -155,3 +155,18 @@ class LedgerOut(msgspec.Struct):
     contract_no: str
     entries: list[LedgerEntryOut]
     balances: dict[str, str]
+
+
+class RepaymentIn(msgspec.Struct, forbid_unknown_fields=True):
+    amount: Money
+    paid_on: date
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:/-]+$")]
+
+
+class RepaymentOut(msgspec.Struct):
+    id: int
+    contract_no: str
+    amount: str
+    paid_on: date
+    allocated: dict[str, str]
+    credit: str

@@ -58,7 +58,7 @@ async def store_schedule(session: AsyncSession, loan: Loan, lines: list[Schedule
     await session.execute(delete(ScheduleLineRow).where(ScheduleLineRow.loan_id == loan.id,
                                                         ScheduleLineRow.status == "pending"))
     session.add_all(ScheduleLineRow(loan_id=loan.id, due_on=l.due_on, payer=l.payer, principal=l.principal,
-                                    interest=l.interest, days=l.days, paid_principal=0, paid_interest=0,
+                                    interest=l.interest, days=l.days, paid_principal=0, paid_interest=0, interest_posted=False,
                                     status="pending") for l in lines)
     await session.flush()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from service.audit import AuditRecord
 from service.auth import User
+from service.idempotency import IdempotencyRecord
 from service.meta import ServiceMeta
 from service.db import Base
 from service.registry.models import CoBorrower, Student, University
@@ -17,5 +18,5 @@ from loans.models import (
 metadata = Base.metadata
 
 __all__ = [
-    "AuditRecord", "CoBorrower", "ContractCounter", "LedgerEntry", "LedgerLine", "Loan", "LoanPayout", "PolicyRule",
+    "AuditRecord", "CoBorrower", "IdempotencyRecord", "ContractCounter", "LedgerEntry", "LedgerLine", "Loan", "LoanPayout", "PolicyRule",
     "ScheduleLineRow", "Student", "University", "ServiceMeta", "User", "metadata"]

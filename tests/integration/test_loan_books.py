@@ -51,3 +51,51 @@ async def test_stored_schedule_follows_the_contract(client, make_user):
     assert principal_lines[0]["due_on"] == "2033-12-20" and principal_lines[-1]["due_on"] == "2043-09-20"
     assert all(l["payer"] == "borrower" for l in principal_lines)
     assert sum(Decimal(l["principal"]) for l in lines) == Decimal("20000.00")
+
+
+async def test_repayment_before_anything_is_due_is_credit(client, make_user):
+    w, no = await _disbursed(client, make_user)
+    r = await client.post(f"/api/v1/loan-contracts/{no}/repayments", headers={**w.officer, "Idempotency-Key": "k1"},
+                          json={"amount": "300.00", "paid_on": "2025-03-01", "reference": "BANK-0001"})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["allocated"] == {"penalty": "0.00", "interest": "0.00", "principal": "0.00"}
+    assert body["credit"] == "300.00"
+    led = (await client.get(f"/api/v1/loan-contracts/{no}/ledger", headers=w.officer)).json()
+    # the government's interest of 2024-12-20 was recognised; the borrower owed nothing yet
+    assert [e["kind"] for e in led["entries"]] == ["disbursement", "subsidy", "repayment"]
+    assert led["balances"]["suspense"] == "-300.00" and led["balances"]["principal"] == "20000.00"
+
+
+async def test_idempotency_key_and_bank_reference(client, make_user, sessions):
+    w, no = await _disbursed(client, make_user)
+    body = {"amount": "300.00", "paid_on": "2025-03-01", "reference": "BANK-0002"}
+    first = await client.post(f"/api/v1/loan-contracts/{no}/repayments", json=body,
+                              headers={**w.officer, "Idempotency-Key": "same"})
+    again = await client.post(f"/api/v1/loan-contracts/{no}/repayments", json=body,
+                              headers={**w.officer, "Idempotency-Key": "same"})
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    other_body = await client.post(f"/api/v1/loan-contracts/{no}/repayments", json={**body, "amount": "301.00"},
+                                   headers={**w.officer, "Idempotency-Key": "same"})
+    assert other_body.status_code == 409 and other_body.json()["type"] == "/problems/idempotency-key-reused"
+    other_key = await client.post(f"/api/v1/loan-contracts/{no}/repayments", json=body,
+                                  headers={**w.officer, "Idempotency-Key": "another"})
+    assert other_key.status_code == 409 and other_key.json()["field"] == "reference"
+    led = (await client.get(f"/api/v1/loan-contracts/{no}/ledger", headers=w.officer)).json()
+    assert [e["kind"] for e in led["entries"]].count("repayment") == 1
+    async with sessions() as s:
+        assert await s.scalar(select(func.sum(LedgerLine.debit - LedgerLine.credit))) == 0
+
+
+async def test_repayment_pays_due_interest_in_order(client, make_user):
+    w, no = await _disbursed(client, make_user)
+    # 2029-12-20: the borrower owes that year's interest (after the subsidy ended 2028-08-31)
+    sched = (await client.get(f"/api/v1/loan-contracts/{no}/schedule", headers=w.officer)).json()["lines"]
+    due_2028 = next(l for l in sched if l["due_on"] == "2028-12-20" and l["payer"] == "borrower")
+    r = await client.post(f"/api/v1/loan-contracts/{no}/repayments", headers=w.officer,
+                          json={"amount": "1000.00", "paid_on": "2028-12-20", "reference": "BANK-0003"})
+    body = r.json()
+    assert body["allocated"]["interest"] == due_2028["interest"]
+    assert Decimal(body["credit"]) == Decimal("1000.00") - Decimal(due_2028["interest"])
+    sched = (await client.get(f"/api/v1/loan-contracts/{no}/schedule", headers=w.officer)).json()["lines"]
+    assert next(l for l in sched if l["due_on"] == "2028-12-20" and l["payer"] == "borrower")["status"] == "paid"

@@ -1,4 +1,4 @@
-"""ledger and stored schedules
+"""ledger, stored schedules, idempotency keys
 
 Revision ID: 0003
 Revises: 0002
@@ -20,6 +20,17 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('idempotency_records',
+    sa.Column('id', ID, autoincrement=True, nullable=False),
+    sa.Column('scope', sa.String(length=64), nullable=False),
+    sa.Column('key', sa.String(length=128), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=False),
+    sa.Column('response', sa.JSON(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_records')),
+    sa.UniqueConstraint('scope', 'key', name='uq_idempotency_records_scope_key')
+    )
     op.create_table('ledger_entries',
     sa.Column('id', ID, autoincrement=True, nullable=False),
     sa.Column('loan_id', ID, nullable=False),
@@ -51,6 +62,7 @@ def upgrade() -> None:
     sa.Column('paid_principal', sa.BigInteger(), nullable=False),
     sa.Column('paid_interest', sa.BigInteger(), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('interest_posted', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['loan_id'], ['loans.id'], name=op.f('fk_loan_schedule_lines_loan_id_loans')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_schedule_lines')),
     sa.UniqueConstraint('loan_id', 'due_on', 'payer', name='uq_loan_schedule_lines_due')
@@ -78,6 +90,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('idempotency_records')
     with op.batch_alter_table('ledger_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_lines_loan_id'))
         batch_op.drop_index(batch_op.f('ix_ledger_lines_entry_id'))

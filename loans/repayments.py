@@ -1,0 +1,100 @@
+"""Repayments: what is due on the payment date, allocation in the order of DOMAIN.md, the ledger entry.
+
+Interest of a settlement date is recognised in the ledger on that date (the nightly batch does it for
+the whole portfolio; a repayment does it for its own contract first, so it never depends on whether
+the batch has run yet). Money beyond what is due is held as credit (suspense).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loans import ledger
+from loans.allocation import Allocation, Dues, allocate
+from loans.applications import BAD_TRANSITION
+from loans.lifecycle import ACTIVE
+from loans.models import LedgerEntry, Loan, ScheduleLineRow
+from loans.schedule import BORROWER, GOVERNMENT
+from service.errors import CONFLICT, UNPROCESSABLE, Problem
+
+_RECOGNITION = {BORROWER: ("interest", "interest_borrower"), GOVERNMENT: ("subsidy", "interest_government")}
+
+
+async def recognise_due_interest(session: AsyncSession, loan: Loan, as_of: date, actor: str) -> int:
+    """Post the interest of every settlement due on or before `as_of` not yet in the ledger."""
+    lines = (await session.scalars(select(ScheduleLineRow).where(
+        ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.due_on <= as_of,
+        ScheduleLineRow.interest_posted.is_(False)).order_by(ScheduleLineRow.due_on))).all()
+    for line in lines:
+        if line.interest:
+            kind, account = _RECOGNITION[line.payer]
+            await ledger.post(session, loan.id, kind, line.due_on,
+                              [ledger.Line(account, debit=line.interest), ledger.Line("interest_income", credit=line.interest)],
+                              actor=actor, note=f"schedule line {line.id}")
+        line.interest_posted = True
+    await session.flush()
+    return len(lines)
+
+
+async def dues_on(session: AsyncSession, loan: Loan, paid_on: date) -> tuple[Dues, list[ScheduleLineRow]]:
+    """What the borrower owes on `paid_on`: penalty from the ledger, then the unpaid borrower lines."""
+    lines = list((await session.scalars(select(ScheduleLineRow).where(
+        ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.payer == BORROWER, ScheduleLineRow.due_on <= paid_on,
+        ScheduleLineRow.status != "paid").order_by(ScheduleLineRow.due_on))).all())
+    penalty = max(0, (await ledger.balances(session, loan.id))["penalty"])
+    owed = {"overdue_interest": 0, "overdue_principal": 0, "current_interest": 0, "current_principal": 0}
+    for line in lines:
+        when = "overdue" if line.due_on < paid_on else "current"
+        owed[f"{when}_interest"] += line.interest - line.paid_interest
+        owed[f"{when}_principal"] += line.principal - line.paid_principal
+    return Dues(penalty=penalty, **owed), lines
+
+
+def _apply_to_lines(lines: list[ScheduleLineRow], a: Allocation, paid_on: date) -> None:
+    """Spread the allocation over the lines oldest first, interest before principal within a bucket."""
+    budget = {"overdue_interest": a.overdue_interest, "overdue_principal": a.overdue_principal,
+              "current_interest": a.current_interest, "current_principal": a.current_principal}
+    for line in lines:
+        when = "overdue" if line.due_on < paid_on else "current"
+        take = min(budget[f"{when}_interest"], line.interest - line.paid_interest)
+        line.paid_interest += take
+        budget[f"{when}_interest"] -= take
+        take = min(budget[f"{when}_principal"], line.principal - line.paid_principal)
+        line.paid_principal += take
+        budget[f"{when}_principal"] -= take
+        if line.paid_interest == line.interest and line.paid_principal == line.principal:
+            line.status = "paid"
+
+
+@dataclass(frozen=True)
+class RepaymentResult:
+    entry_id: int
+    allocation: Allocation
+
+
+async def repay(session: AsyncSession, loan: Loan, amount: int, paid_on: date, reference: str, actor: str
+                ) -> RepaymentResult:
+    if loan.status not in {s.value for s in ACTIVE}:
+        raise Problem(BAD_TRANSITION, "该合同尚未放款或已结清，不能还款。",
+                      f"A contract that is {loan.status} takes no repayments.", extra={"current_status": loan.status})
+    if loan.disbursed_on is not None and paid_on < loan.disbursed_on:
+        raise Problem(UNPROCESSABLE, "还款日期不能早于放款日期。", "A repayment cannot precede disbursement.",
+                      field="paid_on")
+    if await session.scalar(select(LedgerEntry.id).where(LedgerEntry.reference == reference)) is not None:
+        raise Problem(CONFLICT, f"银行流水号 {reference} 已入账。", f"Bank reference {reference} is already posted.",
+                      field="reference")
+    await recognise_due_interest(session, loan, paid_on, actor)
+    dues, lines = await dues_on(session, loan, paid_on)
+    a = allocate(amount, dues)
+    _apply_to_lines(lines, a, paid_on)
+    credits = [("penalty", a.penalty), ("interest_borrower", a.interest), ("principal", a.principal),
+               ("suspense", a.credit)]
+    entry = await ledger.post(session, loan.id, "repayment", paid_on,
+                              [ledger.Line("cash", debit=amount)] +
+                              [ledger.Line(acc, credit=x) for acc, x in credits if x],
+                              actor=actor, reference=reference)
+    return RepaymentResult(entry.id, a)
