@@ -70,13 +70,13 @@ def disbursement_lines(principal: int) -> list[Line]:
 
 async def post(session: AsyncSession, loan_id: int, kind: str, posted_on: date, lines: Sequence[Line], *,
                actor: str, reference: str | None = None, reverses_id: int | None = None,
-               note: str | None = None) -> LedgerEntry:
+               schedule_line_id: int | None = None, note: str | None = None) -> LedgerEntry:
     """Append one balanced entry (in the caller's transaction)."""
     if kind not in KINDS:
         raise ValueError(f"unknown entry kind {kind!r}")
     check_lines(lines)
     entry = LedgerEntry(loan_id=loan_id, kind=kind, posted_on=posted_on, reference=reference,
-                        reverses_id=reverses_id, actor=actor, note=note)
+                        reverses_id=reverses_id, schedule_line_id=schedule_line_id, actor=actor, note=note)
     session.add(entry)
     await session.flush()
     session.add_all(LedgerLine(entry_id=entry.id, loan_id=loan_id, account=l.account, debit=l.debit,

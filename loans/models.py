@@ -135,6 +135,9 @@ class LedgerEntry(Base):
     posted_on: Mapped[date] = mapped_column(Date, index=True)
     reference: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)  # bank serial
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True, default=None)
+    # the schedule line whose interest this entry recognises: at most once per line
+    schedule_line_id: Mapped[int | None] = mapped_column(ForeignKey("loan_schedule_lines.id"), unique=True,
+                                                          default=None)
     actor: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

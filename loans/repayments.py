@@ -34,7 +34,7 @@ async def recognise_due_interest(session: AsyncSession, loan: Loan, as_of: date,
             kind, account = _RECOGNITION[line.payer]
             await ledger.post(session, loan.id, kind, line.due_on,
                               [ledger.Line(account, debit=line.interest), ledger.Line("interest_income", credit=line.interest)],
-                              actor=actor, note=f"schedule line {line.id}")
+                              actor=actor, schedule_line_id=line.id)
         line.interest_posted = True
     await session.flush()
     return len(lines)
