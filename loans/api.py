@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -12,13 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import applications as apps
-from loans import contracts, ledger, repayments, servicing
+from loans import batch, contracts, ledger, repayments, servicing
 from loans.certificate import render_certificate
 from loans.lifecycle import LoanStatus
 from loans.models import Loan, PolicyRule
 from loans.policy import KINDS, PolicyError, format_rate, limits_for, validate_row
 from loans.schemas import (
-    ApplicationIn, ApplicationOut, CoBorrowerOut, ContractOut, DisburseIn, LedgerEntryOut, LedgerLineOut, LedgerOut,
+    ApplicationIn, ApplicationOut, BatchIn, BatchOut, CoBorrowerOut, ContractOut, DisburseIn, LedgerEntryOut, LedgerLineOut, LedgerOut,
     PayoutOut, PolicyIn, PolicyOut, ReasonIn, ReceiptIn, RepaymentIn, RepaymentOut, ScheduleLineOut, ScheduleOut,
     SignIn, VerifiedContract,
 )
@@ -262,6 +263,25 @@ class LoanContractController(Controller):
                                 principal=format_yuan(loan.amount), signed_on=loan.signed_on, status=loan.status)
 
 
+class BatchController(Controller):
+    path = "/api/v1/batch"
+    tags = ["loans"]
+
+    @post("/close-of-business", guards=[allow("officer")], status_code=200,
+          summary="Run the nightly batch for a business date (catching up missed days)",
+          description="Running it again for a date already run changes nothing. The date may not be in the future.")
+    async def close_of_business(self, data: JSONBody[BatchIn], db_session: NamedDependency[AsyncSession],
+                                request: Request) -> BatchOut:
+        today = datetime.now(request.app.state.settings.tz).date()
+        if data.as_of > today:
+            raise Problem(UNPROCESSABLE, f"营业日期 {data.as_of} 晚于今天 {today}，不能提前跑批。",
+                          f"The business date {data.as_of} is after today ({today}).", field="as_of")
+        report = await batch.close_of_business(db_session, data.as_of, request.user.actor)
+        return BatchOut(as_of=report.as_of, days_run=report.days_run, interest_entries=report.interest_entries,
+                        lines_due=report.lines_due, lines_overdue=report.lines_overdue,
+                        status_changes=report.status_changes)
+
+
 def _policy_out(r: PolicyRule) -> PolicyOut:
     return PolicyOut(id=r.id, kind=r.kind, key=r.key, effective_from=r.effective_from, value=r.value,
                      source=r.source, label=KINDS[r.kind].label_zh if r.kind in KINDS else r.kind)
@@ -303,4 +323,4 @@ class LoanPolicyController(Controller):
         return _policy_out(row)
 
 
-ROUTES: list[Any] = [LoanApplicationController, LoanContractController, LoanPolicyController]
+ROUTES: list[Any] = [LoanApplicationController, LoanContractController, LoanPolicyController, BatchController]

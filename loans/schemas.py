@@ -170,3 +170,16 @@ class RepaymentOut(msgspec.Struct):
     paid_on: date
     allocated: dict[str, str]
     credit: str
+
+
+class BatchIn(msgspec.Struct, forbid_unknown_fields=True):
+    as_of: date
+
+
+class BatchOut(msgspec.Struct):
+    as_of: date
+    days_run: list[date]
+    interest_entries: int
+    lines_due: int
+    lines_overdue: int
+    status_changes: dict[str, int]

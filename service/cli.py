@@ -193,6 +193,38 @@ def users_add(username: str, role: str, password: str | None, donor_id: int | No
     console.print(f"user {username} ({role}) created with id {_run(job)}")
 
 
+@main.group()
+def batch() -> None:
+    """The nightly batch (close of business)."""
+
+
+@batch.command("run")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Business date (default: today).")
+def batch_run(as_of: Any) -> None:
+    """Run close of business for a date, catching up every day since the last run."""
+    from datetime import datetime
+
+    from loans.batch import close_of_business
+    from service.migrate import upgrade
+
+    async def job(settings: Settings, engine: Any) -> Any:
+        await upgrade(engine, settings)
+        today = datetime.now(settings.tz).date()
+        day = as_of.date() if as_of else today
+        if day > today:
+            raise click.ClickException(f"{day} is after today ({today}): the batch does not run ahead")
+        async with write_session(engine) as session:
+            return await close_of_business(session, day, f"cli:{os.environ.get('USER', 'unknown')}")
+
+    report = _run(job)
+    if not report.days_run:
+        console.print(f"close of business for {report.as_of} has already run: nothing to do")
+        return
+    console.print(f"close of business {report.days_run[0]} … {report.as_of} ({len(report.days_run)} days): "
+                  f"{report.interest_entries} interest entries, {report.lines_due} lines due, "
+                  f"{report.lines_overdue} lines overdue, contracts moved: {report.status_changes or 'none'}")
+
+
 @main.group("audit")
 def audit_group() -> None:
     """The audit trail."""

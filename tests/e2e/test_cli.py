@@ -13,7 +13,7 @@ from service.settings import Settings
 from tests.e2e.conftest import zizhu
 
 COMMANDS = [[], ["serve"], ["db"], ["db", "upgrade"], ["db", "current"], ["demo"], ["users"], ["users", "add"],
-            ["audit"], ["audit", "verify"]]
+            ["audit"], ["audit", "verify"], ["batch"], ["batch", "run"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "zizhu")
@@ -41,6 +41,11 @@ def test_upgrade_demo_users_and_audit(cli_env):
     assert dup.returncode != 0 and "exists" in dup.stderr
     short = zizhu(cli_env, "users", "add", "clerk3", "--role", "officer", "--password", "short")
     assert short.returncode != 0 and "8 characters" in short.stderr
+
+    run = zizhu(cli_env, "batch", "run", "--as-of", "2026-11-01")
+    assert run.returncode == 0 and "close of business" in run.stdout, run.stderr
+    assert "nothing to do" in zizhu(cli_env, "batch", "run", "--as-of", "2026-11-01").stdout
+    assert zizhu(cli_env, "batch", "run", "--as-of", "2999-01-01").returncode != 0
 
     ok = zizhu(cli_env, "audit", "verify")
     assert ok.returncode == 0 and "intact" in ok.stdout, ok.stdout + ok.stderr

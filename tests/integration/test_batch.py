@@ -1,0 +1,53 @@
+"""The nightly batch: interest recognised on its date, lines due and overdue, contracts moving on;
+catch-up of missed days; a second run for the same date changes nothing."""
+
+from __future__ import annotations
+
+import time_machine
+from sqlalchemy import func, select
+
+from loans.models import LedgerLine
+from tests.integration.test_loan_books import _disbursed
+
+
+async def _run(client, headers, as_of):
+    r = await client.post("/api/v1/batch/close-of-business", json={"as_of": as_of}, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+@time_machine.travel("2029-01-05 09:00 +08:00")
+async def test_batch_moves_a_contract_through_its_life(client, make_user, sessions):
+    w, no = await _disbursed(client, make_user)  # disbursed 2024-12-01, subsidy ends 2028-08-31
+    first = await _run(client, w.officer, "2024-12-20")
+    assert first["days_run"] == ["2024-12-20"] and first["interest_entries"] == 1  # the subsidy of 2024
+    again = await _run(client, w.officer, "2024-12-20")
+    assert again["days_run"] == [] and again["interest_entries"] == 0
+    led = (await client.get(f"/api/v1/loan-contracts/{no}/ledger", headers=w.officer)).json()
+    assert [e["kind"] for e in led["entries"]] == ["disbursement", "subsidy"]
+    # catch up to the day after the 2028 settlement: the borrower's first interest is overdue
+    report = await _run(client, w.officer, "2028-12-21")
+    assert len(report["days_run"]) > 1400
+    assert report["status_changes"] == {"in_school->grace": 1, "grace->overdue": 1}
+    contract = (await client.get(f"/api/v1/loan-contracts/{no}", headers=w.officer)).json()
+    assert contract["status"] == "overdue"
+    sched = (await client.get(f"/api/v1/loan-contracts/{no}/schedule", headers=w.officer)).json()["lines"]
+    assert next(l for l in sched if l["due_on"] == "2028-12-20" and l["payer"] == "borrower")["status"] == "overdue"
+    # paying it clears the overdue at the next run
+    owed = next(l for l in sched if l["due_on"] == "2028-12-20" and l["payer"] == "borrower")["interest"]
+    r = await client.post(f"/api/v1/loan-contracts/{no}/repayments", headers=w.officer,
+                          json={"amount": owed, "paid_on": "2028-12-21", "reference": "BANK-9"})
+    assert r.json()["allocated"]["interest"] == owed
+    report = await _run(client, w.officer, "2028-12-22")
+    assert report["status_changes"] == {"overdue->grace": 1}
+    async with sessions() as s:
+        assert await s.scalar(select(func.sum(LedgerLine.debit - LedgerLine.credit))) == 0
+
+
+@time_machine.travel("2026-11-29 10:00 +08:00")
+async def test_future_business_date_is_refused(client, make_user):
+    officer = await make_user("officer")
+    r = await client.post("/api/v1/batch/close-of-business", json={"as_of": "2026-11-30"}, headers=officer)
+    assert r.status_code == 422 and r.json()["field"] == "as_of"
+    assert (await client.post("/api/v1/batch/close-of-business", json={"as_of": "2026-11-01"},
+                              headers=await make_user("reviewer"))).status_code == 403
