@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -18,6 +18,7 @@ from loans.certificate import render_certificate
 from loans.lifecycle import LoanStatus
 from loans.models import Loan, PolicyRule
 from loans.policy import KINDS, PolicyError, format_rate, limits_for, validate_row
+from loans.prepayment import execution_date
 from loans.schemas import (
     ApplicationIn, ApplicationOut, BatchIn, BatchOut, CoBorrowerOut, ContractOut, DisburseIn, LedgerEntryOut, LedgerLineOut, LedgerOut,
     PayoutOut, PolicyIn, PolicyOut, ReasonIn, ReceiptIn, RepaymentIn, RepaymentOut, ScheduleLineOut, ScheduleOut,
@@ -250,6 +251,21 @@ class LoanContractController(Controller):
             await idempotency.remember(db_session, scope, key, 201, body)
         await audit.record(db_session, request.user.actor, "repay", "loan", loan.id, None, body)
         return Response(content=body, status_code=201)
+
+    @get("/{contract_no:str}/settlement-quote", guards=[allow(*STAFF_READERS)],
+         summary="What settles the contract on a date (full prepayment quote)")
+    async def settlement_quote(self, contract_no: FromPath[str], as_of: FromQuery[date],
+                               db_session: NamedDependency[AsyncSession]) -> dict[str, Any]:
+        loan = await contracts.get_contract(db_session, contract_no)
+        if loan.disbursed_on is None:
+            raise Problem(UNPROCESSABLE, "该合同尚未放款。", "The contract is not disbursed yet.")
+        if as_of < loan.disbursed_on:
+            raise Problem(UNPROCESSABLE, "报价日期不能早于放款日期。", "The date precedes disbursement.", field="as_of")
+        q = await repayments.settlement_quote(db_session, loan, as_of)
+        return {"contract_no": contract_no, "as_of": as_of.isoformat(),
+                "execution_date": execution_date(as_of).isoformat(),
+                **{k: format_yuan(getattr(q, k)) for k in ("principal", "due_unpaid", "penalty", "accrued_interest",
+                                                           "credit", "total")}}
 
     @get("/verify/{code:str}", opt={"public": True}, summary="Check a 受理证明's check code (public)")
     async def verify(self, code: FromPath[str], db_session: NamedDependency[AsyncSession]) -> VerifiedContract:

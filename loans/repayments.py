@@ -10,14 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import ledger
 from loans.allocation import Allocation, Dues, allocate
-from loans.applications import BAD_TRANSITION
+from loans.applications import BAD_TRANSITION, policy_rows
 from loans.lifecycle import ACTIVE
 from loans.models import LedgerEntry, Loan, ScheduleLineRow
+from loans.prepayment import Quote, accrued_borrower_interest
+from loans.servicing import schedule_terms
 from loans.schedule import BORROWER, GOVERNMENT
 from service.errors import CONFLICT, UNPROCESSABLE, Problem
 
@@ -98,3 +100,28 @@ async def repay(session: AsyncSession, loan: Loan, amount: int, paid_on: date, r
                               [ledger.Line(acc, credit=x) for acc, x in credits if x],
                               actor=actor, reference=reference)
     return RepaymentResult(entry.id, a)
+
+
+async def settlement_quote(session: AsyncSession, loan: Loan, as_of: date) -> Quote:
+    """What the borrower pays to settle the contract on `as_of` (a prepayment of everything)."""
+    assert loan.disbursed_on is not None and loan.subsidy_end is not None and loan.signed_on is not None
+    balances = await ledger.balances(session, loan.id)
+    due = (await session.execute(select(
+        func.coalesce(func.sum(ScheduleLineRow.principal - ScheduleLineRow.paid_principal
+                               + ScheduleLineRow.interest - ScheduleLineRow.paid_interest), 0)).where(
+        ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.payer == BORROWER, ScheduleLineRow.due_on <= as_of))).one()
+    unpaid_due = int(due[0])
+    last_settlement = (await session.scalar(select(func.max(ScheduleLineRow.due_on)).where(
+        ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.due_on <= as_of))) or loan.disbursed_on
+    # principal falling due on the settlement dates already passed is in unpaid_due, not outstanding
+    principal_due = int(await session.scalar(select(func.coalesce(func.sum(ScheduleLineRow.principal), 0)).where(
+        ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.due_on <= as_of)) or 0)
+    outstanding = loan.amount - principal_due
+    rows = await policy_rows(session)
+    rate = schedule_terms(loan, rows).rate_on(last_settlement)
+    return Quote(
+        as_of=as_of, principal=max(0, outstanding), due_unpaid=unpaid_due, penalty=max(0, balances["penalty"]),
+        accrued_interest=accrued_borrower_interest(outstanding, int(rate * 10**4), last_settlement, as_of,
+                                                   loan.subsidy_end),
+        credit=max(0, -balances["suspense"]),
+    )

@@ -99,3 +99,16 @@ async def test_repayment_pays_due_interest_in_order(client, make_user):
     assert Decimal(body["credit"]) == Decimal("1000.00") - Decimal(due_2028["interest"])
     sched = (await client.get(f"/api/v1/loan-contracts/{no}/schedule", headers=w.officer)).json()["lines"]
     assert next(l for l in sched if l["due_on"] == "2028-12-20" and l["payer"] == "borrower")["status"] == "paid"
+
+
+async def test_settlement_quote(client, make_user):
+    w, no = await _disbursed(client, make_user)
+    early = (await client.get(f"/api/v1/loan-contracts/{no}/settlement-quote", params={"as_of": "2026-03-01"},
+                              headers=w.officer)).json()
+    # before the subsidy ends, settling costs only the principal
+    assert early["total"] == "20000.00" and early["accrued_interest"] == "0.00"
+    assert early["execution_date"] == "2026-03-20"
+    late = (await client.get(f"/api/v1/loan-contracts/{no}/settlement-quote", params={"as_of": "2028-10-01"},
+                             headers=w.officer)).json()
+    assert Decimal(late["accrued_interest"]) > 0 and late["execution_date"] == "2028-10-20"
+    assert Decimal(late["total"]) == Decimal("20000.00") + Decimal(late["accrued_interest"])
