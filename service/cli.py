@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
+from loans.commands import export_group, import_group
 from service.db import create_engine, write_session
 from service.settings import Settings, SettingsError, get_settings
 
@@ -246,6 +247,11 @@ def audit_verify() -> None:
         return
     console.print(f"[red]audit chain broken at record {report.first_broken_id}[/red]: {report.reason}")
     sys.exit(1)
+
+
+# The domains' own command groups (this module is the composition root: it may import them).
+main.add_command(import_group)
+main.add_command(export_group)
 
 
 if __name__ == "__main__":

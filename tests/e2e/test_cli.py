@@ -13,7 +13,8 @@ from service.settings import Settings
 from tests.e2e.conftest import zizhu
 
 COMMANDS = [[], ["serve"], ["db"], ["db", "upgrade"], ["db", "current"], ["demo"], ["users"], ["users", "add"],
-            ["audit"], ["audit", "verify"], ["batch"], ["batch", "run"]]
+            ["audit"], ["audit", "verify"], ["batch"], ["batch", "run"],
+            ["import"], ["import", "contracts"], ["export"], ["export", "contracts"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "zizhu")

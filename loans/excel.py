@@ -1,0 +1,454 @@
+"""The contract spreadsheet: its columns, and reading it (python-calamine) into typed values.
+
+Pure: no database, no request (the workbooks we write are in loans.import_api). Cells arrive from
+python-calamine as str, float, bool, date or datetime.
+Excel keeps every number as a binary double, so money is turned into fen through its decimal text
+(never by arithmetic on the float), and an ID number that Excel stored as a number has already lost
+its last digits (and any X): that is reported, not guessed at. Messages are for clerks: Chinese first,
+English alongside.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from openpyxl.utils import get_column_letter
+from python_calamine import CalamineWorkbook
+
+from service.errors import Problem, problem_type
+from service.identity import IdentityError, normalize_id_number, normalize_phone
+from service.money import MoneyFormatError, parse_yuan
+from service.registry.provinces import normalize_province
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REPORT_HEADER = "错误说明"  # the column our error report adds; ignored when the report is uploaded again
+BAD_FILE = problem_type("loan-import-file", 422, "导入文件无法读取", "The import file cannot be used")
+BAD_COLUMNS = problem_type("loan-import-columns", 422, "导入文件的列与模板不符",
+                           "The columns do not match the template")
+
+LEVELS = {"专科": "junior_college", "高职": "junior_college", "本科": "undergraduate", "研究生": "graduate",
+          "硕士": "graduate", "博士": "graduate"}
+LEVEL_LABELS = {"junior_college": "专科", "undergraduate": "本科", "graduate": "研究生"}
+CATEGORIES = {"建档立卡": "registered_poor", "低保": "minimum_allowance", "特困供养": "destitute",
+              "孤儿": "orphan", "残疾": "disabled", "其他": "other"}
+CATEGORY_LABELS = {v: k for k, v in CATEGORIES.items()}
+RELATIONSHIPS = {"父亲": "father", "母亲": "mother", "监护人": "guardian", "配偶": "spouse", "其他": "other"}
+RELATIONSHIP_LABELS = {v: k for k, v in RELATIONSHIPS.items()}
+_CATEGORY_SPLIT = re.compile(r"[、;；,，\s]+")
+_DATE_TEXT = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
+_DATE_DIGITS = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_YEAR_TEXT = re.compile(r"(\d{4})(?:\s*[-—–/至]\s*(\d{4}))?\s*(?:学年|年)?")
+_CONTRACT_NO = re.compile(r"[0-9A-Za-z][0-9A-Za-z_/()\-]{0,31}")
+
+
+class CellError(ValueError):
+    """One cell's value cannot be used; carries the clerk's message in both languages."""
+
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message_zh, self.message_en = message_zh, message_en
+
+
+def _whole(value: float) -> str | None:
+    """A float that holds a whole number as its digits ("10126"), else None."""
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else None
+
+
+def text(limit: int) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if isinstance(value, float):  # a code typed as a number: 10126 arrives as 10126.0
+            value = _whole(value) or repr(value)
+        elif not isinstance(value, str):
+            value = str(value)
+        value = value.strip()
+        if len(value) > limit:
+            raise CellError(f"内容过长（最多 {limit} 个字）", f"Too long (at most {limit} characters)")
+        return value
+    return parse
+
+
+def id_number(value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise CellError("身份证号被 Excel 存成了数字，末位的 X 和最后几位数字已经丢失，无法恢复；"
+                        "请把该列设为“文本”格式后重新录入",
+                        "The ID number was stored by Excel as a number, which loses its last digits and any "
+                        "trailing X; format the column as text and enter it again")
+    try:
+        return normalize_id_number(str(value))
+    except IdentityError as exc:
+        raise CellError(exc.message_zh, exc.message_en) from None
+
+
+def phone(value: Any) -> str:
+    if isinstance(value, float):
+        value = _whole(value) or repr(value)
+    try:
+        return normalize_phone(str(value))
+    except IdentityError as exc:
+        raise CellError(exc.message_zh, exc.message_en) from None
+
+
+def province(value: Any) -> str:
+    short = normalize_province(str(value))
+    if short is None:
+        raise CellError(f"“{value}”不是省级行政区名称", f"{value!r} is not a province of China")
+    return short
+
+
+def _choice(mapping: dict[str, str], what_zh: str, what_en: str) -> Callable[[Any], str]:
+    codes = set(mapping.values())
+    allowed = "、".join(dict.fromkeys(mapping))
+
+    def parse(value: Any) -> str:
+        key = str(value).strip()
+        found = mapping.get(key) or (key if key in codes else None)
+        if found is None:
+            raise CellError(f"{what_zh}“{key}”无效，应为：{allowed}", f"Unknown {what_en} {key!r}; use one of {allowed}")
+        return found
+    return parse
+
+
+level = _choice(LEVELS, "学历层次", "level")
+relationship = _choice(RELATIONSHIPS, "关系", "relationship")
+
+
+def categories(value: Any) -> tuple[str, ...]:
+    found = set()
+    for part in _CATEGORY_SPLIT.split(str(value).strip()):
+        if not part:
+            continue
+        code = CATEGORIES.get(part) or (part if part in CATEGORY_LABELS else None)
+        if code is None:
+            raise CellError(f"困难类别“{part}”无效，应为：{'、'.join(CATEGORIES)}（多个用“、”分隔）",
+                            f"Unknown hardship category {part!r}; use {'/'.join(CATEGORIES)} separated by 、")
+        found.add(code)
+    return tuple(sorted(found))
+
+
+def _integer(value: Any) -> int | None:
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def study_years(value: Any) -> int:
+    n = _integer(value)
+    if n is None or not 1 <= n <= 8:
+        raise CellError(f"学制“{value}”应为 1 到 8 的整数", f"Study years {value!r} must be a whole number 1-8")
+    return n
+
+
+def academic_year(value: Any) -> int:
+    n = _integer(value)
+    if n is None and isinstance(value, str) and (m := _YEAR_TEXT.fullmatch(value.strip())):
+        n = int(m[1]) if m[2] is None or int(m[2]) == int(m[1]) + 1 else None
+    if n is None or not 2000 <= n <= 2100:
+        raise CellError(f"贷款学年“{value}”应为四位年份，如 2024", f"Academic year {value!r} must be a year such as 2024")
+    return n
+
+
+def _date_or_none(y: int, m: int, d: int) -> date | None:
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def a_date(value: Any) -> date:
+    if type(value) is date:
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    found = None
+    if isinstance(value, float) and value.is_integer():
+        n = int(value)
+        if 19000101 <= n <= 21001231:  # 20240901 typed as a number
+            found = _date_or_none(n // 10000, n // 100 % 100, n % 100)
+        elif 1 <= n <= 73050:  # a date cell that lost its format: the 1900 date system's serial number
+            found = date.fromordinal(date(1899, 12, 30).toordinal() + n)
+    elif isinstance(value, str):
+        s = value.strip()
+        m = _DATE_TEXT.fullmatch(s) or _DATE_DIGITS.fullmatch(s)
+        if m:
+            found = _date_or_none(int(m[1]), int(m[2]), int(m[3]))
+    if found is None or not 1950 <= found.year <= 2100:
+        raise CellError(f"日期“{value}”无法识别，请写成 2024-09-01 或设为日期格式",
+                        f"Date {value!r} not understood; write 2024-09-01 or use a date cell")
+    return found
+
+
+def money(value: Any) -> int:
+    """Fen from a cell; 2 decimals at most. A float is read through its shortest decimal text."""
+    if isinstance(value, float):
+        whole = _whole(value)
+        if whole is not None and value >= 0:
+            return int(whole) * 100
+        textual = whole or repr(value)
+        if "." in textual and len(textual.split(".")[1]) > 2 and "e" not in textual:
+            # Excel shows 15 significant digits; 1234.5600000000001 is what it displays as 1234.56.
+            textual = format(value, ".15g")
+        value = textual
+    try:
+        return parse_yuan(str(value))
+    except MoneyFormatError as exc:
+        raise CellError(exc.message_zh, exc.message_en) from None
+
+
+def contract_no(value: Any) -> str:
+    s = text(32)(value)
+    if not _CONTRACT_NO.fullmatch(s):
+        raise CellError("合同编号只能包含字母、数字和 - _ / ( )，最长 32 位",
+                        "A contract number may hold letters, digits and - _ / ( ), at most 32")
+    return s
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    field: str
+    parse: Callable[[Any], Any]
+    required: bool
+    help_zh: str
+    example: str
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("学生姓名", "name", text(50), True, "与身份证一致", "张三"),
+    Column("学生身份证号", "id_number", id_number, True, "18 位，末位可为 X；请设为文本格式", "11010519491231002X"),
+    Column("学生手机号", "phone", phone, True, "11 位大陆手机号", "13812341234"),
+    Column("户籍省份", "household_province", province, True, "省级行政区，简称或全称", "内蒙古"),
+    Column("户籍县区", "household_county", text(50), True, "户籍所在县（区、旗）", "示范县"),
+    Column("院校代码", "university_code", text(20), True, "须已在系统中登记的院校代码", "10126"),
+    Column("学历层次", "level", level, True, "专科、本科 或 研究生", "本科"),
+    Column("学制(年)", "study_years", study_years, True, "1 到 8 的整数", "4"),
+    Column("入学日期", "enrolled_on", a_date, True, "日期，如 2024-09-01、2024/9/1、20240901", "2024-09-01"),
+    Column("预计毕业日期", "expected_graduation", a_date, True, "日期，须晚于入学日期", "2028-06-30"),
+    Column("困难类别", "categories", categories, False,
+           "建档立卡、低保、特困供养、孤儿、残疾、其他；多个用“、”或“；”分隔；可空", "建档立卡、低保"),
+    Column("共同借款人姓名", "co_name", text(50), True, "父母或法定监护人", "张大山"),
+    Column("共同借款人身份证号", "co_id_number", id_number, True, "18 位；不能是学生本人，不能是其他贷款的借款学生",
+           "11010519491231002X"),
+    Column("共同借款人手机号", "co_phone", phone, True, "11 位大陆手机号", "13912345678"),
+    Column("与学生关系", "relationship", relationship, True, "父亲、母亲、监护人、配偶、其他", "父亲"),
+    Column("贷款学年", "academic_year", academic_year, True, "学年开始的年份，如 2024（2024-2025 学年）", "2024"),
+    Column("合同金额(元)", "principal", money, True, "整元，不超过该学年该学历层次的额度", "16000"),
+    Column("合同编号", "contract_no", contract_no, True, "唯一；本系统格式为 县代码-年份-6位序号", "150430-2024-000001"),
+    Column("签约日期", "signed_on", a_date, True, "日期；该日须有生效的利率与期限政策", "2024-09-20"),
+    Column("回执金额(元)", "receipt_amount", money, False, "高校回执的学费和住宿费，不超过合同金额；可空", "6000"),
+    Column("放款日期", "disbursed_on", a_date, False, "日期，不早于签约日期；可空（未放款）", "2024-11-20"),
+)
+BY_FIELD = {c.field: c for c in COLUMNS}
+FIELDS = tuple(c.field for c in COLUMNS)
+
+
+@dataclass(slots=True)
+class Row:
+    """One data row as typed values; a field whose cell was bad (or empty and optional) is None."""
+
+    row: int
+    name: str | None
+    id_number: str | None
+    phone: str | None
+    household_province: str | None
+    household_county: str | None
+    university_code: str | None
+    level: str | None
+    study_years: int | None
+    enrolled_on: date | None
+    expected_graduation: date | None
+    categories: tuple[str, ...] | None
+    co_name: str | None
+    co_id_number: str | None
+    co_phone: str | None
+    relationship: str | None
+    academic_year: int | None
+    principal: int | None
+    contract_no: str | None
+    signed_on: date | None
+    receipt_amount: int | None
+    disbursed_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row: int  # Excel row number, the header row being 1 in a template-shaped file
+    column: str  # letter
+    header: str
+    field: str
+    message_zh: str
+    message_en: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "header": self.header, "field": self.field,
+                "message_zh": self.message_zh, "message_en": self.message_en}
+
+
+def _norm_header(value: Any) -> str:
+    return re.sub(r"\s+", "", str(value)).replace("（", "(").replace("）", ")").rstrip("*")
+
+
+_HEADERS = {_norm_header(c.header): c for c in COLUMNS}
+
+
+@dataclass
+class Sheet:
+    """The first sheet, opened: where each field's column is, and its data rows still to be read."""
+
+    name: str
+    header_row: int
+    first_col: int  # 0-based index of the sheet's first used column
+    columns: dict[str, int]  # field -> index within a row list
+    total_rows: int  # rows up to the last used one, header included
+    _rows: Iterator[list[Any]]
+    leading: list[list[Any]]  # the rows down to the header, for a copy of the sheet
+    report_col: int | None  # where an earlier error report's 错误说明 column is
+    plan: list[tuple[int, Column, dict[Any, Any] | None]] = field(default_factory=list)
+    widest: int = 0  # the highest column index the plan reads
+
+    def letter(self, field: str) -> str:
+        return get_column_letter(self.first_col + self.columns[field] + 1)
+
+    def error(self, row: int, field: str, message_zh: str, message_en: str) -> RowError:
+        return RowError(row, self.letter(field), BY_FIELD[field].header, field, message_zh, message_en)
+
+    def data_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        """(Excel row number, cell values) of every row after the header that is not entirely empty."""
+        for number, values in enumerate(self._rows, start=self.header_row + 1):
+            if values.count("") < len(values):
+                yield number, values
+        self._rows = iter(())  # let go of calamine's copy of the sheet
+
+
+def _file_problem(zh: str, en: str) -> Problem:
+    return Problem(BAD_FILE, zh, en, field="file")
+
+
+def open_workbook(source: bytes | Path) -> CalamineWorkbook:
+    if isinstance(source, bytes):
+        head = source[:8]
+    else:
+        with Path(source).open("rb") as fh:
+            head = fh.read(8)
+    if not head:
+        raise _file_problem("上传的文件是空的。", "The uploaded file is empty.")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _file_problem("这是旧版 Excel 97-2003（.xls）文件，请在 Excel 中“另存为” .xlsx 后再导入。",
+                            "This is an old Excel 97-2003 (.xls) file; save it as .xlsx and import that.")
+    if not head.startswith(b"PK\x03\x04"):
+        raise _file_problem("文件不是 Excel 工作簿（.xlsx），请使用下载的模板填写后上传。",
+                            "The file is not an Excel workbook (.xlsx); fill in the downloadable template.")
+    try:
+        if isinstance(source, bytes):
+            return CalamineWorkbook.from_filelike(io.BytesIO(source))
+        return CalamineWorkbook.from_path(str(source))
+    except Exception:  # calamine raises its own types for broken zips, missing parts, bad XML
+        raise _file_problem("文件已损坏或不是 Excel 工作簿（.xlsx），无法读取。",
+                            "The file is damaged or is not an Excel workbook (.xlsx).") from None
+
+
+def read_sheet(source: bytes | Path) -> Sheet:
+    """Open the first sheet and check its header row against the template; stop on any mismatch."""
+    book = open_workbook(source)
+    try:
+        sheet = book.get_sheet_by_index(0)
+        rows = sheet.iter_rows()
+    except Exception:
+        raise _file_problem("无法读取工作簿的第一个工作表。", "The first sheet cannot be read.") from None
+    # calamine yields rows from row 1, and columns from the first used one (sheet.start[1]).
+    first_col = sheet.start[1] if sheet.start else 0
+    # The header is the first row naming at least three template columns: ledgers often carry a title
+    # row or two above it. Without one, the first non-empty row is the header that gets reported.
+    header_row, header, first = 0, None, None
+    leading: list[list[Any]] = []
+    for number, values in enumerate(rows, start=1):
+        leading.append(values)
+        if any(v != "" for v in values):
+            first = first or (number, values)
+            if sum(_norm_header(v) in _HEADERS for v in values) >= 3:
+                header_row, header = number, values
+                break
+            if number - first[0] >= 20:
+                break
+    if header is None:
+        if first is None:
+            raise _file_problem("工作簿的第一个工作表是空的，没有表头和数据。", "The first sheet is empty.")
+        header_row, header = first
+    columns: dict[str, int] = {}
+    unknown, repeated = [], []
+    report_col = None
+    for index, value in enumerate(header):
+        name = _norm_header(value)
+        if name == REPORT_HEADER:
+            report_col = index
+        if not name or name == REPORT_HEADER:
+            continue
+        column = _HEADERS.get(name)
+        if column is None:
+            unknown.append(str(value).strip())
+        elif column.field in columns:
+            repeated.append(column.header)
+        else:
+            columns[column.field] = index
+    missing = [c.header for c in COLUMNS if c.field not in columns]
+    if missing or unknown or repeated:
+        zh = "；".join(part for part in (
+            missing and "缺少列：" + "、".join(missing), unknown and "模板中没有的列：" + "、".join(unknown),
+            repeated and "重复的列：" + "、".join(repeated)) if part)
+        en = "; ".join(part for part in (
+            missing and f"{len(missing)} column(s) missing", unknown and f"{len(unknown)} unknown column(s)",
+            repeated and f"{len(repeated)} repeated column(s)") if part)
+        raise Problem(BAD_COLUMNS, f"第 {header_row} 行的表头与模板不符（{zh}）。请使用下载的模板。",
+                      f"The header row {header_row} does not match the template ({en}).", field="file",
+                      extra={"missing": missing, "unknown": unknown, "repeated": repeated})
+    total = (sheet.end[0] + 1) if sheet.end else header_row
+    return Sheet(sheet.name, header_row, first_col, columns, total, rows, leading[:header_row], report_col)
+
+
+_MISSING = object()
+_UNCACHED = {"contract_no"}  # unique per row: remembering it would only cost memory
+
+
+def _cell(column: Column, raw: Any) -> Any:
+    """A cell's typed value, None when empty and optional, or the CellError that explains it."""
+    if raw == "" or raw is None or (raw.__class__ is str and not raw.strip()):
+        return CellError(f"“{column.header}”不能为空", f"{column.field} is required") if column.required else None
+    try:
+        return column.parse(raw)
+    except CellError as exc:
+        return exc
+
+
+def parse_row(sheet: Sheet, number: int, values: list[Any], errors: list[RowError]) -> Row:
+    """Typed values of one row; every bad or missing required cell appends an error.
+
+    Each column remembers what its values parsed to (or why they failed): a county's sheet repeats the
+    same provinces, universities, dates and amounts thousands of times, and its students once a year.
+    """
+    if not sheet.plan:
+        sheet.plan = [(sheet.columns[c.field], c, None if c.field in _UNCACHED else {}) for c in COLUMNS]
+        sheet.widest = max(sheet.columns.values())
+    widest = sheet.widest
+    if len(values) <= widest:  # calamine pads every row to the sheet's width; other callers may not
+        values = list(values) + [""] * (widest + 1 - len(values))
+    out: list[Any] = [number]
+    for index, column, seen in sheet.plan:
+        raw = values[index]
+        if seen is None:
+            got = _cell(column, raw)
+        else:
+            got = seen.get(raw, _MISSING)
+            if got is _MISSING:
+                got = seen[raw] = _cell(column, raw)
+        if got.__class__ is CellError:
+            errors.append(sheet.error(number, column.field, got.message_zh, got.message_en))
+            got = None
+        out.append(got)
+    return Row(*out)
