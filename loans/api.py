@@ -293,7 +293,8 @@ class BatchController(Controller):
             raise Problem(UNPROCESSABLE, f"营业日期 {data.as_of} 晚于今天 {today}，不能提前跑批。",
                           f"The business date {data.as_of} is after today ({today}).", field="as_of")
         report = await batch.close_of_business(db_session, data.as_of, request.user.actor)
-        return BatchOut(as_of=report.as_of, days_run=report.days_run, interest_entries=report.interest_entries,
+        return BatchOut(as_of=report.as_of, days_run=report.days_run, contracts_booked=report.contracts_booked,
+                        interest_entries=report.interest_entries,
                         lines_due=report.lines_due, lines_overdue=report.lines_overdue,
                         status_changes=report.status_changes)
 

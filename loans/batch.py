@@ -2,7 +2,8 @@
 
 For each business day since the last run (a missed day is caught up; running a day twice changes
 nothing): recognise the interest of every settlement due, mark borrower lines due and overdue, and
-move contracts along the lifecycle (in school → grace → repaying ⇄ overdue). Every statement works on
+move contracts along the lifecycle (in school → grace → repaying ⇄ overdue). Contracts imported from
+spreadsheets are put on the books (ledger entry and schedule) first. Every statement works on
 the whole portfolio at once; nothing loops over contracts.
 
 Not yet here (see the open issue): applying held credit at a due date, daily penalty interest on
@@ -18,6 +19,7 @@ from sqlalchemy import and_, case, exists, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.models import LedgerEntry, LedgerLine, Loan, ScheduleLineRow
+from loans.servicing import book_unbooked
 from service import audit
 from service.db import utcnow
 from service.meta import get_meta, set_meta
@@ -30,6 +32,7 @@ S, E = ScheduleLineRow, LedgerEntry
 class BatchReport:
     as_of: date
     days_run: list[date] = field(default_factory=list)
+    contracts_booked: int = 0  # imported contracts put on the books (ledger + schedule)
     interest_entries: int = 0
     lines_due: int = 0
     lines_overdue: int = 0
@@ -99,13 +102,15 @@ async def close_of_business(session: AsyncSession, as_of: date, actor: str) -> B
     # Each step below only asks "is it due on or before the day?", so one pass at the last day of
     # the gap leaves the books exactly as one pass per missed day would. (Steps that accrue per day,
     # such as penalty interest, will walk the days themselves.)
+    report.contracts_booked = await book_unbooked(session, actor)
     report.interest_entries = await _recognise_interest(session, as_of, actor)
     report.lines_overdue, report.lines_due = await _mark_lines(session, as_of)
     report.status_changes = await _move_contracts(session, as_of)
     if report.days_run:
         await set_meta(session, LAST_RUN_KEY, as_of.isoformat())
         await audit.record(session, actor, "close-of-business", "batch", as_of.isoformat(), None, {
-            "days": [d.isoformat() for d in report.days_run], "interest_entries": report.interest_entries,
+            "days": [d.isoformat() for d in report.days_run], "contracts_booked": report.contracts_booked,
+            "interest_entries": report.interest_entries,
             "lines_due": report.lines_due, "lines_overdue": report.lines_overdue,
             "status_changes": report.status_changes})
     return report

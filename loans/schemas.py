@@ -179,6 +179,7 @@ class BatchIn(msgspec.Struct, forbid_unknown_fields=True):
 class BatchOut(msgspec.Struct):
     as_of: date
     days_run: list[date]
+    contracts_booked: int
     interest_entries: int
     lines_due: int
     lines_overdue: int

@@ -11,13 +11,16 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import ledger
-from loans.models import Loan, ScheduleLineRow
+from loans.applications import policy_rows
+from loans.lifecycle import ACTIVE
+from loans.models import LedgerEntry, LedgerLine, Loan, ScheduleLineRow
 from loans.policy import PolicyRow, in_force
 from loans.schedule import ScheduleLine, ScheduleTerms, generate
+from service.db import utcnow
 
 BASIS = {"ACT/365": 365, "ACT/360": 360}
 
@@ -75,3 +78,37 @@ async def stored_schedule(session: AsyncSession, loan_id: int) -> list[ScheduleL
     return list((await session.scalars(
         select(ScheduleLineRow).where(ScheduleLineRow.loan_id == loan_id)
         .order_by(ScheduleLineRow.due_on, ScheduleLineRow.payer.desc()))).all())
+
+
+async def book_unbooked(session: AsyncSession, actor: str, chunk: int = 2000) -> int:
+    """Put on the books every disbursed contract that has no disbursement entry yet: the ones that
+    came in from the centre's spreadsheets (the import writes contracts fast and leaves this to the
+    batch). Schedules are computed in Python, in chunks, and inserted in bulk; the ledger entries are
+    written set-based."""
+    unbooked = (select(Loan).where(Loan.disbursed_on.is_not(None), Loan.status.in_([s.value for s in ACTIVE]),
+                                   ~exists().where(LedgerEntry.loan_id == Loan.id, LedgerEntry.kind == "disbursement"))
+                .order_by(Loan.id))
+    loans = list((await session.scalars(unbooked)).all())
+    if not loans:
+        return 0
+    rows = await policy_rows(session)
+    for start in range(0, len(loans), chunk):
+        batch = [dict(loan_id=loan.id, due_on=l.due_on, payer=l.payer, principal=l.principal, interest=l.interest,
+                      days=l.days, paid_principal=0, paid_interest=0, status="pending", interest_posted=False)
+                 for loan in loans[start:start + chunk] for l in generate(schedule_terms(loan, rows))]
+        await session.execute(insert(ScheduleLineRow), batch)
+    ids = [loan.id for loan in loans]
+    now = utcnow()
+    for start in range(0, len(ids), 1000):
+        part = ids[start:start + 1000]
+        await session.execute(insert(LedgerEntry).from_select(
+            ["loan_id", "kind", "posted_on", "actor", "note", "created_at"],
+            select(Loan.id, literal("disbursement"), Loan.disbursed_on, literal(actor), literal("imported contract"),
+                   literal(now)).where(Loan.id.in_(part))))
+        for account, debit, credit in (("principal", Loan.amount, literal(0)), ("cash", literal(0), Loan.amount)):
+            await session.execute(insert(LedgerLine).from_select(
+                ["entry_id", "loan_id", "account", "debit", "credit"],
+                select(LedgerEntry.id, Loan.id, literal(account), debit, credit)
+                .join(Loan, Loan.id == LedgerEntry.loan_id)
+                .where(Loan.id.in_(part), LedgerEntry.kind == "disbursement")))
+    return len(loans)

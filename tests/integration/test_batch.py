@@ -51,3 +51,27 @@ async def test_future_business_date_is_refused(client, make_user):
     assert r.status_code == 422 and r.json()["field"] == "as_of"
     assert (await client.post("/api/v1/batch/close-of-business", json={"as_of": "2026-11-01"},
                               headers=await make_user("reviewer"))).status_code == 403
+
+
+@time_machine.travel("2026-11-29 09:00 +08:00")
+async def test_batch_books_imported_contracts(client, make_user, sessions):
+    from datetime import date
+
+    from tests.integration.test_loan_import import row, setup, upload, workbook
+
+    officer = await setup(client, make_user)
+    r = await upload(client, officer, workbook([row(1), row(2, disbursed_on=None, receipt_amount=None)]))
+    assert r.status_code == 200, r.text
+    no = "150430-2024-000001"
+    assert (await client.get(f"/api/v1/loan-contracts/{no}/ledger", headers=officer)).json()["entries"] == []
+    report = await _run(client, officer, "2026-11-28")
+    assert report["contracts_booked"] == 1  # only the disbursed one
+    led = (await client.get(f"/api/v1/loan-contracts/{no}/ledger", headers=officer)).json()
+    kinds = [e["kind"] for e in led["entries"]]
+    assert kinds[0] == "disbursement" and kinds.count("subsidy") == 2  # 2024-12-20 and 2025-12-20
+    assert led["balances"]["principal"] == "16000.00"
+    sched = (await client.get(f"/api/v1/loan-contracts/{no}/schedule", headers=officer)).json()
+    assert sched["totals"]["principal"] == "16000.00" and sched["lines"][0]["due_on"] == str(date(2024, 12, 20))
+    assert (await _run(client, officer, "2026-11-29"))["contracts_booked"] == 0
+    async with sessions() as s:
+        assert await s.scalar(select(func.sum(LedgerLine.debit - LedgerLine.credit))) == 0
