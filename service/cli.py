@@ -1,44 +1,22 @@
-"""The `zizhu` command: serve, db upgrade, demo, users add, audit verify."""
+"""The `zizhu` command: serve, db, demo, users, batch, audit, and the domains' import and export."""
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import os
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
 
 from loans.commands import export_group, import_group
-from service.db import create_engine, write_session
-from service.settings import Settings, SettingsError, get_settings
+from service.db import write_session
+from service.runner import run_job
+from service.settings import Settings
 
 console = Console(highlight=False, soft_wrap=True)
-T = TypeVar("T")
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _run(job: Callable[[Settings, Any], Awaitable[T]]) -> T:
-    """Run one async job with its own engine, disposed afterwards."""
-    settings = _settings()
-
-    async def main() -> T:
-        engine = create_engine(settings)
-        try:
-            return await job(settings, engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
+_run = run_job
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
