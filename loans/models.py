@@ -155,3 +155,20 @@ class LedgerLine(Base):
     account: Mapped[str] = mapped_column(String(24))
     debit: Mapped[int] = mapped_column(BigInteger, default=0)
     credit: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class GraduationConfirmation(Base):
+    """毕业确认: a graduate's employer and contact details, reviewed by the university's aid office."""
+
+    __tablename__ = "graduation_confirmations"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
+    employer: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(11))
+    address: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), default="submitted")  # submitted | approved | rejected
+    reviewed_by: Mapped[int | None] = mapped_column(IdType, default=None)
+    review_note: Mapped[str | None] = mapped_column(Text, default=None)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

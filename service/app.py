@@ -17,6 +17,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from loans.api import ROUTES as LOAN_ROUTES
 from loans.import_api import ROUTES as LOAN_IMPORT_ROUTES
+from loans.me_api import ROUTES as GRADUATE_ROUTES
 from service.accounts import AuthController, UserController
 from service.auth import ActiveUserCache, make_jwt_auth
 from service.db import create_engine, sqlalchemy_plugin, write_intent
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
             create_static_files_router(path=SWAGGER_STATIC, directories=[SWAGGER_DIR], opt={"public": True},
                                        include_in_schema=False),
             *PAGE_ROUTES, AuthController, UserController, UniversityController, StudentController,
-            *LOAN_ROUTES, *LOAN_IMPORT_ROUTES,
+            *LOAN_ROUTES, *LOAN_IMPORT_ROUTES, *GRADUATE_ROUTES,
         ],
         plugins=[sqlalchemy_plugin(engine)],
         on_app_init=[jwt_auth.on_app_init],

@@ -12,11 +12,11 @@ from service.meta import ServiceMeta
 from service.db import Base
 from service.registry.models import CoBorrower, Student, University
 from loans.models import (
-    ContractCounter, LedgerEntry, LedgerLine, Loan, LoanPayout, PolicyRule, ScheduleLineRow,
+    ContractCounter, GraduationConfirmation, LedgerEntry, LedgerLine, Loan, LoanPayout, PolicyRule, ScheduleLineRow,
 )
 
 metadata = Base.metadata
 
 __all__ = [
-    "AuditRecord", "CoBorrower", "IdempotencyRecord", "ContractCounter", "LedgerEntry", "LedgerLine", "Loan", "LoanPayout", "PolicyRule",
+    "AuditRecord", "CoBorrower", "IdempotencyRecord", "ContractCounter", "GraduationConfirmation", "LedgerEntry", "LedgerLine", "Loan", "LoanPayout", "PolicyRule",
     "ScheduleLineRow", "Student", "University", "ServiceMeta", "User", "metadata"]
