@@ -296,6 +296,7 @@ class BatchController(Controller):
         return BatchOut(as_of=report.as_of, days_run=report.days_run, contracts_booked=report.contracts_booked,
                         interest_entries=report.interest_entries,
                         lines_due=report.lines_due, lines_overdue=report.lines_overdue,
+                        penalty_entries=report.penalty_entries,
                         status_changes=report.status_changes)
 
 

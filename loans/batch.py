@@ -6,23 +6,28 @@ move contracts along the lifecycle (in school → grace → repaying ⇄ overdue
 spreadsheets are put on the books (ledger entry and schedule) first. Every statement works on
 the whole portfolio at once; nothing loops over contracts.
 
-Not yet here (see the open issue): applying held credit at a due date, daily penalty interest on
-overdue principal, relief measures, and the reminders the notifications issue will queue.
+Penalty interest is charged on overdue principal at the contract rate × the penalty factor in force.
+Not yet here (see the open issue): applying held credit at a due date, penalty on overdue interest
+(a policy setting, default no), relief measures, and the reminders the notifications issue will queue.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from fractions import Fraction
 
-from sqlalchemy import and_, case, exists, insert, literal, select, update
+from sqlalchemy import and_, case, exists, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loans.applications import policy_rows
 from loans.models import LedgerEntry, LedgerLine, Loan, ScheduleLineRow
+from loans.policy import in_force
 from loans.servicing import book_unbooked
 from service import audit
 from service.db import utcnow
 from service.meta import get_meta, set_meta
+from service.money import round_half_up
 
 LAST_RUN_KEY = "loans.close_of_business.last_date"
 S, E = ScheduleLineRow, LedgerEntry
@@ -36,6 +41,7 @@ class BatchReport:
     interest_entries: int = 0
     lines_due: int = 0
     lines_overdue: int = 0
+    penalty_entries: int = 0
     status_changes: dict[str, int] = field(default_factory=dict)
 
 
@@ -66,6 +72,36 @@ async def _mark_lines(session: AsyncSession, day: date) -> tuple[int, int]:
     due = await session.execute(update(S).where(S.payer == "borrower", S.due_on == day, S.status == "pending")
                                 .values(status="due"))
     return overdue.rowcount or 0, due.rowcount or 0
+
+
+async def _charge_penalty(session: AsyncSession, day: date, actor: str, factor: Fraction) -> int:
+    """Penalty interest (罚息) on overdue principal: contract rate × factor, per day, from the day after
+    the due date (or the last charge) through `day`. One query finds every overdue line, Python rounds
+    each contract's charge with the one rounding function, and the entries go in in bulk."""
+    start = func.coalesce(S.penalty_to, S.due_on)
+    found = (await session.execute(
+        select(S.loan_id, S.principal - S.paid_principal, Loan.rate, start)
+        .join(Loan, Loan.id == S.loan_id)
+        .where(S.payer == "borrower", S.status == "overdue", S.paid_principal < S.principal, start < day))).all()
+    exact: dict[int, Fraction] = {}
+    for loan_id, unpaid, rate, since in found:
+        days = (day - since).days
+        exact[loan_id] = exact.get(loan_id, Fraction(0)) + Fraction(unpaid * days) * Fraction(rate) / 100 * factor / 365
+    charges = {loan_id: round_half_up(x) for loan_id, x in exact.items()}
+    charges = {k: v for k, v in charges.items() if v > 0}
+    marker = f"penalty to {day.isoformat()}"
+    if charges:
+        await session.execute(insert(E), [dict(loan_id=k, kind="penalty", posted_on=day, actor=actor, note=marker,
+                                               created_at=utcnow()) for k in charges])
+        entry_ids = dict((await session.execute(select(E.loan_id, E.id).where(E.kind == "penalty",
+                                                                              E.note == marker))).all())
+        await session.execute(insert(LedgerLine), [
+            dict(entry_id=entry_ids[k], loan_id=k, account=account, debit=d, credit=c)
+            for k, amount in charges.items()
+            for account, d, c in (("penalty", amount, 0), ("penalty_income", 0, amount))])
+    await session.execute(update(S).where(S.payer == "borrower", S.status == "overdue",
+                                          S.paid_principal < S.principal).values(penalty_to=day))
+    return len(charges)
 
 
 async def _move_contracts(session: AsyncSession, day: date) -> dict[str, int]:
@@ -105,12 +141,14 @@ async def close_of_business(session: AsyncSession, as_of: date, actor: str) -> B
     report.contracts_booked = await book_unbooked(session, actor)
     report.interest_entries = await _recognise_interest(session, as_of, actor)
     report.lines_overdue, report.lines_due = await _mark_lines(session, as_of)
+    factor = Fraction(in_force(await policy_rows(session), "penalty_factor", as_of).parsed)
+    report.penalty_entries = await _charge_penalty(session, as_of, actor, factor)
     report.status_changes = await _move_contracts(session, as_of)
     if report.days_run:
         await set_meta(session, LAST_RUN_KEY, as_of.isoformat())
         await audit.record(session, actor, "close-of-business", "batch", as_of.isoformat(), None, {
             "days": [d.isoformat() for d in report.days_run], "contracts_booked": report.contracts_booked,
-            "interest_entries": report.interest_entries,
+            "interest_entries": report.interest_entries, "penalty_entries": report.penalty_entries,
             "lines_due": report.lines_due, "lines_overdue": report.lines_overdue,
             "status_changes": report.status_changes})
     return report

@@ -122,6 +122,7 @@ class ScheduleLineRow(Base):
     paid_interest: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | due | paid | overdue
     interest_posted: Mapped[bool] = mapped_column(default=False)  # recognised in the ledger on its due date
+    penalty_to: Mapped[date | None] = mapped_column(Date, default=None)  # penalty charged up to this day
 
 
 class LedgerEntry(Base):

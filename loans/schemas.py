@@ -183,4 +183,5 @@ class BatchOut(msgspec.Struct):
     interest_entries: int
     lines_due: int
     lines_overdue: int
+    penalty_entries: int
     status_changes: dict[str, int]

@@ -75,3 +75,28 @@ async def test_batch_books_imported_contracts(client, make_user, sessions):
     assert (await _run(client, officer, "2026-11-29"))["contracts_booked"] == 0
     async with sessions() as s:
         assert await s.scalar(select(func.sum(LedgerLine.debit - LedgerLine.credit))) == 0
+
+
+@time_machine.travel("2034-01-10 09:00 +08:00")
+async def test_penalty_on_overdue_principal(client, make_user, sessions):
+    from decimal import ROUND_HALF_UP, Decimal
+
+    w, no = await _disbursed(client, make_user)  # 2.90%, first principal 2033-12-20
+    sched = (await client.get(f"/api/v1/loan-contracts/{no}/schedule", headers=w.officer)).json()["lines"]
+    first = next(l for l in sched if l["principal"] != "0.00")
+    assert first["due_on"] == "2033-12-20"
+    await _run(client, w.officer, "2033-12-21")
+    report = await _run(client, w.officer, "2034-01-10")
+    assert report["penalty_entries"] == 1
+    led = (await client.get(f"/api/v1/loan-contracts/{no}/ledger", headers=w.officer)).json()
+    # 21 days (2033-12-21 … 2034-01-10) on the unpaid instalment at 2.90% × 1.3, charged in two runs
+    per_day = Decimal(first["principal"]) * Decimal("0.029") * Decimal("1.3") / 365
+    one, twenty = (per_day * n for n in (1, 20))
+    expected = sum(x.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) for x in (one, twenty))
+    assert Decimal(led["balances"]["penalty"]) == expected
+    # a payment pays the penalty first
+    r = await client.post(f"/api/v1/loan-contracts/{no}/repayments", headers=w.officer,
+                          json={"amount": "5000.00", "paid_on": "2034-01-10", "reference": "BANK-P1"})
+    assert Decimal(r.json()["allocated"]["penalty"]) == expected
+    async with sessions() as s:
+        assert await s.scalar(select(func.sum(LedgerLine.debit - LedgerLine.credit))) == 0

@@ -1,4 +1,4 @@
-"""graduation confirmations
+"""graduation confirmations; penalty charged-to date on schedule lines
 
 Revision ID: 0004
 Revises: 0003
@@ -36,10 +36,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('graduation_confirmations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_graduation_confirmations_student_id'), ['student_id'], unique=False)
+    with op.batch_alter_table('loan_schedule_lines', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('penalty_to', sa.Date(), nullable=True))
 
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('loan_schedule_lines', schema=None) as batch_op:
+        batch_op.drop_column('penalty_to')
     with op.batch_alter_table('graduation_confirmations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_graduation_confirmations_student_id'))
 
