@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from fractions import Fraction
 
-from sqlalchemy import and_, case, exists, func, insert, literal, select, update
+from sqlalchemy import and_, case, exists, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.applications import policy_rows
@@ -30,6 +30,7 @@ from service.meta import get_meta, set_meta
 from service.money import round_half_up
 
 LAST_RUN_KEY = "loans.close_of_business.last_date"
+_BATCH_LOCK_KEY = 0x5A5A4243  # "ZZBC"
 S, E = ScheduleLineRow, LedgerEntry
 
 
@@ -130,6 +131,10 @@ async def close_of_business(session: AsyncSession, as_of: date, actor: str) -> B
     """Run every business day from the day after the last run up to `as_of` (or just `as_of` the
     first time). A day already run is not run again."""
     report = BatchReport(as_of=as_of)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # several processes may run the batch (workers, the API): one at a time, the others then find
+        # the date done (SQLite's write lock does the same)
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _BATCH_LOCK_KEY})
     last = await get_meta(session, LAST_RUN_KEY)
     first_day = as_of if last is None else date.fromisoformat(last) + timedelta(days=1)
     if first_day > as_of:

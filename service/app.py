@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,16 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loans.api import ROUTES as LOAN_ROUTES
+from loans.batch import close_of_business
 from loans.import_api import ROUTES as LOAN_IMPORT_ROUTES
 from loans.me_api import ROUTES as GRADUATE_ROUTES
 from service.accounts import AuthController, UserController
 from service.auth import ActiveUserCache, make_jwt_auth
-from service.db import create_engine, sqlalchemy_plugin, write_intent
+from service.db import create_engine, sqlalchemy_plugin, write_intent, write_session
+from service.scheduler import Job, build_scheduler
 from service.errors import EXCEPTION_HANDLERS
 from service.logs import configure_logging
 from service.registry.api import StudentController, UniversityController
@@ -51,13 +55,32 @@ def write_intent_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+def nightly_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
+    """The jobs the service runs by itself: close of business for yesterday, at 01:30 every night."""
+
+    async def close_yesterday() -> object:
+        yesterday = datetime.now(settings.tz).date() - timedelta(days=1)
+        async with write_session(engine) as session:
+            return await close_of_business(session, yesterday, "scheduler")
+
+    return [Job("loans-close-of-business", "30 1 * * *", close_yesterday)]
+
+
 def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     engine = create_engine(settings)
     jwt_auth = make_jwt_auth(settings)
 
+    scheduler = build_scheduler(settings, nightly_jobs(settings, engine)) if settings.scheduler_enabled else None
+
+    async def start_scheduler() -> None:
+        if scheduler is not None:
+            scheduler.start()
+
     async def dispose_engine() -> None:
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
         await engine.dispose()
 
     return Litestar(
@@ -91,6 +114,7 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
             )],
         ),
         request_max_body_size=MAX_BODY_BYTES,
+        on_startup=[start_scheduler],
         on_shutdown=[dispose_engine],
         debug=False,
     )
