@@ -146,8 +146,10 @@ class UserController(Controller):
         before = audit.model_snapshot(user, exclude=("password_hash",))
         user.active = False
         user.token_version += 1
-        await db_session.flush()
-        request.app.state.user_cache.forget(user.id)
         await audit.record(db_session, request.user.actor, "deactivate", "user", user.id, before,
                            audit.model_snapshot(user, exclude=("password_hash",)))
+        # Commit before forgetting the cached state: a request in between would otherwise cache
+        # "still active" again for the cache's lifetime.
+        await db_session.commit()
+        request.app.state.user_cache.forget(user.id)
         return user_out(user, request.app.state.settings.tz)

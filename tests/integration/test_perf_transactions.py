@@ -1,0 +1,121 @@
+"""How a request's session ends (service.db.transaction_handler): reads never commit, writes commit only on success."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from advanced_alchemy.extensions.litestar._utils import set_aa_scope_state
+from sqlalchemy import event, func, select
+
+from service.audit import AuditRecord
+from service.auth import User
+from service.db import transaction_handler
+from tests.integration.test_registry_api import _setup, student_body
+
+
+class _Commits:
+    """Counts COMMITs on the app's engine."""
+
+    def __init__(self, engine: Any) -> None:
+        self.count = 0
+        self._target = engine.sync_engine
+        event.listen(self._target, "commit", self._on_commit)
+
+    def _on_commit(self, _connection: Any) -> None:
+        self.count += 1
+
+    def remove(self) -> None:
+        event.remove(self._target, "commit", self._on_commit)
+
+
+@pytest.fixture
+def commits(app):
+    counter = _Commits(app.state.engine)
+    yield counter
+    counter.remove()
+
+
+async def test_a_get_that_used_the_session_does_not_commit(client, make_user, commits):
+    officer = await _setup(client, make_user)
+    commits.count = 0
+    for path in ("/api/v1/universities", "/api/v1/universities/10126", "/api/v1/students"):
+        assert (await client.get(path, headers=officer)).status_code == 200
+    assert commits.count == 0
+
+
+async def test_a_successful_write_commits_once_and_a_failed_one_changes_nothing(client, make_user, commits, sessions):
+    officer = await _setup(client, make_user)
+    commits.count = 0
+    assert (await client.post("/api/v1/students", json=student_body(), headers=officer)).status_code == 201
+    assert commits.count == 1
+    async with sessions() as s:
+        audited = await s.scalar(select(func.count()).select_from(AuditRecord))
+    duplicate = await client.post("/api/v1/students", json=student_body(), headers=officer)
+    assert duplicate.status_code == 409
+    assert commits.count == 1
+    async with sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(AuditRecord)) == audited
+
+
+async def test_a_failed_login_still_counts_the_failure(client, make_user, sessions):
+    await make_user("officer", username="forgetful")
+    r = await client.post("/api/v1/auth/login", json={"username": "forgetful", "password": "wrong-password"})
+    assert r.status_code == 401
+    async with sessions() as s:
+        assert await s.scalar(select(User.failed_logins).where(User.username == "forgetful")) == 1
+
+
+class _Session:
+    def __init__(self, fail_commit: bool = False) -> None:
+        self.calls: list[str] = []
+        self.fail_commit = fail_commit
+
+    async def commit(self) -> None:
+        self.calls.append("commit")
+        if self.fail_commit:
+            raise RuntimeError("disk full")
+
+    async def rollback(self) -> None:
+        self.calls.append("rollback")
+
+    async def close(self) -> None:
+        self.calls.append("close")
+
+
+def _scope(method: str, session: _Session | None) -> dict[str, Any]:
+    scope: dict[str, Any] = {"type": "http", "method": method}
+    if session is not None:
+        set_aa_scope_state(scope, "key", session)  # where the plugin keeps the request's session
+    return scope
+
+
+@pytest.mark.parametrize(("method", "status", "expected"), [
+    ("GET", 200, ["rollback", "close"]),
+    ("HEAD", 200, ["rollback", "close"]),
+    ("POST", 201, ["commit", "close"]),
+    ("PATCH", 302, ["commit", "close"]),
+    ("POST", 409, ["rollback", "close"]),
+    ("DELETE", 500, ["rollback", "close"]),
+])
+async def test_handler_decides_by_method_and_status(method, status, expected):
+    session = _Session()
+    scope = _scope(method, session)
+    handler = transaction_handler("key")
+    await handler({"type": "http.response.start", "status": status, "headers": []}, scope)
+    assert session.calls == expected
+    await handler({"type": "http.response.body", "body": b""}, scope)  # the session is gone from the scope
+    assert session.calls == expected
+
+
+async def test_handler_lets_a_failed_commit_through_and_still_closes():
+    session = _Session(fail_commit=True)
+    with pytest.raises(RuntimeError):
+        await transaction_handler("key")({"type": "http.response.start", "status": 200, "headers": []},
+                                         _scope("POST", session))
+    assert session.calls == ["commit", "close"]
+
+
+async def test_handler_without_a_session_does_nothing():
+    await transaction_handler("key")({"type": "http.response.start", "status": 200, "headers": []},
+                                     _scope("POST", None))
