@@ -1,6 +1,6 @@
 """Benchmark: importing a 100,000-row contract workbook against a bare python-calamine pass over it.
 
-    python bench/import.py [--rows 100000] [--db-url URL] [--rounds 3] [--regenerate]
+    python bench/import.py [--rows 100000] [--db-url URL] [--rounds 3] [--regenerate] [--profile N]
 
 Generates a valid, realistic workbook (about 40,000 students with 2-3 yearly contracts each, academic
 years 2021-2025 within the limits of each year, signed in each year's autumn), cached in the temp folder
@@ -9,6 +9,9 @@ touch every cell), and the full import (read, check, write in one transaction) i
 database: SQLite in a temp folder by default, or PostgreSQL (--db-url) in a fresh schema dropped
 afterwards. The import is timed from the call to the commit, excluding start-up and migrations; peak
 memory is the child's ru_maxrss. Goal: import / bare <= 3 and peak < 500 MB. Not part of the test suite.
+
+--profile N runs one import under cProfile instead (its worker-thread part run inline, as cProfile sees one
+thread) and prints the N functions with the most time of their own; e.g. --rows 20000 --profile 30.
 """
 
 from __future__ import annotations
@@ -113,8 +116,9 @@ def bare_pass(path: str) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "rows": rows, "cells": cells}
 
 
-async def import_once(path: str) -> dict[str, Any]:
-    """In the child: migrate a fresh database, add universities and an admin, then time the import."""
+async def import_once(path: str, profile: Any = None) -> dict[str, Any]:
+    """In the child: migrate a fresh database, add universities and an admin, then time the import
+    (under `profile`, a cProfile.Profile, when given)."""
     from sqlalchemy import insert
 
     from loans.imports import import_contracts
@@ -140,14 +144,35 @@ async def import_once(path: str) -> dict[str, Any]:
     def progress(phase: str, done: int, total: int) -> None:
         phases.setdefault(phase, time.perf_counter() - t0)
 
+    if profile:
+        profile.enable()
     async with write_session(engine) as session:
         result = await import_contracts(session, Path(path), filename=Path(path).name, user_id=admin_id,
                                         actor="bench:admin", secret=settings.secret_key, progress=progress)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if profile:
+        profile.disable()
     await engine.dispose()
     starts = sorted(phases.items(), key=lambda kv: kv[1]) + [("end", seconds)]
     split = {name: round(starts[i + 1][1] - at, 2) for i, (name, at) in enumerate(starts[:-1])}
     return {"seconds": seconds, "cpu": cpu, "phases": split, **result.summary(max_errors=5)}
+
+
+def profile_once(path: str, top: int) -> dict[str, Any]:
+    """In the child: one import under cProfile; the costliest functions go to stderr."""
+    import cProfile
+    import pstats
+
+    import anyio.to_thread
+
+    async def inline(fn: Any, *args: Any, **_: Any) -> Any:
+        return fn(*args)
+
+    anyio.to_thread.run_sync = inline  # cProfile follows one thread: run the worker-thread part in this one
+    profile = cProfile.Profile()
+    result = asyncio.run(import_once(path, profile))
+    pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(top)
+    return result
 
 
 def child(kind: str, path: Path, env: dict[str, str]) -> tuple[dict[str, Any], float]:
@@ -178,8 +203,10 @@ def main() -> None:
     ap.add_argument("--db-url", help="postgresql+asyncpg://… (default: SQLite in a temp folder)")
     ap.add_argument("--regenerate", action="store_true", help="Build the workbook again even if cached.")
     ap.add_argument("--rounds", type=int, default=3, help="Alternate bare and import this many times; best counts.")
+    ap.add_argument("--profile", type=int, metavar="N", help="Profile one import; print its N costliest functions.")
     ap.add_argument("--child-bare", help=argparse.SUPPRESS)
     ap.add_argument("--child-import", help=argparse.SUPPRESS)
+    ap.add_argument("--child-profile", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_bare:
         print(json.dumps(bare_pass(args.child_bare)))
@@ -187,12 +214,17 @@ def main() -> None:
     if args.child_import:
         print(json.dumps(asyncio.run(import_once(args.child_import)), default=str))
         return
+    if args.child_profile:
+        print(json.dumps(profile_once(args.child_profile, int(os.environ["BENCH_PROFILE_TOP"])), default=str))
+        return
 
     path = Path(tempfile.gettempdir()) / f"zizhu-bench-import-{args.rows}.xlsx"
     if args.regenerate or not path.exists():
         t0 = time.perf_counter()
         generate(path, args.rows)
         print(f"generated {path} ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t0:.1f} s")
+    if args.profile:
+        args.rounds = 1
     bare = result = None
     bare_mb = peak_mb = 0.0
     # The machine may be shared: bare and import alternate, and the best of each round counts.
@@ -208,6 +240,11 @@ def main() -> None:
             else:
                 env["ZIZHU_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp}/bench.db"
             try:
+                if args.profile:
+                    got, _ = child("profile", path, {**env, "BENCH_PROFILE_TOP": str(args.profile)})
+                    print(f"profiled import {got['seconds']:.2f} s (imported {got['imported']}, "
+                          f"errors {got['errors_total']})")
+                    return
                 got, mb = child("bare", path, env)
                 if bare is None or got["seconds"] < bare["seconds"]:
                     bare, bare_mb = got, mb

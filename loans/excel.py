@@ -1,7 +1,8 @@
-"""The contract spreadsheet: its columns, and reading it (python-calamine) into typed values.
+"""The contract spreadsheet: its columns, each column's cell parser, and reading the sheet (python-calamine).
 
-Pure: no database, no request (the workbooks we write are in loans.import_api). Cells arrive from
-python-calamine as str, float, bool, date or datetime.
+Pure: no database, no request. Typing whole rows with these parsers (into import_rules.Row) and the
+rules over the typed rows are in loans.import_rules; the workbooks we write are in loans.import_api.
+Cells arrive from python-calamine as str, float, bool, date or datetime.
 Excel keeps every number as a binary double, so money is turned into fen through its decimal text
 (never by arithmetic on the float), and an ID number that Excel stored as a number has already lost
 its last digits (and any X): that is reported, not guessed at. Messages are for clerks: Chinese first,
@@ -13,7 +14,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -202,8 +203,13 @@ def money(value: Any) -> int:
         raise CellError(exc.message_zh, exc.message_en) from None
 
 
+_contract_text = text(32)
+
+
 def contract_no(value: Any) -> str:
-    s = text(32)(value)
+    if value.__class__ is str and _CONTRACT_NO.fullmatch(s := value.strip()):
+        return s  # the usual case, and one a cell per row: the pattern also bounds the length
+    s = _contract_text(value)
     if not _CONTRACT_NO.fullmatch(s):
         raise CellError("合同编号只能包含字母、数字和 - _ / ( )，最长 32 位",
                         "A contract number may hold letters, digits and - _ / ( ), at most 32")
@@ -249,34 +255,6 @@ BY_FIELD = {c.field: c for c in COLUMNS}
 FIELDS = tuple(c.field for c in COLUMNS)
 
 
-@dataclass(slots=True)
-class Row:
-    """One data row as typed values; a field whose cell was bad (or empty and optional) is None."""
-
-    row: int
-    name: str | None
-    id_number: str | None
-    phone: str | None
-    household_province: str | None
-    household_county: str | None
-    university_code: str | None
-    level: str | None
-    study_years: int | None
-    enrolled_on: date | None
-    expected_graduation: date | None
-    categories: tuple[str, ...] | None
-    co_name: str | None
-    co_id_number: str | None
-    co_phone: str | None
-    relationship: str | None
-    academic_year: int | None
-    principal: int | None
-    contract_no: str | None
-    signed_on: date | None
-    receipt_amount: int | None
-    disbursed_on: date | None
-
-
 @dataclass(frozen=True, slots=True)
 class RowError:
     row: int  # Excel row number, the header row being 1 in a template-shaped file
@@ -310,8 +288,6 @@ class Sheet:
     _rows: Iterator[list[Any]]
     leading: list[list[Any]]  # the rows down to the header, for a copy of the sheet
     report_col: int | None  # where an earlier error report's 错误说明 column is
-    plan: list[tuple[int, Column, dict[Any, Any] | None]] = field(default_factory=list)
-    widest: int = 0  # the highest column index the plan reads
 
     def letter(self, field: str) -> str:
         return get_column_letter(self.first_col + self.columns[field] + 1)
@@ -411,44 +387,3 @@ def read_sheet(source: bytes | Path) -> Sheet:
     total = (sheet.end[0] + 1) if sheet.end else header_row
     return Sheet(sheet.name, header_row, first_col, columns, total, rows, leading[:header_row], report_col)
 
-
-_MISSING = object()
-_UNCACHED = {"contract_no"}  # unique per row: remembering it would only cost memory
-
-
-def _cell(column: Column, raw: Any) -> Any:
-    """A cell's typed value, None when empty and optional, or the CellError that explains it."""
-    if raw == "" or raw is None or (raw.__class__ is str and not raw.strip()):
-        return CellError(f"“{column.header}”不能为空", f"{column.field} is required") if column.required else None
-    try:
-        return column.parse(raw)
-    except CellError as exc:
-        return exc
-
-
-def parse_row(sheet: Sheet, number: int, values: list[Any], errors: list[RowError]) -> Row:
-    """Typed values of one row; every bad or missing required cell appends an error.
-
-    Each column remembers what its values parsed to (or why they failed): a county's sheet repeats the
-    same provinces, universities, dates and amounts thousands of times, and its students once a year.
-    """
-    if not sheet.plan:
-        sheet.plan = [(sheet.columns[c.field], c, None if c.field in _UNCACHED else {}) for c in COLUMNS]
-        sheet.widest = max(sheet.columns.values())
-    widest = sheet.widest
-    if len(values) <= widest:  # calamine pads every row to the sheet's width; other callers may not
-        values = list(values) + [""] * (widest + 1 - len(values))
-    out: list[Any] = [number]
-    for index, column, seen in sheet.plan:
-        raw = values[index]
-        if seen is None:
-            got = _cell(column, raw)
-        else:
-            got = seen.get(raw, _MISSING)
-            if got is _MISSING:
-                got = seen[raw] = _cell(column, raw)
-        if got.__class__ is CellError:
-            errors.append(sheet.error(number, column.field, got.message_zh, got.message_en))
-            got = None
-        out.append(got)
-    return Row(*out)

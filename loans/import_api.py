@@ -1,7 +1,8 @@
 """The contract spreadsheets we hand out (template, error report, export) and their HTTP endpoints.
 
-Reading a spreadsheet lives in loans.excel and its rules in loans.imports; this module writes workbooks
-with openpyxl and serves them. The command line (loans.commands) uses the same writers.
+Reading a spreadsheet lives in loans.excel, its rules in loans.import_rules and the import itself (the
+database checks and the write) in loans.imports; this module writes workbooks with openpyxl and serves
+them. The command line (loans.commands) uses the same writers.
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ import openpyxl
 import pytest
 
 from loans import excel
-from loans.excel import COLUMNS, CellError, Row, parse_row, read_sheet
+from loans.excel import COLUMNS, FIELDS, CellError, read_sheet
 from loans.import_api import error_report, template_workbook
-from loans.imports import PolicyCheck, cross_rules, policy_rules, read_rows, row_rules
+from loans.import_rules import PolicyCheck, Row, cross_rules, parse_row, policy_rules, read_rows, row_rules
 from loans.policy import PolicyRow
 from service.errors import Problem
 from service.identity import make_id_number
@@ -226,8 +226,60 @@ def test_error_report_marks_cells_where_they_were() -> None:
     assert ws["C4"].value == SID and ws["J4"].value.date() == date(2024, 9, 1) and ws["B1"].value == "说明文字"
 
 
+def test_a_row_has_a_field_per_column_in_their_order() -> None:
+    assert Row.__slots__ == ("row", *FIELDS)
+
+
 def test_parse_row_handles_short_rows() -> None:
     errors: list[Any] = []
     r = parse_row(SHEET, 9, values()[:5], errors)
     assert r.name == "张三" and r.university_code is None
     assert {e.field for e in errors} == {c.field for c in COLUMNS[5:] if c.required}
+
+
+def test_rows_typed_in_blocks_match_rows_typed_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """read_rows types blocks of rows column by column, remembering each column's values; the rows and
+    the errors (in row order, a row's cell errors before its rules' errors) are what typing each row on
+    its own gives."""
+    from loans import import_rules
+
+    other = make_id_number("150430", date(2006, 1, 2), 45)
+    data = [values(), values(phone="123", principal=16000.5), values(id_number=other, name="李四", contract_no="X-1"),
+            values(phone="123", level="小学", enrolled_on=date(2029, 9, 1)), values(contract_no="", co_id_number=SID),
+            values(id_number=float(SID[:17] + "0"), signed_on="2024-13-01"), values(principal="abc"),
+            values(expected_graduation=date(2024, 6, 30), disbursed_on=date(2024, 9, 1)), values(phone="123")]
+    content = xlsx([HEADERS, *data])
+    monkeypatch.setattr(import_rules, "BLOCK", 3)
+    sheet, rows, errors = read_rows(content)
+    one_by_one: list[Any] = []
+    alone = []
+    for n, v in enumerate(data, start=2):
+        r = parse_row(sheet, n, v, one_by_one)
+        row_rules(sheet, r, one_by_one)
+        alone.append(r)
+    assert rows == alone and errors == one_by_one
+    assert [(e.row, e.field) for e in errors] == [
+        (3, "phone"), (5, "phone"), (5, "level"), (5, "expected_graduation"), (6, "contract_no"),
+        (6, "co_id_number"), (7, "id_number"), (7, "signed_on"), (8, "principal"), (9, "expected_graduation"),
+        (9, "disbursed_on"), (10, "phone")]
+
+
+def test_the_cycle_collector_is_paused_during_an_import_and_put_back() -> None:
+    import gc
+
+    from loans.imports import _cyclic_gc_paused
+
+    assert gc.isenabled()
+    with _cyclic_gc_paused():
+        assert not gc.isenabled()
+        with _cyclic_gc_paused():  # a second import at the same time leaves it to the first
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()  # found off, left off
+    finally:
+        gc.enable()

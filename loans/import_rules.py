@@ -1,0 +1,296 @@
+"""The checks of a contract import that need no database: typing every row of the sheet with its
+columns' parsers, the rules within a row, the policy's limits and terms, and the rules across rows.
+
+loans.excel knows the columns and reads the sheet; loans.imports runs these checks, the ones against
+the database, and the write. Every rule appends a RowError per fault it finds and goes on: the clerk
+gets all of them at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from loans.excel import BAD_FILE, COLUMNS, LEVEL_LABELS, CellError, Column, RowError, Sheet, read_sheet
+from loans.policy import ContractTerms, Limits, PolicyError, PolicyRow, contract_terms, limits_for
+from service.errors import Problem
+from service.money import format_yuan
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+BLOCK = 5000  # rows typed together, column by column
+_UNCACHED = {"contract_no"}  # unique per row: remembering it would only cost memory
+
+
+@dataclass(slots=True)
+class Row:
+    """One data row as typed values, a field per column in loans.excel.COLUMNS' order; a field whose cell
+    was bad (or empty and optional) is None, and so is one that a rule within the row found wrong."""
+
+    row: int
+    name: str | None
+    id_number: str | None
+    phone: str | None
+    household_province: str | None
+    household_county: str | None
+    university_code: str | None
+    level: str | None
+    study_years: int | None
+    enrolled_on: date | None
+    expected_graduation: date | None
+    categories: tuple[str, ...] | None
+    co_name: str | None
+    co_id_number: str | None
+    co_phone: str | None
+    relationship: str | None
+    academic_year: int | None
+    principal: int | None
+    contract_no: str | None
+    signed_on: date | None
+    receipt_amount: int | None
+    disbursed_on: date | None
+
+
+def _cell(column: Column, raw: Any) -> Any:
+    """A cell's typed value, None when empty and optional, or the CellError that explains it."""
+    if raw == "" or raw is None or (raw.__class__ is str and not raw.strip()):
+        return CellError(f"“{column.header}”不能为空", f"{column.field} is required") if column.required else None
+    try:
+        return column.parse(raw)
+    except CellError as exc:
+        return exc
+
+
+class RowTyping:
+    """The columns' parsers applied to blocks of rows, column by column.
+
+    Each column remembers what its values parsed to (or why they failed): a county's sheet repeats the
+    same provinces, universities, dates and amounts thousands of times, and its students once a year.
+    A block's column is then looked up in one pass (`map` over the column's memo), not cell by cell.
+    """
+
+    def __init__(self, sheet: Sheet) -> None:
+        self.sheet = sheet
+        self.plan = [(sheet.columns[c.field], c, None if c.field in _UNCACHED else {}) for c in COLUMNS]
+        self.failed: list[set[Any]] = [set() for _ in COLUMNS]  # per column, the values that failed
+        self.width = max(sheet.columns.values()) + 1
+
+    def rows(self, block: list[tuple[int, list[Any]]], errors: list[RowError]) -> list[Row]:
+        """Typed rows of (Excel row number, cell values); a bad or missing required cell becomes None and
+        appends an error, in row order and, within a row, in column order."""
+        if not block:
+            return []
+        width, sheet = self.width, self.sheet
+        numbers = [number for number, _ in block]
+        # calamine pads every row to the sheet's width; other callers may not.
+        cells = list(zip(*(v if len(v) >= width else [*v, *[""] * (width - len(v))] for _, v in block)))
+        typed: list[list[Any]] = []
+        found: list[tuple[int, int, CellError]] = []  # (row number, column position, error)
+        for position, (index, column, seen) in enumerate(self.plan):
+            raw = cells[index]
+            failed = self.failed[position]
+            if seen is None:
+                out = [_cell(column, v) for v in raw]
+                bad: Iterable[int] = [i for i, v in enumerate(out) if v.__class__ is CellError]
+            else:
+                values = set(raw)
+                for v in values.difference(seen):
+                    got = seen[v] = _cell(column, v)
+                    if got.__class__ is CellError:
+                        failed.add(v)
+                out = list(map(seen.__getitem__, raw))
+                bad = [i for i, v in enumerate(raw) if v in failed] if not failed.isdisjoint(values) else ()
+            for i in bad:
+                found.append((numbers[i], position, out[i]))
+                out[i] = None
+            typed.append(out)
+        found.sort(key=lambda f: f[:2])
+        errors.extend(sheet.error(number, self.plan[position][1].field, e.message_zh, e.message_en)
+                      for number, position, e in found)
+        return list(map(Row, numbers, *typed))
+
+
+def parse_row(sheet: Sheet, number: int, values: list[Any], errors: list[RowError]) -> Row:
+    """One row typed on its own (no memory of other rows); its bad cells append errors."""
+    return RowTyping(sheet).rows([(number, values)], errors)[0]
+
+
+def _row_number(error: RowError) -> int:
+    return error.row
+
+
+def read_rows(source: bytes | Path, progress: Progress | None = None) -> tuple[Sheet, list[Row], list[RowError]]:
+    """Open, check the header, type every cell and apply the rules within a row. No database."""
+    sheet = read_sheet(source)
+    rows: list[Row] = []
+    errors: list[RowError] = []
+    if progress:
+        progress("reading", 0, sheet.total_rows)
+    typing = RowTyping(sheet)
+    data = sheet.data_rows()
+    while block := list(itertools.islice(data, BLOCK)):
+        found: list[RowError] = []
+        typed = typing.rows(block, found)
+        for row in typed:
+            row_rules(sheet, row, found)
+        found.sort(key=_row_number)  # stable: each row's cell errors, then its rules' errors
+        errors.extend(found)
+        rows.extend(typed)
+        if progress:
+            progress("reading", block[-1][0], sheet.total_rows)
+    if not rows:
+        raise Problem(BAD_FILE, "文件只有表头，没有数据行。", "The file has a header row but no data rows.",
+                      field="file")
+    if progress:
+        progress("reading", sheet.total_rows, sheet.total_rows)
+    return sheet, rows, errors
+
+
+def row_rules(sheet: Sheet, r: Row, errors: list[RowError]) -> None:
+    """Rules within one row; a field found wrong is cleared so that later rules skip it."""
+    def bad(name: str, zh: str, en: str) -> None:
+        errors.append(sheet.error(r.row, name, zh, en))
+        setattr(r, name, None)
+
+    if r.enrolled_on and r.expected_graduation and r.expected_graduation <= r.enrolled_on:
+        bad("expected_graduation", "预计毕业日期须晚于入学日期", "Expected graduation must be after enrolment")
+    # The academic year (1 September to 31 August) must overlap the studies.
+    if r.academic_year and r.enrolled_on and r.expected_graduation and not (
+            r.enrolled_on <= date(r.academic_year + 1, 8, 31) and r.expected_graduation >= date(r.academic_year, 9, 1)):
+        bad("academic_year", f"贷款学年 {r.academic_year} 不在该生在读期间（{r.enrolled_on} 至 {r.expected_graduation}）",
+            f"Academic year {r.academic_year} is outside the student's studies")
+    if r.signed_on and r.academic_year and not r.academic_year - 1 <= r.signed_on.year <= r.academic_year + 1:
+        bad("signed_on", f"签约日期 {r.signed_on} 与贷款学年 {r.academic_year} 不符",
+            f"Signing date {r.signed_on} does not fit academic year {r.academic_year}")
+    if r.receipt_amount is not None and r.principal is not None and r.receipt_amount > r.principal:
+        bad("receipt_amount", "回执金额不能超过合同金额", "The receipt amount cannot exceed the principal")
+    if r.disbursed_on and r.signed_on and r.disbursed_on < r.signed_on:
+        bad("disbursed_on", "放款日期不能早于签约日期", "Disbursement cannot precede signing")
+    if r.co_id_number and r.co_id_number == r.id_number:
+        bad("co_id_number", "共同借款人不能是学生本人", "The co-borrower cannot be the student")
+
+
+class PolicyCheck:
+    """Limits and contract terms from the policy rows, each combination worked out once."""
+
+    def __init__(self, rows: list[PolicyRow]) -> None:
+        self.rows = rows
+        self._limits: dict[tuple[int, str], Limits | PolicyError] = {}
+        self._terms: dict[tuple[date, int], ContractTerms | PolicyError] = {}
+
+    def limits(self, year: int, level: str) -> Limits | PolicyError:
+        key = (year, level)
+        if key not in self._limits:
+            try:
+                self._limits[key] = limits_for(self.rows, year, level)
+            except PolicyError as exc:
+                self._limits[key] = exc
+        return self._limits[key]
+
+    def terms(self, signed_on: date, graduation_year: int) -> ContractTerms | PolicyError:
+        key = (signed_on, graduation_year)
+        if key not in self._terms:
+            try:
+                self._terms[key] = contract_terms(self.rows, signed_on, graduation_year)
+            except PolicyError as exc:
+                self._terms[key] = exc
+        return self._terms[key]
+
+
+def policy_rules(sheet: Sheet, rows: list[Row], policy: PolicyCheck,
+                 errors: list[RowError]) -> dict[int, tuple[tuple[int, int], ContractTerms]]:
+    """The limit in force for each row's academic year and level, and its terms; by row number."""
+    found: dict[int, tuple[tuple[int, int], ContractTerms]] = {}
+    for r in rows:
+        limit_ids = terms = None
+        if r.academic_year and r.level and r.principal is not None:
+            limits = policy.limits(r.academic_year, r.level)
+            p = r.principal
+            if isinstance(limits, PolicyError):
+                errors.append(sheet.error(r.row, "academic_year", limits.message_zh, limits.message_en))
+            elif p % 100:
+                errors.append(sheet.error(r.row, "principal", f"合同金额 {format_yuan(p)} 元须为整元",
+                                          f"The principal {format_yuan(p)} must be whole yuan"))
+            elif p > limits.maximum:
+                hi = limits.rows[1]
+                errors.append(sheet.error(
+                    r.row, "principal",
+                    f"{r.academic_year} 学年{LEVEL_LABELS[r.level]}学生每年贷款上限为 {format_yuan(limits.maximum)} 元"
+                    f"（依据：{hi.source}），合同金额 {format_yuan(p)} 元超出",
+                    f"The limit for a {r.level.replace('_', ' ')} student in academic year {r.academic_year} is "
+                    f"{format_yuan(limits.maximum)} yuan (policy row {hi.id}); {format_yuan(p)} is over it"))
+            elif p < limits.minimum:
+                errors.append(sheet.error(r.row, "principal", f"每学年贷款金额不低于 {format_yuan(limits.minimum)} 元",
+                                          f"The minimum is {format_yuan(limits.minimum)} yuan a year"))
+            else:
+                limit_ids = (limits.rows[0].id, limits.rows[1].id)
+        if r.signed_on and r.expected_graduation:
+            got = policy.terms(r.signed_on, r.expected_graduation.year)
+            if isinstance(got, PolicyError):
+                errors.append(sheet.error(r.row, "signed_on", got.message_zh, got.message_en))
+            else:
+                terms = got
+        if limit_ids and terms:
+            found[r.row] = (limit_ids, terms)
+    return found
+
+
+def _rows_text(numbers: list[int]) -> tuple[str, str]:
+    shown = "、".join(str(n) for n in numbers[:5]) + ("等" if len(numbers) > 5 else "")
+    return shown, ", ".join(str(n) for n in numbers[:5]) + (" …" if len(numbers) > 5 else "")
+
+
+def cross_rules(sheet: Sheet, rows: list[Row], errors: list[RowError]) -> None:
+    """Rules across rows: repeated contracts, one loan per student and year, consistent names, and a
+    borrower who is someone's co-borrower. Every row involved is marked: which one is right is the
+    clerk's call, not ours. One pass with dictionaries; groups are only built for the repeats."""
+    contracts: dict[str, Row] = {}
+    years: dict[tuple[str, int], Row] = {}
+    student_names: dict[str, str] = {}
+    co_names: dict[str, str] = {}
+    borrowers: dict[str, int] = {}
+    repeated: dict[Any, list[Row]] = {}
+    odd: set[tuple[str, str]] = set()  # (field, ID number) seen with two names
+    for r in rows:
+        if r.contract_no is not None and contracts.setdefault(r.contract_no, r) is not r:
+            repeated.setdefault(("contract_no", r.contract_no), [contracts[r.contract_no]]).append(r)
+        sid = r.id_number
+        if sid is not None:
+            borrowers.setdefault(sid, r.row)
+            if r.academic_year and years.setdefault((sid, r.academic_year), r) is not r:
+                repeated.setdefault(("academic_year", sid, r.academic_year), [years[(sid, r.academic_year)]]).append(r)
+            if r.name and student_names.setdefault(sid, r.name) != r.name:
+                odd.add(("id_number", sid))
+        if r.co_id_number is not None and r.co_name and co_names.setdefault(r.co_id_number, r.co_name) != r.co_name:
+            odd.add(("co_id_number", r.co_id_number))
+    for key, group in repeated.items():
+        for r in group:
+            zh, en = _rows_text([o.row for o in group if o is not r])
+            if key[0] == "contract_no":
+                errors.append(sheet.error(r.row, "contract_no", f"合同编号与第 {zh} 行重复",
+                                          f"Same contract number as row {en}"))
+            else:
+                errors.append(sheet.error(r.row, "academic_year", f"同一学生同一学年只能有一笔贷款，与第 {zh} 行重复",
+                                          f"One loan per student and academic year; also in row {en}"))
+    if odd:
+        named: dict[tuple[str, str], list[Row]] = defaultdict(list)
+        for r in rows:
+            for key in (("id_number", r.id_number), ("co_id_number", r.co_id_number)):
+                if key in odd:
+                    named[key].append(r)
+        for (id_field, _), group in named.items():
+            name_field, who = ("name", "学生") if id_field == "id_number" else ("co_name", "共同借款人")
+            names = "、".join(dict.fromkeys(getattr(r, name_field) for r in group if getattr(r, name_field)))
+            for r in group:
+                errors.append(sheet.error(r.row, name_field, f"同一{who}身份证号在文件中有不同姓名：{names}",
+                                          f"The same {id_field} appears with different names"))
+    for r in rows:
+        cid = r.co_id_number
+        if cid is not None and cid in borrowers and cid != r.id_number:
+            errors.append(sheet.error(r.row, "co_id_number",
+                                      f"共同借款人本人是借款学生（第 {borrowers[cid]} 行），借款人不能担任共同借款人",
+                                      f"The co-borrower is a borrower in row {borrowers[cid]}"))
