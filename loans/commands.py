@@ -1,16 +1,14 @@
 """`zizhu import contracts FILE` and `zizhu export contracts OUT.xlsx`: the spreadsheet work from a shell.
 
-These run on their own engine, like the rest of the `zizhu` command, but without importing service.cli
-(a domain package never imports the composition root): `_run` below is the small local equivalent.
+These run on their own engine through service.runner, like the rest of the `zizhu` command (a domain
+package never imports the composition root, service.cli).
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
@@ -23,31 +21,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from loans.imports import ImportResult, import_contracts
 from loans.lifecycle import LoanStatus
 from service.auth import User
-from service.db import create_engine, session_factory, write_session
+from service.db import session_factory, write_session
 from service.errors import Problem
-from service.settings import Settings, SettingsError, get_settings
+from service.runner import run_job
+from service.settings import Settings
 
 console = Console(highlight=False, soft_wrap=True)
-T = TypeVar("T")
 SHOWN_ERRORS = 50
 PHASES = {"reading": "读取 reading", "checking": "检查 checking", "writing": "写入 writing"}
 
 
-def _run(job: Callable[[Settings, AsyncEngine], Awaitable[T]]) -> T:
-    """Run one async job with its own engine, disposed afterwards."""
-    try:
-        settings = get_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-
-    async def main() -> T:
-        engine = create_engine(settings)
-        try:
-            return await job(settings, engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
+_run = run_job
 
 
 async def importing_user(engine: AsyncEngine, username: str | None) -> User:
