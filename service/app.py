@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
             )],
         ),
         request_max_body_size=MAX_BODY_BYTES,
+        logging_config=None,  # service.logs configures logging once, with personal data masked
         on_startup=[start_scheduler],
         on_shutdown=[dispose_engine],
         debug=False,
