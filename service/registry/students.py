@@ -9,7 +9,7 @@ from sqlalchemy import String, bindparam, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from service import audit
-from service.db import DirectRead
+from service.direct_read import DirectRead
 from service.errors import CONFLICT, NOT_FOUND, UNPROCESSABLE, VERSION_CONFLICT, Problem, problem_type
 from service.identity import IdentityError, mask_id_number, mask_phone, normalize_id_number, normalize_phone
 from service.registry.models import Student, University

@@ -1,4 +1,4 @@
-"""The lean read of GET /api/v1/students/{id} (service.db.DirectRead) gives what the ORM gives, on both databases."""
+"""The lean read of GET /api/v1/students/{id} (service.direct_read.DirectRead) gives what the ORM gives, on both databases."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from sqlalchemy import column, select, table
 from sqlalchemy.util.concurrency import await_, greenlet_spawn
 
 from service import db as dbmod
-from service.db import DirectRead
+from service import direct_read
+from service.direct_read import DirectRead
 from service.registry import students as svc
 from service.registry.models import Student
 from tests.integration.test_registry_api import ID_2, _setup, student_body
@@ -89,7 +90,7 @@ async def test_sqlite_falls_back_to_the_pool_when_the_loop_reader_cannot(client,
     if db.dialect.name != "sqlite":
         pytest.skip("SQLite only")
     _, made = await _two_students(client, make_user)
-    reader = dbmod._SQLITE_READERS[db.sync_engine]
+    reader = direct_read._SQLITE_READERS[db.sync_engine]
     direct = await svc.read_student(db, made[0]["id"])
     monkeypatch.setattr(reader, "fetch", lambda sql, args: None)  # e.g. SQLite said busy
     pooled = await svc.read_student(db, made[0]["id"])
@@ -101,7 +102,7 @@ def test_sqlite_reader_never_waits(tmp_path: Path):
     setup = sqlite3.connect(path, isolation_level=None)
     setup.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
     setup.execute("INSERT INTO t VALUES (1)")
-    reader = dbmod._SqliteReader(path)
+    reader = direct_read._SqliteReader(path)
     assert reader.fetch("SELECT id FROM t WHERE id = ?", (1,)) == [(1,)]
     # another thread is using the reader: not waited for
     assert reader._lock.acquire()
@@ -151,3 +152,23 @@ async def test_sqlite_pool_still_rolls_back_a_connection_returned_in_a_transacti
     finally:
         other.close()
         await fresh.dispose()
+
+
+# PostgreSQL: reads go through a few plain asyncpg connections of their own.
+
+
+async def test_postgres_reads_share_a_few_connections_and_survive_a_failure(client, make_user, db):
+    if db.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    import asyncio
+
+    _, made = await _two_students(client, make_user)
+    readers = direct_read._PG_READERS[db.sync_engine]
+    expected = await svc.read_student(db, made[0]["id"])
+    rows = await asyncio.gather(*(svc.read_student(db, made[0]["id"]) for _ in range(50)))
+    assert all(row == expected for row in rows)
+    assert readers._opened <= readers.size and not readers._waiters
+    with pytest.raises(Exception):  # a failing statement: its connection is dropped, not reused
+        await DirectRead(select(column("x")).select_from(table("no_such_table"))).all(db)
+    assert (await svc.read_student(db, made[0]["id"])) == expected
+    assert readers._opened <= readers.size
