@@ -139,10 +139,12 @@ async def import_once(path: str, profile: Any = None) -> dict[str, Any]:
         await session.flush()
         admin_id = admin.id
     phases: dict[str, float] = {}
+    cpu_phases: dict[str, float] = {}
     t0, c0 = time.perf_counter(), time.process_time()
 
     def progress(phase: str, done: int, total: int) -> None:
         phases.setdefault(phase, time.perf_counter() - t0)
+        cpu_phases.setdefault(phase, time.process_time() - c0)
 
     if profile:
         profile.enable()
@@ -155,7 +157,9 @@ async def import_once(path: str, profile: Any = None) -> dict[str, Any]:
     await engine.dispose()
     starts = sorted(phases.items(), key=lambda kv: kv[1]) + [("end", seconds)]
     split = {name: round(starts[i + 1][1] - at, 2) for i, (name, at) in enumerate(starts[:-1])}
-    return {"seconds": seconds, "cpu": cpu, "phases": split, **result.summary(max_errors=5)}
+    cpu_starts = sorted(cpu_phases.items(), key=lambda kv: kv[1]) + [("end", cpu)]
+    cpu_split = {name: round(cpu_starts[i + 1][1] - at, 2) for i, (name, at) in enumerate(cpu_starts[:-1])}
+    return {"seconds": seconds, "cpu": cpu, "phases": split, "cpu_phases": cpu_split, **result.summary(max_errors=5)}
 
 
 def profile_once(path: str, top: int) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from loans.lifecycle import LIVE, LoanStatus
 from loans.models import ContractCounter, Loan, LoanPayout
 from loans.policy import ContractTerms
 from service import audit
+from service.bulk import bulk_insert, reserve_ids
 from service.db import utcnow
 from service.registry.models import CoBorrower, Student, University
 
@@ -105,10 +106,6 @@ _QUERIES: dict[str, Any] = {
                   .where(_keys(CoBorrower.id_number), _LIVE),
     "borrowing": select(Student.id_number).join(Loan, Loan.student_id == Student.id)
                  .where(_keys(Student.id_number), _LIVE),
-    # Reading back new keys needs statements of its own: PostgreSQL caches a plan per statement, and
-    # the "students" plan was made while the table was still empty (a scan that then took a minute).
-    "new_students": select(Student.id_number, Student.id).where(_keys(Student.id_number)),
-    "new_co_borrowers": select(CoBorrower.id_number, CoBorrower.id).where(_keys(CoBorrower.id_number)),
 }
 
 
@@ -214,70 +211,16 @@ def _latest(rows: list[Row], key: str) -> dict[str, Row]:
     return out
 
 
-_STUDENT_COLS = ("name", "id_number", "phone", "address", "household_province", "household_county", "categories",
+_STUDENT_COLS = ("id", "name", "id_number", "phone", "address", "household_province", "household_county", "categories",
                  "university_code", "level", "study_years", "enrolled_on", "expected_graduation", "version",
                  "created_at", "updated_at")
-_CO_COLS = ("name", "id_number", "phone", "created_at", "updated_at")
-_LOAN_COLS = ("student_id", "academic_year", "amount", "co_borrower_id", "co_borrower_relationship", "status",
+_CO_COLS = ("id", "name", "id_number", "phone", "created_at", "updated_at")
+_LOAN_COLS = ("id", "student_id", "academic_year", "amount", "co_borrower_id", "co_borrower_relationship", "status",
               "prepared_by", "decided_by", "decided_at", "reason", "limit_policy_ids", "contract_no", "signed_on",
               "rate", "lpr", "spread_bp", "term_years", "maturity_date", "grace_years", "subsidy_end",
               "graduation_year", "contract_policy_ids", "check_code", "receipt_amount", "receipt_by", "receipt_at",
               "disbursed_on", "imported", "version", "created_at", "updated_at")
-_PAYOUT_COLS = ("contract_no", "payee", "payee_ref", "amount", "paid_on", "created_at")
-# A payout finds its loan by contract number inside the INSERT: no loan ids to read back.
-_PAYOUT_INSERT = insert(LoanPayout.__table__).values(
-    loan_id=select(Loan.id).where(Loan.contract_no == bindparam("contract_no")).scalar_subquery(),
-    **{c: bindparam(c) for c in _PAYOUT_COLS[1:]})
-
-
-async def bulk_insert(session: AsyncSession, stmt: Any, columns: tuple[str, ...], records: list[tuple[Any, ...]],
-                      *, table_insert: bool = True) -> None:
-    """Execute a Core INSERT for many records (tuples in `columns` order) as driver-level executemany.
-
-    SQLAlchemy's own executemany converts every value of every row through the column's type (dates to
-    text on SQLite, JSON to text, times to UTC): per row and per column, which was most of the import's
-    time. Here the same converters, taken from the compiled statement, run once per distinct value (a
-    batch has a few hundred distinct dates and one timestamp). Every NOT NULL column must be given:
-    Python-side column defaults are not applied.
-    """
-    if not records:
-        return
-    conn = await session.connection()
-    dialect = conn.dialect
-    kw: dict[str, Any] = {"column_keys": list(columns)} if table_insert else {}
-    compiled = stmt.compile(dialect=dialect, for_executemany=True, **kw)
-    names = list(compiled.positiontup or ())
-    if not compiled.positional or sorted(names) != sorted(columns):  # a dialect we did not plan for
-        await session.execute(stmt, [dict(zip(columns, r, strict=True)) for r in records])
-        return
-    order = [columns.index(n) for n in names]
-    convert: list[tuple[int, Any, dict[Any, Any]]] = []  # (index in a record, converter, what it gave)
-    for name in names:
-        processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
-            convert.append((columns.index(name), processor, {None: None}))
-    same_order = order == list(range(len(order)))
-    step = CHUNK * 10
-    for start in range(0, len(records), step):
-        batch = records[start:start + step]
-        if convert or not same_order:
-            # Column by column: each converter sees each distinct value once, and `map` does the rest.
-            cells = list(zip(*batch))
-            for index, processor, seen in convert:
-                column = cells[index]
-                try:
-                    for value in set(column).difference(seen):
-                        seen[value] = processor(value)
-                except TypeError:  # a value that cannot be remembered (a list for a JSON column)
-                    cells[index] = [None if v is None else processor(v) for v in column]
-                else:
-                    cells[index] = list(map(seen.__getitem__, column))
-            batch = list(zip(*(cells[i] for i in order)))
-        await conn.exec_driver_sql(compiled.string, batch)
-
-
-async def _ids(session: AsyncSession, name: str, keys: Iterable[Any]) -> dict[str, int]:
-    return {key: pk for key, pk in await lookup(session, name, keys)}
+_PAYOUT_COLS = ("loan_id", "payee", "payee_ref", "amount", "paid_on", "created_at")
 
 
 async def write(session: AsyncSession, rows: list[Row], plans: dict[int, tuple[tuple[int, int], ContractTerms]],
@@ -285,18 +228,21 @@ async def write(session: AsyncSession, rows: list[Row], plans: dict[int, tuple[t
                 progress: Progress | None = None) -> None:
     now = utcnow()
     total = len(rows)
+    # Keys are taken up front (service.bulk.reserve_ids), so that no row has to be read back for its id.
     new_students = [r for number, r in _latest(rows, "id_number").items() if number not in known.students]
+    new_ids = await reserve_ids(session, Student.__table__, len(new_students))
     await bulk_insert(session, insert(Student.__table__), _STUDENT_COLS, [(
-        r.name, r.id_number, r.phone, None, r.household_province, r.household_county, r.categories or (),
+        sid, r.name, r.id_number, r.phone, None, r.household_province, r.household_county, r.categories or (),
         r.university_code, r.level, r.study_years, r.enrolled_on, r.expected_graduation, 1, now, now)
-        for r in new_students])
+        for sid, r in zip(new_ids, new_students)])
     student_id = {number: sid for number, (sid, _) in known.students.items()}
-    student_id.update(await _ids(session, "new_students", (r.id_number for r in new_students)))
+    student_id.update(zip((r.id_number for r in new_students), new_ids))
     new_cos = [r for number, r in _latest(rows, "co_id_number").items() if number not in known.co_borrowers]
+    new_ids = await reserve_ids(session, CoBorrower.__table__, len(new_cos))
     await bulk_insert(session, insert(CoBorrower.__table__), _CO_COLS,
-                      [(r.co_name, r.co_id_number, r.co_phone, now, now) for r in new_cos])
+                      [(cid, r.co_name, r.co_id_number, r.co_phone, now, now) for cid, r in zip(new_ids, new_cos)])
     co_id = {number: cid for number, (cid, _) in known.co_borrowers.items()}
-    co_id.update(await _ids(session, "new_co_borrowers", (r.co_id_number for r in new_cos)))
+    co_id.update(zip((r.co_id_number for r in new_cos), new_ids))
     result.students_created, result.co_borrowers_created = len(new_students), len(new_cos)
     if progress:
         progress("writing", 0, total)
@@ -306,12 +252,13 @@ async def write(session: AsyncSession, rows: list[Row], plans: dict[int, tuple[t
     for start in range(0, total, step):
         batch = rows[start:start + step]
         loans, payouts = [], []
-        for r in batch:  # a row that passed every rule has all its required fields
+        loan_ids = await reserve_ids(session, Loan.__table__, len(batch))
+        for loan_id, r in zip(loan_ids, batch):  # a row that passed every rule has all its required fields
             limit_ids, t = plans[r.row]
             receipt = r.receipt_amount is not None
             number, principal = r.contract_no, r.principal
             loans.append((
-                student_id[r.id_number], r.academic_year, principal, co_id[r.co_id_number], r.relationship,
+                loan_id, student_id[r.id_number], r.academic_year, principal, co_id[r.co_id_number], r.relationship,
                 statuses[2 if r.disbursed_on else 1 if receipt else 0], user_id, user_id, now, None, limit_ids,
                 number, r.signed_on, t.rate, t.lpr, t.spread_bp, t.term_years, t.maturity_date, t.grace_years,
                 t.subsidy_end, r.expected_graduation.year, t.policy_ids,
@@ -322,12 +269,12 @@ async def write(session: AsyncSession, rows: list[Row], plans: dict[int, tuple[t
                 # The university is paid the tuition and accommodation of its receipt, the student the rest.
                 to_university = r.receipt_amount or 0
                 if to_university:
-                    payouts.append((number, "university", r.university_code, to_university, r.disbursed_on, now))
+                    payouts.append((loan_id, "university", r.university_code, to_university, r.disbursed_on, now))
                 to_student = principal - to_university
                 if to_student:
-                    payouts.append((number, "student", str(student_id[r.id_number]), to_student, r.disbursed_on, now))
+                    payouts.append((loan_id, "student", str(student_id[r.id_number]), to_student, r.disbursed_on, now))
         await bulk_insert(session, insert(Loan.__table__), _LOAN_COLS, loans)
-        await bulk_insert(session, _PAYOUT_INSERT, _PAYOUT_COLS, payouts, table_insert=False)
+        await bulk_insert(session, insert(LoanPayout.__table__), _PAYOUT_COLS, payouts)
         result.imported += len(batch)
         result.payouts += len(payouts)
         if progress:
