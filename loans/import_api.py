@@ -237,7 +237,7 @@ class LoanImportController(Controller):
     tags = ["loans"]
 
     @get("/template", guards=[allow("officer", "reviewer", "auditor")],
-         summary="The contract import template (.xlsx) with a 说明 sheet")
+         summary="The contract import template (.xlsx) with a 说明 sheet", media_type=XLSX_MEDIA_TYPE)
     async def template(self) -> Response[bytes]:
         return xlsx_response(template_workbook(), "贷款合同导入模板.xlsx")
 
@@ -274,7 +274,7 @@ class LoanExportController(Controller):
     tags = ["loans"]
 
     @get("/contracts.xlsx", guards=[allow(*STAFF_READERS)],
-         summary="All contracts as .xlsx (ID numbers and phones masked)")
+         summary="All contracts as .xlsx (ID numbers and phones masked)", media_type=XLSX_MEDIA_TYPE)
     async def contracts(self, db_session: NamedDependency[AsyncSession],
                         academic_year: FromQuery[int | None] = None,
                         status: FromQuery[LoanStatus | None] = None) -> Response[bytes]:

@@ -143,6 +143,9 @@ class UserController(Controller):
         user = await db_session.get(User, user_id)
         if user is None:
             raise Problem(NOT_FOUND, f"用户 {user_id} 不存在。", f"User {user_id} does not exist.")
+        if user.id == request.user.id:  # the last admin locking itself out would leave no one to undo it
+            raise Problem(CONFLICT, "不能停用自己的账号，请由另一位管理员操作。",
+                          "You cannot deactivate your own account; ask another admin.", field="user_id")
         before = audit.model_snapshot(user, exclude=("password_hash",))
         user.active = False
         user.token_version += 1

@@ -28,6 +28,7 @@ from service.scheduler import Job, build_scheduler
 from service.errors import EXCEPTION_HANDLERS
 from service.logs import configure_logging
 from service.registry.api import StudentController, UniversityController
+from service.openapi import document_problems, mark_public_operations
 from service.settings import Settings, get_settings
 from service.web.pages import ROUTES as PAGE_ROUTES
 
@@ -64,6 +65,11 @@ def nightly_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
             return await close_of_business(session, yesterday, "scheduler")
 
     return [Job("loans-close-of-business", "30 1 * * *", close_yesterday)]
+
+
+def document_public_operations(app: Litestar) -> None:
+    # The document is generated once; this completes it in place: public paths, and the problems every path may answer.
+    document_problems(mark_public_operations(app, app.openapi_schema))
 
 
 def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | None = None) -> Litestar:
@@ -115,7 +121,7 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
         ),
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,  # service.logs configures logging once, with personal data masked
-        on_startup=[start_scheduler],
+        on_startup=[start_scheduler, document_public_operations],
         on_shutdown=[dispose_engine],
         debug=False,
     )

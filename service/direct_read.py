@@ -248,7 +248,13 @@ class _PgReadConnections:
         connection = await self._take()
         try:
             records = await connection.fetch(sql, *args)
-        except BaseException:
+        except OverflowError:
+            self._give_back(connection)
+            raise
+        except BaseException as exc:
+            if "out of int64 range" in str(exc):  # asyncpg refused an argument before sending: as SQLite does
+                self._give_back(connection)
+                raise OverflowError(str(exc)) from exc
             connection.terminate()  # an interrupted call leaves it in an unknown state
             self._opened -= 1
             self._wake(None)

@@ -15,7 +15,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from service.identity import redact
@@ -209,8 +209,21 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return _response(body)
 
 
+def handle_out_of_range(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # A number the database cannot hold (an id or amount beyond 64 bits): the drivers refuse it before anything
+    # is written (SQLite's with OverflowError, asyncpg's with a DBAPIError that says "out of int64 range"). Such
+    # a value came from the request: a 400 that says so, not an incident. Any other driver error is one.
+    if isinstance(exc, DBAPIError) and not isinstance(exc, DataError) and "out of int64 range" not in str(exc.orig):
+        return handle_unexpected(request, exc)
+    log.info("value out of range on %s %s: %s", request.method, request.url.path, redact(repr(exc))[:200])
+    body = problem_body(request, INVALID_REQUEST, "请求中的数值超出允许范围。", "A number in the request is out of range.")
+    return _response(body)
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     Problem: handle_problem,
+    OverflowError: handle_out_of_range,
+    DBAPIError: handle_out_of_range,
     HTTPException: handle_http_exception,
     IntegrityError: handle_integrity_error,
     StaleDataError: handle_stale_data,

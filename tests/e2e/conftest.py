@@ -27,18 +27,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+def fresh_env(folder: Path) -> dict[str, str]:
     """Environment for a fresh installation: its own data folder, and on PostgreSQL its own schema."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZIZHU_")}
-    env.update(ZIZHU_DATA_DIR=str(tmp_path / "var"), ZIZHU_LOG_LEVEL="WARNING", ZIZHU_SCHEDULER="false")
+    env.update(ZIZHU_DATA_DIR=str(folder / "var"), ZIZHU_LOG_LEVEL="WARNING", ZIZHU_SCHEDULER="false")
     test_url = os.environ.get("ZIZHU_TEST_DATABASE_URL", "").strip()
     if test_url:
         env["ZIZHU_DATABASE_URL"] = test_url
         env["ZIZHU_DATABASE_SCHEMA"] = f"zizhu_cli_{uuid.uuid4().hex[:10]}"
-    yield env
-    if test_url:
+    return env
+
+
+def drop_env_schema(env: dict[str, str]) -> None:
+    if env.get("ZIZHU_DATABASE_SCHEMA"):
         asyncio.run(_drop_schema(Settings.from_env(env)))
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = fresh_env(tmp_path)
+    yield env
+    drop_env_schema(env)
     shutil.rmtree(tmp_path / "var", ignore_errors=True)
 
 
