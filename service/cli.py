@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 
 from loans.commands import export_group, import_group
+from service.backup import backup, restore
 from service.db import write_session
 from service.runner import run_job
 from service.settings import Settings
@@ -230,6 +231,8 @@ def audit_verify() -> None:
 # The domains' own command groups (this module is the composition root: it may import them).
 main.add_command(import_group)
 main.add_command(export_group)
+main.add_command(backup)
+main.add_command(restore)
 
 
 if __name__ == "__main__":
