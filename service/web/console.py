@@ -16,6 +16,7 @@ Pages of the other domains join by adding their handlers to CONSOLE_ROUTES and t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -30,6 +31,8 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy import Select, func
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import AuthUser, user_from_token
 from service.errors import FORBIDDEN, UNPROCESSABLE, Problem, handle_unexpected
@@ -110,12 +113,12 @@ def today(request: Request[Any, Any, Any]) -> date:
     return datetime.now(request.app.state.settings.tz).date()
 
 
-def render(request: Request[Any, Any, Any], template: str, status: int = 200, **context: Any) -> Template:
+def render(request: Request[Any, Any, Any], template: str, status_code: int = 200, /, **context: Any) -> Template:
     """A console page: the template with the language, the user and the navigation it may see."""
     lang = choose_language(request)
     user = request.scope.get("user")
     settings = request.app.state.settings
-    response = Template(template_name=f"console/{template}", status_code=status, context={
+    response = Template(template_name=f"console/{template}", status_code=status_code, context={
         "t": TEXTS[lang], "lang": lang, "html_lang": "en" if lang == "en" else "zh-CN", "user": user,
         "nav": nav_for(user), "path": request.url.path, "centre": settings.centre_name,
         "lang_links": _language_links(request),
@@ -152,11 +155,23 @@ def form_struct(cls: type[S], data: dict[str, Any]) -> S:
     try:
         return msgspec.convert(data, cls, strict=False)
     except msgspec.ValidationError as exc:
-        message = str(exc)
-        field = message.rpartition("$.")[2].rstrip("`").split("[")[0].split(".")[-1] if "$." in message else None
+        field = field_of(str(exc))
         zh, en = MESSAGES.get(field or "", (field or "", field or ""))
-        raise Problem(UNPROCESSABLE, f"“{zh}”未填写或填写有误。", f"{en or 'A field'}: {message}",
-                      field=field) from None
+        raise Problem(UNPROCESSABLE, f"“{zh}”未填写或填写有误。", f"{en or 'A field'}: {exc}", field=field) from None
+
+
+def field_of(message: str) -> str | None:
+    """The form field a msgspec validation message is about (nested co_borrower fields are the co_… inputs)."""
+    missing = re.search(r"missing required field `([^`]+)`(?: - at `\$\.?([^`]*)`)?", message)
+    if missing:
+        name, parent = missing.group(1), missing.group(2) or ""
+    else:
+        at = re.search(r"- at `\$\.([^`]+)`", message)
+        parts = re.sub(r"\[\d+\]", "", at.group(1) if at else "").split(".")
+        name, parent = parts[-1], ".".join(parts[:-1])
+    if parent == "co_borrower" and name != "relationship":
+        name = f"co_{name}"
+    return name or None
 
 
 def page_window(request: Request[Any, Any, Any]) -> int:
@@ -165,6 +180,13 @@ def page_window(request: Request[Any, Any, Any]) -> int:
         return max(0, int(request.query_params.get("offset", "0")))
     except ValueError:
         return 0
+
+
+async def fetch_rows(session: AsyncSession, query: Select[Any], offset: int) -> tuple[list[tuple[Any, ...]], int]:
+    """One page of a query of several columns (joined lists) and the count of all its rows."""
+    total = await session.scalar(query.with_only_columns(func.count()).order_by(None))
+    rows = (await session.execute(query.limit(PAGE_SIZE).offset(offset))).all()
+    return [tuple(r) for r in rows], int(total or 0)
 
 
 def pager(request: Request[Any, Any, Any], total: int, offset: int) -> dict[str, Any]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from litestar import Router
 
 from service.settings import Settings
-from service.web import console_home
+from service.web import (
+    console_applications, console_contracts, console_home, console_people, console_registry, console_work,
+)
 from service.web.console import EXCEPTION_PAGES, csrf_middleware, session_middleware
 
-CONSOLE_ROUTES = [*console_home.ROUTES]
+CONSOLE_ROUTES = [*console_home.ROUTES, *console_registry.ROUTES, *console_applications.ROUTES,
+                  *console_contracts.ROUTES, *console_people.ROUTES, *console_work.ROUTES]
 
 
 def console_router(settings: Settings) -> Router:

@@ -52,7 +52,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "address": ("地址", "Address"), "university": ("院校", "University"), "level": ("学历层次", "Level"),
     "categories": ("困难类别", "Hardship categories"), "academic_year": ("学年", "Academic year"),
     "student": ("学生", "Student"), "actions": ("操作", "Actions"), "reason": ("原因", "Reason"),
-    "error": ("操作未完成", "Not done"), "done": ("已完成", "Done"),
+    "error": ("操作未完成", "Not done"), "done": ("已保存。", "Saved."),
     "forbidden_title": ("无权访问", "Not allowed"),
     "forbidden_text": ("当前用户的角色不能使用此页面或操作。", "Your role may not use this page or action."),
     "csrf_text": ("表单已过期或来源不明，请返回、刷新页面后重试。",
@@ -151,7 +151,7 @@ ENUM_LABELS_ZH: dict[str, str] = {
     "reversal": "冲正", "principal": "本金", "interest_borrower": "借款人利息", "interest_government": "贴息利息",
     "cash": "资金", "suspense": "暂收款", "interest_income": "利息收入",
     "admin": "管理员", "officer": "经办人", "reviewer": "复核人", "school": "高校资助中心", "donor": "捐赠方",
-    "auditor": "审计",
+    "auditor": "审计", "university": "高校（学费住宿费）", "student": "学生",
 }
 
 _LOAN_STATUS_ZH = {status.value: label for status, label in LOAN_STATUS_ZH.items()}
