@@ -30,7 +30,8 @@ async def usernames(session: AsyncSession, ids: set[int | None]) -> dict[int, st
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict((await session.execute(select(User.id, User.username).where(User.id.in_(wanted)))).tuples().all())
+    rows = await session.execute(select(User.id, User.username).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows}
 
 
 @get("/console/applications", guards=[allow(*STAFF)])

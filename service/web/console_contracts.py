@@ -46,10 +46,10 @@ async def contract_list(request: Request, db_session: NamedDependency[AsyncSessi
         query = query.where(Loan.status == status)
     rows, total = await fetch_rows(db_session, query, offset)
     ids = [loan.id for loan, _ in rows]
-    outstanding = dict((await db_session.execute(
+    outstanding = {loan_id: total for loan_id, total in await db_session.execute(
         select(LedgerLine.loan_id, func.sum(LedgerLine.debit - LedgerLine.credit))
         .where(LedgerLine.loan_id.in_(ids), LedgerLine.account == "principal")
-        .group_by(LedgerLine.loan_id))).tuples().all()) if ids else {}
+        .group_by(LedgerLine.loan_id))} if ids else {}
     return render(request, "contracts.html", q=q, status=status, statuses=[s.value for s in LoanStatus],
                   pager=pager(request, total, offset), items=[{
                       "no": loan.contract_no, "student_id": loan.student_id, "student": name,
