@@ -146,7 +146,6 @@ ENUM_LABELS_ZH: dict[str, str] = {
     "registered_poor": "建档立卡", "minimum_allowance": "低保", "destitute": "特困供养", "orphan": "孤儿",
     "disabled": "残疾", "other": "其他", "father": "父亲", "mother": "母亲", "guardian": "监护人", "spouse": "配偶",
     "government": "财政贴息", "borrower": "借款人", "pending": "未到期", "due": "到期", "paid": "已还", "overdue": "逾期",
-    "approved": "已通过", "rejected": "未通过", "submitted": "待审核",
     "disbursement": "放款", "interest": "利息", "subsidy": "贴息", "penalty": "罚息", "repayment": "还款",
     "reversal": "冲正", "principal": "本金", "interest_borrower": "借款人利息", "interest_government": "贴息利息",
     "cash": "资金", "suspense": "暂收款", "interest_income": "利息收入",

@@ -90,7 +90,7 @@ async def test_graduate_updates_contact_and_confirms_graduation_the_school_revie
         item = re.search(r'/console/graduations/(\d+)/review', page.text).group(1)
         r = await school.post(f"/console/graduations/{item}/review", {"decision": "approve", "note": "核实"})
         assert r.status_code == 303
-        assert "已通过" in (await school.client.get("/console/graduations?status=approved")).text
+        assert "已审批" in (await school.client.get("/console/graduations?status=approved")).text
 
 
 async def test_import_shows_the_row_errors_and_reports_download(app, client, make_user):
