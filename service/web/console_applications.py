@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -70,38 +71,45 @@ async def application_detail(request: Request, loan_id: FromPath[int],
     return await application_page(request, db_session, loan_id)
 
 
+async def _decision(request: Request[Any, Any, Any], session: AsyncSession, loan_id: int,
+                    act: Callable[[dict[str, str]], Awaitable[Any]], then: str | None = None) -> Response[Any]:
+    """One step on an application from its form: done and on to `then` (or the application), or refused there."""
+    try:
+        done = await act(await form_values(request))
+    except Problem as exc:
+        return await _refused(request, session, loan_id, exc)
+    return back_to(then.format(loan=done) if then else f"/console/applications/{loan_id}", "done")
+
+
 @post("/console/applications/{loan_id:int}/approve", guards=[allow("reviewer")])
 async def application_approve(request: Request, loan_id: FromPath[int],
                               db_session: NamedDependency[AsyncSession]) -> Response[Any]:
-    try:
-        await apps.decide(db_session, await apps.get_loan(db_session, loan_id), request.user, True, None)
-    except Problem as exc:
-        return await _refused(request, db_session, loan_id, exc)
-    return back_to(f"/console/applications/{loan_id}", "done")
+    async def approve(_: dict[str, str]) -> Any:
+        return await apps.decide(db_session, await apps.get_loan(db_session, loan_id), request.user, True, None)
+
+    return await _decision(request, db_session, loan_id, approve)
 
 
 @post("/console/applications/{loan_id:int}/reject", guards=[allow("reviewer")])
 async def application_reject(request: Request, loan_id: FromPath[int],
                              db_session: NamedDependency[AsyncSession]) -> Response[Any]:
-    try:
-        data = form_struct(ReasonIn, await form_values(request))
-        await apps.decide(db_session, await apps.get_loan(db_session, loan_id), request.user, False, data.reason)
-    except Problem as exc:
-        return await _refused(request, db_session, loan_id, exc)
-    return back_to(f"/console/applications/{loan_id}", "done")
+    async def reject(values: dict[str, str]) -> Any:
+        reason = form_struct(ReasonIn, values).reason
+        return await apps.decide(db_session, await apps.get_loan(db_session, loan_id), request.user, False, reason)
+
+    return await _decision(request, db_session, loan_id, reject)
 
 
 @post("/console/applications/{loan_id:int}/contract", guards=[allow("officer")])
 async def application_sign(request: Request, loan_id: FromPath[int],
                            db_session: NamedDependency[AsyncSession]) -> Response[Any]:
     settings = request.app.state.settings
-    try:
-        data = form_struct(SignIn, await form_values(request))
-        loan = await contracts.sign(db_session, loan_id, data.signed_on, request.user, settings.county_code,
-                                    settings.secret_key)
-    except Problem as exc:
-        return await _refused(request, db_session, loan_id, exc)
-    return back_to(f"/console/contracts/{loan.contract_no}", "done")
+
+    async def sign(values: dict[str, str]) -> Any:
+        return await contracts.sign(db_session, loan_id, form_struct(SignIn, values).signed_on, request.user,
+                                    settings.county_code, settings.secret_key)
+
+    return await _decision(request, db_session, loan_id, sign, then="/console/contracts/{loan.contract_no}")
 
 
 async def _refused(request: Request[Any, Any, Any], session: AsyncSession, loan_id: int, exc: Problem) -> Template:

@@ -4,9 +4,9 @@ officer's steps on it: the 回执 on a university's behalf, disbursement and rec
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
@@ -14,14 +14,13 @@ from litestar.response import Template
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans import applications as apps
-from loans import contracts, ledger, repayments, servicing
-from loans.api import contract_out
+from loans import contracts, ledger, servicing
+from loans.api import contract_out, record_repayment
 from loans.certificate import render_certificate
 from loans.lifecycle import ACTIVE, LoanStatus
 from loans.models import LedgerLine, Loan
 from loans.schemas import DisburseIn, ReceiptIn, RepaymentIn
-from service import audit, idempotency
+from service import idempotency
 from service.auth import STAFF_READERS, AuthUser, allow
 from service.errors import FORBIDDEN, Problem
 from service.money import format_yuan
@@ -102,58 +101,38 @@ async def _refused(request: Request[Any, Any, Any], session: AsyncSession, contr
     return await contract_page(request, session, contract_no, exc.kind.status, texts(request).problem(exc), values)
 
 
+async def _contract_step(request: Request[Any, Any, Any], session: AsyncSession, contract_no: str,
+                         schema: type[Any], act: Callable[[Any], Awaitable[Any]]) -> Response[Any]:
+    """One officer's step on a contract from its form: done and back to the contract, or refused on its page."""
+    values = await form_values(request)
+    try:
+        await act(form_struct(schema, {k: v for k, v in values.items() if k != "idem"}))
+    except Problem as exc:
+        return await _refused(request, session, contract_no, exc, values)
+    return back_to(f"/console/contracts/{contract_no}", "done")
+
+
 @post("/console/contracts/{contract_no:str}/receipt", guards=[allow("officer")])
 async def contract_receipt(request: Request, contract_no: FromPath[str],
                            db_session: NamedDependency[AsyncSession]) -> Response[Any]:
-    values = await form_values(request)
-    try:
-        data = form_struct(ReceiptIn, values)
-        await contracts.confirm_receipt(db_session, contract_no, data.amount, request.user)
-    except Problem as exc:
-        return await _refused(request, db_session, contract_no, exc, values)
-    return back_to(f"/console/contracts/{contract_no}", "done")
+    return await _contract_step(request, db_session, contract_no, ReceiptIn, lambda data: contracts.confirm_receipt(
+        db_session, contract_no, data.amount, request.user))
 
 
 @post("/console/contracts/{contract_no:str}/disburse", guards=[allow("officer")])
 async def contract_disburse(request: Request, contract_no: FromPath[str],
                             db_session: NamedDependency[AsyncSession]) -> Response[Any]:
-    values = await form_values(request)
-    try:
-        data = form_struct(DisburseIn, values)
-        await contracts.disburse(db_session, contract_no, data.disbursed_on, request.user)
-    except Problem as exc:
-        return await _refused(request, db_session, contract_no, exc, values)
-    return back_to(f"/console/contracts/{contract_no}", "done")
+    return await _contract_step(request, db_session, contract_no, DisburseIn, lambda data: contracts.disburse(
+        db_session, contract_no, data.disbursed_on, request.user))
 
 
 @post("/console/contracts/{contract_no:str}/repayments", guards=[allow("officer")])
 async def contract_repay(request: Request, contract_no: FromPath[str],
                          db_session: NamedDependency[AsyncSession]) -> Response[Any]:
     """As the API's repayment: the form carries a one-time key, so a second click posts nothing twice."""
-    values = await form_values(request)
-    try:
-        data = form_struct(RepaymentIn, {k: v for k, v in values.items() if k != "idem"})
-        key = idempotency.check_key(values.get("idem"))
-        scope = f"repayment:{contract_no}"
-        if key is not None and await idempotency.claim(
-                db_session, scope, key, idempotency.request_hash(msgspec.json.encode(data))) is not None:
-            return back_to(f"/console/contracts/{contract_no}", "done")
-        loan = await contracts.get_contract(db_session, contract_no)
-        await db_session.refresh(loan, with_for_update=True)
-        amount = apps.parse_amount(data.amount)
-        if amount <= 0:
-            raise Problem(apps.BAD_AMOUNT, "还款金额须大于零。", "The amount must be positive.", field="amount")
-        result = await repayments.repay(db_session, loan, amount, data.paid_on, data.reference, request.user.actor)
-    except Problem as exc:
-        return await _refused(request, db_session, contract_no, exc, values)
-    a = result.allocation
-    body = {"id": result.entry_id, "contract_no": contract_no, "amount": format_yuan(amount),
-            "paid_on": data.paid_on.isoformat(), "credit": format_yuan(a.credit),
-            "allocated": {k: format_yuan(getattr(a, k)) for k in ("penalty", "interest", "principal")}}
-    if key is not None:
-        await idempotency.remember(db_session, scope, key, 201, body)
-    await audit.record(db_session, request.user.actor, "repay", "loan", loan.id, None, body)
-    return back_to(f"/console/contracts/{contract_no}", "done")
+    key = idempotency.check_key((await form_values(request)).get("idem"))
+    return await _contract_step(request, db_session, contract_no, RepaymentIn, lambda data: record_repayment(
+        db_session, contract_no, data, key, request.user.actor))
 
 
 ROUTES: list[Any] = [contract_list, contract_detail, contract_certificate, contract_receipt, contract_disburse,
