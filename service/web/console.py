@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import msgspec
 from litestar import Request, Response
@@ -121,7 +121,7 @@ def render(request: Request[Any, Any, Any], template: str, status_code: int = 20
     response = Template(template_name=f"console/{template}", status_code=status_code, context={
         "t": TEXTS[lang], "lang": lang, "html_lang": "en" if lang == "en" else "zh-CN", "user": user,
         "nav": nav_for(user), "path": request.url.path, "centre": settings.centre_name,
-        "lang_links": _language_links(request),
+        "lang_links": _language_links(request), "back": _back_link(request),
         "notice": request.query_params.get("done"), **context})
     if request.query_params.get("lang") in LANGS:  # remember the switch
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="lax",
@@ -136,6 +136,13 @@ def _language_links(request: Request[Any, Any, Any]) -> dict[str, str]:
     else:
         path, params = "/console" if request.scope.get("user") else "/", {}
     return {lang: f"{path}?{urlencode({**params, 'lang': lang})}" for lang in LANGS}
+
+
+def _back_link(request: Request[Any, Any, Any]) -> str:
+    """The page the browser came from, when it is one of ours (a plain link: no script needed)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    own = referer.netloc in ("", request.url.netloc) and referer.path.startswith("/")
+    return (referer.path + (f"?{referer.query}" if referer.query else "")) if own and referer.path else "/"
 
 
 def back_to(path: str, done: str | None = None, **query: Any) -> Redirect:

@@ -32,7 +32,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "problems": ("错误类型说明", "Problem types"),
     "signin": ("登录", "Sign in"), "signout": ("退出", "Sign out"), "username": ("用户名", "User name"),
     "password": ("密码", "Password"), "role": ("角色", "Role"),
-    "demo_how": ("演示账号（点击用户名可填入）：", "Demo accounts:"),
+    "demo_how": ("演示账号：", "Demo accounts:"),
     "demo_note": ("演示数据为虚构，仅供体验；正式使用请以 --no-demo 启动。",
                   "The demo data is made up; start with --no-demo for real work."),
     "signed_in_as": ("当前用户", "Signed in as"), "open_console": ("进入工作台", "Open the console"),
