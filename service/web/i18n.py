@@ -133,6 +133,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "Before a due date, put the amount due in the Alipay account registered with the CDB "
                         "student-loan system (it is debited on the due date), or pay at the county centre."),
     "no_contracts": ("暂无合同。", "No contracts yet."),
+    # roles (a "graduate" user is a borrowing student; "graduate" as a level is 研究生)
+    "role_admin": ("管理员", "administrator"), "role_officer": ("经办人", "officer"), "role_reviewer": ("复核人", "reviewer"),
+    "role_school": ("高校资助中心", "university aid office"), "role_graduate": ("借款学生", "borrower"),
+    "role_donor": ("捐赠方", "donor"), "role_auditor": ("审计", "auditor"),
 }
 
 ENUM_LABELS_EN: dict[str, str] = {
@@ -149,8 +153,7 @@ ENUM_LABELS_ZH: dict[str, str] = {
     "disbursement": "放款", "interest": "利息", "subsidy": "贴息", "penalty": "罚息", "repayment": "还款",
     "reversal": "冲正", "principal": "本金", "interest_borrower": "借款人利息", "interest_government": "贴息利息",
     "cash": "资金", "suspense": "暂收款", "interest_income": "利息收入",
-    "admin": "管理员", "officer": "经办人", "reviewer": "复核人", "school": "高校资助中心", "donor": "捐赠方",
-    "auditor": "审计", "university": "高校（学费住宿费）", "student": "学生",
+    "university": "高校（学费住宿费）", "student": "学生",
 }
 
 _LOAN_STATUS_ZH = {status.value: label for status, label in LOAN_STATUS_ZH.items()}
