@@ -8,6 +8,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from service.app import create_app
+from service.auth import User
 from service.registry.models import Student
 from tests.integration.console_fixtures import alert_of, console_as, csrf_of
 from tests.integration.loan_fixtures import loan_world
@@ -129,3 +130,21 @@ async def test_bad_form_input_is_a_4xx_with_the_reason_in_the_page(app, client, 
         assert r.status_code == 422 and "上限" in alert_of(r.text)
     async with sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Student)) == len(world.students)
+
+
+async def test_a_forged_or_stale_session_cookie_signs_no_one_in(app, make_user, sessions):
+    await make_user("officer", username="off-stale")
+    for forged in ("garbage", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."):
+        async with AsyncTestClient(app=app, cookies={"zizhu_session": forged}) as c:
+            r = await c.get("/console", follow_redirects=False)
+            assert r.status_code == 303 and r.headers["location"].startswith("/?next=")
+    async with console_as(app, "off-stale") as officer:
+        cookie = officer.client.cookies["zizhu_session"]
+    async with AsyncTestClient(app=app, cookies={"zizhu_session": cookie}) as c:
+        assert (await c.get("/console")).status_code == 200
+        async with sessions() as s:  # the user is switched off (as POST /users/{id}/deactivate does)
+            user = await s.scalar(select(User).where(User.username == "off-stale"))
+            user.active = False
+            await s.commit()
+        app.state.user_cache.forget(user.id)
+        assert (await c.get("/console", follow_redirects=False)).status_code == 303
