@@ -84,10 +84,10 @@ async def main(repeat: int, students: int) -> int:
     fill = {"contract": contract, "student": student, "application": application}
     app = create_app(settings)
     rows: list[tuple[str, str, float, float]] = []
-    async with AsyncTestClient(app=app) as bare:
-        baseline = statistics.median(await _time(bare, "/health/live", repeat * 5))
-    for role, paths in PAGES.items():
-        async with AsyncTestClient(app=app) as client:
+    async with AsyncTestClient(app=app) as client:  # one client: it runs the app on an event loop of its own
+        baseline = statistics.median(await _time(client, "/health/live", repeat * 5))
+        for role, paths in PAGES.items():
+            client.cookies.clear()
             token = re.search(r'name="_csrf_token" value="([^"]+)"', (await client.get("/")).text)
             r = await client.post("/login", data={"username": role, "password": f"{role}-demo",
                                                   "_csrf_token": token.group(1) if token else ""})

@@ -39,10 +39,19 @@ class Browser:
 
 
 @asynccontextmanager
-async def console_as(app: Any, username: str, password: str = TEST_PASSWORD) -> AsyncIterator[Browser]:
-    async with AsyncTestClient(app=app) as client:
-        token = csrf_of((await client.get("/")).text)
-        r = await client.post("/login", data={"username": username, "password": password, "_csrf_token": token},
-                              follow_redirects=False)
-        assert r.status_code == 303, r.text
+async def console_as(client: AsyncTestClient[Any], username: str,
+                     password: str = TEST_PASSWORD) -> AsyncIterator[Browser]:
+    """The test client as one user's browser, its cookies its own while it lasts.
+
+    One client per app, never two at once: each test client runs the app on an event loop of its own, and the
+    app's database pool (asyncpg) must not be shared between loops.
+    """
+    client.cookies.clear()
+    token = csrf_of((await client.get("/")).text)
+    r = await client.post("/login", data={"username": username, "password": password, "_csrf_token": token},
+                          follow_redirects=False)
+    assert r.status_code == 303, r.text
+    try:
         yield Browser(client, token, r.headers["location"])
+    finally:
+        client.cookies.clear()
