@@ -122,7 +122,7 @@ def render(request: Request[Any, Any, Any], template: str, status_code: int = 20
         "t": TEXTS[lang], "lang": lang, "html_lang": "en" if lang == "en" else "zh-CN", "user": user,
         "nav": nav_for(user), "path": request.url.path, "centre": settings.centre_name,
         "lang_links": _language_links(request), "back": _back_link(request),
-        "notice": request.query_params.get("done"), **context})
+        "notice": _notice(request), **context})
     if request.query_params.get("lang") in LANGS:  # remember the switch
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="lax",
                             secure=secure_cookies(settings))
@@ -134,8 +134,15 @@ def _language_links(request: Request[Any, Any, Any]) -> dict[str, str]:
     if request.method == "GET":
         path, params = request.url.path, {k: v for k, v in request.query_params.items() if k not in ("lang", "done")}
     else:
-        path, params = "/console" if request.scope.get("user") else "/", {}
+        user = request.scope.get("user")
+        path, params = home_of(user) if user else "/", {}
     return {lang: f"{path}?{urlencode({**params, 'lang': lang})}" for lang in LANGS}
+
+
+def _notice(request: Request[Any, Any, Any]) -> str | None:
+    """What the step before the redirect did (`?done=`): a catalogue key, nothing else."""
+    done = request.query_params.get("done")
+    return done if done in MESSAGES else None
 
 
 def _back_link(request: Request[Any, Any, Any]) -> str:
