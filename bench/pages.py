@@ -7,7 +7,9 @@ the demo (`zizhu demo`: 300 students, several years of loans through the real wo
 is requested in-process through the app (ASGI, no network, no browser), signed in as the role that uses it,
 `--repeat` times; the bare GET /health/live of the same app is the baseline measured in the same run.
 Printed per page: median and worst milliseconds, and the median as a multiple of the baseline's.
-Exits 1 when a page's median is over the goal (300 ms). Not part of the test suite.
+Exits 1 when an HTML page's median is over the goal (300 ms); the downloads (the 受理证明 PDF, the contracts
+workbook) are timed and printed too, but they are files made by the loans domain, not pages. Not part of the
+test suite.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 GOAL_MS = 300.0
+DOWNLOADS = (".pdf", ".xlsx")
 
 PAGES: dict[str, list[str]] = {  # role → pages it uses ({contract}, {student}, {application} filled in)
     "officer": ["/", "/console", "/console/students", "/console/students?q=王", "/console/students/new",
@@ -100,14 +103,16 @@ async def main(repeat: int, students: int) -> int:
     print(f"{'role':9} {'page':48} {'median ms':>9} {'worst ms':>9} {'× base':>7}")
     for role, path, median, worst in rows:
         print(f"{role:9} {path:48} {median:9.1f} {worst:9.1f} {median / baseline:7.1f}")
-    slowest = max(rows, key=lambda r: r[2])
+    pages = [r for r in rows if not r[1].endswith(DOWNLOADS)]
+    slowest = max(pages, key=lambda r: r[2])
+    met = slowest[2] < GOAL_MS
     print(f"slowest page median: {slowest[2]:.1f} ms ({slowest[1]}); goal under {GOAL_MS:.0f} ms: "
-          f"{'met' if slowest[2] < GOAL_MS else 'NOT met'}")
+          f"{'met' if met else 'NOT met'} (downloads not counted)")
     if settings.database_schema:
         async with engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA IF EXISTS "{settings.database_schema}" CASCADE'))
     await engine.dispose()
-    return 0 if slowest[2] < GOAL_MS else 1
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
