@@ -81,6 +81,32 @@ async def _school_scope(session: AsyncSession, user: AuthUser, loan: Loan) -> No
             raise Problem(FORBIDDEN, "该合同的学生不在本校。", "This student is not at your university.")
 
 
+async def record_repayment(session: AsyncSession, contract_no: str, data: RepaymentIn, key: str | None,
+                           actor: str) -> tuple[int, dict[str, Any]]:
+    """Post a repayment (the API's and the console's): with an idempotency key, a repeat gives the first answer."""
+    scope = f"repayment:{contract_no}"
+    if key is not None:
+        first = await idempotency.claim(session, scope, key, idempotency.request_hash(msgspec.json.encode(data)))
+        if first is not None:
+            return first
+    loan = await contracts.get_contract(session, contract_no)
+    # one repayment at a time per contract (PostgreSQL row lock; SQLite's write lock already serializes)
+    await session.refresh(loan, with_for_update=True)
+    amount = apps.parse_amount(data.amount)
+    if amount <= 0:
+        raise Problem(apps.BAD_AMOUNT, "还款金额须大于零。", "The amount must be positive.", field="amount")
+    result = await repayments.repay(session, loan, amount, data.paid_on, data.reference, actor)
+    a = result.allocation
+    body = msgspec.to_builtins(RepaymentOut(
+        id=result.entry_id, contract_no=contract_no, amount=format_yuan(amount), paid_on=data.paid_on,
+        allocated={"penalty": format_yuan(a.penalty), "interest": format_yuan(a.interest),
+                   "principal": format_yuan(a.principal)}, credit=format_yuan(a.credit)))
+    if key is not None:
+        await idempotency.remember(session, scope, key, 201, body)
+    await audit.record(session, actor, "repay", "loan", loan.id, None, body)
+    return 201, body
+
+
 class LoanApplicationController(Controller):
     path = "/api/v1/loan-applications"
     tags = ["loans"]
@@ -229,28 +255,8 @@ class LoanContractController(Controller):
     async def repay(self, contract_no: FromPath[str], data: JSONBody[RepaymentIn],
                     db_session: NamedDependency[AsyncSession], request: Request) -> Response[dict[str, Any]]:
         key = idempotency.check_key(request.headers.get("idempotency-key"))
-        scope = f"repayment:{contract_no}"
-        if key is not None:
-            first = await idempotency.claim(db_session, scope, key,
-                                            idempotency.request_hash(msgspec.json.encode(data)))
-            if first is not None:
-                return Response(content=first[1], status_code=first[0])
-        loan = await contracts.get_contract(db_session, contract_no)
-        # one repayment at a time per contract (PostgreSQL row lock; SQLite's write lock already serializes)
-        await db_session.refresh(loan, with_for_update=True)
-        amount = apps.parse_amount(data.amount)
-        if amount <= 0:
-            raise Problem(apps.BAD_AMOUNT, "还款金额须大于零。", "The amount must be positive.", field="amount")
-        result = await repayments.repay(db_session, loan, amount, data.paid_on, data.reference, request.user.actor)
-        a = result.allocation
-        body = msgspec.to_builtins(RepaymentOut(
-            id=result.entry_id, contract_no=contract_no, amount=format_yuan(amount), paid_on=data.paid_on,
-            allocated={"penalty": format_yuan(a.penalty), "interest": format_yuan(a.interest),
-                       "principal": format_yuan(a.principal)}, credit=format_yuan(a.credit)))
-        if key is not None:
-            await idempotency.remember(db_session, scope, key, 201, body)
-        await audit.record(db_session, request.user.actor, "repay", "loan", loan.id, None, body)
-        return Response(content=body, status_code=201)
+        status, body = await record_repayment(db_session, contract_no, data, key, request.user.actor)
+        return Response(content=body, status_code=status)
 
     @get("/{contract_no:str}/settlement-quote", guards=[allow(*STAFF_READERS)],
          summary="What settles the contract on a date (full prepayment quote)")

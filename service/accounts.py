@@ -18,6 +18,7 @@ from service.errors import CONFLICT, NOT_FOUND, TOO_MANY, UNAUTHORIZED, UNPROCES
 from service.pagination import Page, fetch_page
 from service.registry.models import Student, University
 from service.db import utcnow
+from service.settings import Settings
 
 Role = Literal["admin", "officer", "reviewer", "school", "donor", "graduate", "auditor"]
 
@@ -71,27 +72,33 @@ class AuthController(Controller):
           description="401 for a wrong user name or password; 429 after repeated failures.")
     async def login(self, data: JSONBody[LoginIn], db_session: NamedDependency[AsyncSession], request: Request) -> LoginOut:
         settings = request.app.state.settings
-        user = await db_session.scalar(select(User).where(User.username == data.username))
-        now = utcnow()
-        if user is not None and user.locked_until is not None and user.locked_until > now:
-            wait = int((user.locked_until - now).total_seconds()) + 1
-            raise Problem(TOO_MANY, f"登录失败次数过多，请 {wait // 60 + 1} 分钟后再试。",
-                          f"Too many failed logins; try again in {wait} seconds.", headers={"Retry-After": str(wait)})
-        ok = verify_password(user.password_hash if user else None, data.password)
-        if user is None or not ok or not user.active:
-            if user is not None and not ok:
-                user.failed_logins += 1
-                if user.failed_logins >= settings.login_max_failures:
-                    user.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
-                    user.failed_logins = 0
-                # The failure count must survive the 401 (which rolls the request back).
-                await db_session.commit()
-            raise Problem(UNAUTHORIZED, *_BAD_LOGIN, headers={"WWW-Authenticate": "Bearer"})
-        if user.failed_logins or user.locked_until:
-            user.failed_logins, user.locked_until = 0, None
+        user = await authenticate(db_session, settings, data.username, data.password)
         token = issue_token(request.app.state.jwt_auth, user, settings.token_ttl_minutes)
         return LoginOut(access_token=token, token_type="bearer", role=user.role,
                         expires_in=settings.token_ttl_minutes * 60)
+
+
+async def authenticate(session: AsyncSession, settings: Settings, username: str, password: str) -> User:
+    """The active user with this name and password, or a 401/429 Problem (the API's login and the console's)."""
+    user = await session.scalar(select(User).where(User.username == username))
+    now = utcnow()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        wait = int((user.locked_until - now).total_seconds()) + 1
+        raise Problem(TOO_MANY, f"登录失败次数过多，请 {wait // 60 + 1} 分钟后再试。",
+                      f"Too many failed logins; try again in {wait} seconds.", headers={"Retry-After": str(wait)})
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.active:
+        if user is not None and not ok:
+            user.failed_logins += 1
+            if user.failed_logins >= settings.login_max_failures:
+                user.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
+                user.failed_logins = 0
+            # The failure count must survive the 401 (which rolls the request back).
+            await session.commit()
+        raise Problem(UNAUTHORIZED, *_BAD_LOGIN, headers={"WWW-Authenticate": "Bearer"})
+    if user.failed_logins or user.locked_until:
+        user.failed_logins, user.locked_until = 0, None
+    return user
 
 
 class UserController(Controller):

@@ -30,6 +30,7 @@ from service.logs import configure_logging
 from service.registry.api import StudentController, UniversityController
 from service.openapi import document_problems, mark_public_operations
 from service.settings import Settings, get_settings
+from service.web.console_router import console_router
 from service.web.pages import ROUTES as PAGE_ROUTES
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
         route_handlers=[
             create_static_files_router(path=SWAGGER_STATIC, directories=[SWAGGER_DIR], opt={"public": True},
                                        include_in_schema=False),
-            *PAGE_ROUTES, AuthController, UserController, UniversityController, StudentController,
+            *PAGE_ROUTES, console_router(settings), AuthController, UserController, UniversityController, StudentController,
             *LOAN_ROUTES, *LOAN_IMPORT_ROUTES, *GRADUATE_ROUTES,
         ],
         plugins=[sqlalchemy_plugin(engine)],

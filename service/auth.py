@@ -255,6 +255,28 @@ class CachingJWTAuth(JWTAuth[AuthUser, Token]):
         return define
 
 
+async def user_from_token(auth: CachingJWTAuth, encoded_token: str,
+                          connection: ASGIConnection[Any, Any, Any, Any]) -> AuthUser | None:
+    """The user a token speaks for, or None: the console's session cookie carries the API's token, checked the same
+    way (signature and expiry, active user at the token's version) and remembered in the same cache."""
+    hit = auth.token_cache.get(encoded_token, time.time())
+    if hit is None:
+        try:
+            token = Token.decode(encoded_token, secret=auth.token_secret, algorithm=auth.algorithm)
+        except NotAuthorizedException:
+            return None
+        user = _claimed_user(token)
+        if user is None:
+            return None
+        hit = VerifiedToken(user=user, token=token, expires_at=token.exp.timestamp(),
+                            token_version=(token.extras or {}).get("tv"))
+        auth.token_cache.put(encoded_token, hit)
+    if not await _still_valid(connection, hit.user.id, hit.token_version):
+        auth.token_cache.discard(encoded_token)
+        return None
+    return hit.user
+
+
 def make_jwt_auth(settings: Settings) -> CachingJWTAuth:
     return CachingJWTAuth(
         token_secret=settings.secret_key,

@@ -10,8 +10,6 @@ most random data with a 422, which the schema cannot express).
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -22,7 +20,7 @@ from schemathesis.checks import (
     content_type_conformance, ignored_auth, not_a_server_error, response_schema_conformance, status_code_conformance,
 )
 
-from tests.e2e.conftest import ZIZHU, drop_env_schema, free_port, fresh_env
+from tests.e2e.conftest import free_port, installation_env, remove_installation, start_server, stop_server
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           ignored_auth]
@@ -31,31 +29,15 @@ EXAMPLES = int(os.environ.get("ZIZHU_FUZZ_EXAMPLES", "12"))
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = fresh_env(tmp_path_factory.mktemp("fuzz"))
+    env = installation_env(tmp_path_factory.mktemp("fuzz") / "var")
     env["ZIZHU_LOGIN_MAX_FAILURES"] = "1000000"  # the fuzzer tries many wrong passwords; locking is tested elsewhere
     port = free_port()
-    proc = subprocess.Popen([ZIZHU, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    proc = start_server(env, port, wait=120)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, "server exited"
-            assert time.monotonic() < deadline, "server did not come up in 120 s"
-            time.sleep(0.3)
-        yield base
+        yield f"http://127.0.0.1:{port}"
     finally:
-        os.killpg(proc.pid, 15)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-        drop_env_schema(env)
+        stop_server(proc)
+        remove_installation(env)
 
 
 def test_every_operation_survives_generated_requests(server: str) -> None:

@@ -1,0 +1,122 @@
+"""Console pages of loan applications: the list, the reviewer's queue, deciding and signing the contract."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loans import applications as apps
+from loans import contracts
+from loans.api import application_out
+from loans.lifecycle import LoanStatus
+from loans.models import Loan
+from loans.schemas import ReasonIn, SignIn
+from service.auth import User, allow
+from service.errors import Problem
+from service.money import format_yuan
+from service.registry.models import Student
+from service.web.console import (
+    STAFF, back_to, fetch_rows, form_struct, form_values, page_window, pager, render, texts, today,
+)
+
+
+async def usernames(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(User.id, User.username).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows}
+
+
+@get("/console/applications", guards=[allow(*STAFF)])
+async def application_list(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
+    status = request.query_params.get("status") or None
+    if status not in {s.value for s in LoanStatus}:
+        status = None
+    offset = page_window(request)
+    query = (select(Loan, Student.name).join(Student, Student.id == Loan.student_id)
+             .order_by(Loan.id.desc() if status is None else Loan.id))
+    if status:
+        query = query.where(Loan.status == status)
+    total_rows, total = await fetch_rows(db_session, query, offset)
+    names = await usernames(db_session, {loan.prepared_by for loan, _ in total_rows})
+    return render(request, "applications.html", status=status or "", statuses=[s.value for s in LoanStatus],
+                  pager=pager(request, total, offset), items=[{
+                      "id": loan.id, "student_id": loan.student_id, "student": name, "year": loan.academic_year,
+                      "amount": format_yuan(loan.amount), "status": loan.status, "contract_no": loan.contract_no,
+                      "prepared_by": names.get(loan.prepared_by, loan.prepared_by)} for loan, name in total_rows])
+
+
+async def application_page(request: Request[Any, Any, Any], session: AsyncSession, loan_id: int, status: int = 200,
+                           error: str | None = None) -> Template:
+    loan = await apps.get_loan(session, loan_id)
+    out = await application_out(session, loan)
+    student = await session.get(Student, loan.student_id)
+    names = await usernames(session, {loan.prepared_by, loan.decided_by})
+    return render(request, "application.html", status, error=error, a=out, student=student,
+                  prepared_by=names.get(loan.prepared_by, ""), decided_by=names.get(loan.decided_by or 0, ""),
+                  today=today(request))
+
+
+@get("/console/applications/{loan_id:int}", guards=[allow(*STAFF)])
+async def application_detail(request: Request, loan_id: FromPath[int],
+                             db_session: NamedDependency[AsyncSession]) -> Template:
+    return await application_page(request, db_session, loan_id)
+
+
+async def _decision(request: Request[Any, Any, Any], session: AsyncSession, loan_id: int,
+                    act: Callable[[dict[str, str]], Awaitable[Any]], then: str | None = None) -> Response[Any]:
+    """One step on an application from its form: done and on to `then` (or the application), or refused there."""
+    try:
+        done = await act(await form_values(request))
+    except Problem as exc:
+        return await _refused(request, session, loan_id, exc)
+    return back_to(then.format(loan=done) if then else f"/console/applications/{loan_id}", "done")
+
+
+@post("/console/applications/{loan_id:int}/approve", guards=[allow("reviewer")])
+async def application_approve(request: Request, loan_id: FromPath[int],
+                              db_session: NamedDependency[AsyncSession]) -> Response[Any]:
+    async def approve(_: dict[str, str]) -> Any:
+        return await apps.decide(db_session, await apps.get_loan(db_session, loan_id), request.user, True, None)
+
+    return await _decision(request, db_session, loan_id, approve)
+
+
+@post("/console/applications/{loan_id:int}/reject", guards=[allow("reviewer")])
+async def application_reject(request: Request, loan_id: FromPath[int],
+                             db_session: NamedDependency[AsyncSession]) -> Response[Any]:
+    async def reject(values: dict[str, str]) -> Any:
+        reason = form_struct(ReasonIn, values).reason
+        return await apps.decide(db_session, await apps.get_loan(db_session, loan_id), request.user, False, reason)
+
+    return await _decision(request, db_session, loan_id, reject)
+
+
+@post("/console/applications/{loan_id:int}/contract", guards=[allow("officer")])
+async def application_sign(request: Request, loan_id: FromPath[int],
+                           db_session: NamedDependency[AsyncSession]) -> Response[Any]:
+    settings = request.app.state.settings
+
+    async def sign(values: dict[str, str]) -> Any:
+        return await contracts.sign(db_session, loan_id, form_struct(SignIn, values).signed_on, request.user,
+                                    settings.county_code, settings.secret_key)
+
+    return await _decision(request, db_session, loan_id, sign, then="/console/contracts/{loan.contract_no}")
+
+
+async def _refused(request: Request[Any, Any, Any], session: AsyncSession, loan_id: int, exc: Problem) -> Template:
+    """The application again, with why the step was refused; the status rolls the request's changes back."""
+    await session.rollback()  # the page must show the application as it was, not as it half became
+    return await application_page(request, session, loan_id, exc.kind.status, texts(request).problem(exc))
+
+
+ROUTES: list[Any] = [application_list, application_detail, application_approve, application_reject,
+                     application_sign]

@@ -1,0 +1,116 @@
+"""Console pages of the centre's desk work: the Excel import with its row error report, reports with their
+downloads, and the audit log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.response import Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loans import reports
+from loans.import_api import MAX_UPLOAD_BYTES, error_report, export_contracts, template_workbook, xlsx_response
+from loans.imports import import_contracts
+from service.audit import AuditRecord
+from service.auth import STAFF_READERS, allow
+from service.errors import TOO_LARGE, UNPROCESSABLE, Problem
+from service.money import format_yuan
+from service.web.console import STAFF, fetch_rows, page_window, pager, render, texts, today
+
+MAX_SHOWN_ERRORS = 500  # on the page; the annotated workbook marks them all
+
+
+@get("/console/import", guards=[allow("officer")])
+async def import_form(request: Request) -> Template:
+    return render(request, "import.html")
+
+
+@post("/console/import", guards=[allow("officer")])
+async def import_upload(request: Request, db_session: NamedDependency[AsyncSession]) -> Response[Any]:
+    form = await request.form()
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise Problem(UNPROCESSABLE, "请选择要导入的 Excel 文件。", "Choose the workbook to import.", field="file")
+        content = await upload.read()
+        if len(content) > MAX_UPLOAD_BYTES:
+            raise Problem(TOO_LARGE, "上传文件超过 20 MB，请分成几个文件导入。",
+                          "The file is over 20 MB; split it into several files.", field="file")
+        user, settings = request.user, request.app.state.settings
+        name = Path(upload.filename).name
+        result = await import_contracts(db_session, content, filename=name, user_id=user.id, actor=user.actor,
+                                        secret=settings.secret_key, valid_only=form.get("valid_only") == "on",
+                                        dry_run=form.get("dry_run") == "on")
+    except Problem as exc:
+        return render(request, "import.html", exc.kind.status, error=texts(request).problem(exc))
+    # A stopped import is a 422: nothing was written, and the request's transaction is rolled back.
+    status = 422 if result.stopped else 200
+    if form.get("annotated") == "on":
+        report = await anyio.to_thread.run_sync(error_report, content, result.errors)
+        return xlsx_response(report, f"{Path(name).stem}-错误说明.xlsx", status)
+    return render(request, "import.html", status, result=result, errors=result.errors[:MAX_SHOWN_ERRORS])
+
+
+@get("/console/import/template.xlsx", guards=[allow("officer", "reviewer", "auditor")])
+async def import_template(request: Request) -> Response[bytes]:
+    return xlsx_response(template_workbook(), "贷款合同导入模板.xlsx")
+
+
+def _year(request: Request[Any, Any, Any]) -> int:
+    on = today(request)
+    try:
+        year = int(request.query_params.get("year", ""))
+    except ValueError:
+        year = on.year if on.month >= 9 else on.year - 1
+    return min(max(year, 2000), 2100)
+
+
+@get("/console/reports", guards=[allow(*STAFF)])
+async def report_page(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
+    year = _year(request)
+    figures = await reports.loans_report(db_session, year)
+    return render(request, "reports.html", year=year, rows=[
+        (key, t.students, t.contracts, format_yuan(t.amount)) for key, t in
+        (("academic_year", figures["year"]), ("of_which_poor", figures["registered_poor"]),
+         ("cumulative", figures["cumulative"]))])
+
+
+@get("/console/reports/contracts.xlsx", guards=[allow(*STAFF_READERS)])
+async def report_contracts(request: Request, db_session: NamedDependency[AsyncSession]) -> Response[bytes]:
+    year = _year(request) if request.query_params.get("year") else None
+    content = await export_contracts(db_session, year)
+    return xlsx_response(content, f"贷款合同{'-' + str(year) if year else ''}.xlsx")
+
+
+@get("/console/audit", guards=[allow("auditor")])
+async def audit_log(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
+    entity = request.query_params.get("entity", "").strip()[:64]
+    actor = request.query_params.get("actor", "").strip()[:64]
+    offset = page_window(request)
+    query = select(AuditRecord).order_by(AuditRecord.id.desc())
+    if entity:
+        query = query.where(AuditRecord.entity == entity)
+    if actor:
+        query = query.where(AuditRecord.actor.contains(actor))
+    rows, total = await fetch_rows(db_session, query, offset)
+    tz = request.app.state.settings.tz
+    return render(request, "audit.html", entity=entity, actor=actor, pager=pager(request, total, offset),
+                  records=[(r, r.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), _changes(r.before, r.after))
+                           for (r,) in rows])
+
+
+def _changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
+    """What a record changed, field by field (the snapshots are masked already)."""
+    before, after = before or {}, after or {}
+    keys = [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k)
+            and k not in ("updated_at", "version")]
+    return [(k, before.get(k, ""), after.get(k, "")) for k in keys[:12]]
+
+
+ROUTES: list[Any] = [import_form, import_upload, import_template, report_page, report_contracts, audit_log]

@@ -1,0 +1,173 @@
+"""The console in a real browser: Debian's chromium, headless, driven by Playwright, against `zizhu serve` with
+the demo county. Every main page is saved as a screenshot under test-output/screenshots/ for a person to look at.
+
+No browser is ever downloaded: the tests use /usr/bin/chromium and are skipped (saying so) without it.
+CI installs it (.ci/run).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.identity import make_id_number
+from tests.e2e.conftest import free_port, installation_env, remove_installation, start_server, stop_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed (test extras)")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium here (apt-get install chromium; "
+                                                             ".ci/run installs it)")
+
+STUDENT_ID = make_id_number("150430", date(1999, 12, 31), 555)  # not one of the demo's (born 2003-2008)
+PARENT_ID = make_id_number("150430", date(1970, 1, 1), 556)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`zizhu serve` with the demo county, for the whole module."""
+    env = installation_env(tmp_path_factory.mktemp("console") / "var")
+    port = free_port()
+    proc = start_server(env, port, wait=180)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_server(proc)
+        remove_installation(env)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Any]:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    async with playwright_api.async_playwright() as p:
+        chromium = await p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+async def signed_in(browser: Any, site: str, username: str) -> Any:
+    """A fresh browser context (its own cookies) signed in through the landing page's form."""
+    context = await browser.new_context(base_url=site, locale="zh-CN", accept_downloads=True)
+    page = await context.new_page()
+    await page.goto("/")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", f"{username}-demo")
+    await page.click("form[action='/login'] button")
+    await page.wait_for_load_state()
+    return page
+
+
+async def shot(page: Any, name: str) -> None:
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def test_loan_year_in_the_browser(browser, site, tmp_path):
+    """An officer registers a student and takes the application, a reviewer approves, the officer signs and
+    prints the 受理证明 (a PDF download), and the university confirms its 回执."""
+    landing = await (await browser.new_context(base_url=site)).new_page()
+    await landing.goto("/")
+    assert "officer-demo" in await landing.content() and await landing.locator("a[href='/schema']").count()
+    await shot(landing, "01-landing")
+
+    officer = await signed_in(browser, site, "officer")
+    assert officer.url.endswith("/console")
+    assert await officer.locator("svg.chart rect").count() > 0  # the dashboard's chart, drawn on the server
+    await shot(officer, "02-dashboard")
+    await officer.click("text=学生")
+    await shot(officer, "03-students")
+    await officer.click("text=登记学生")
+    for field, value in (("name", "韩梅梅"), ("id_number", STUDENT_ID), ("phone", "13955550000"),
+                         ("enrolled_on", "2026-09-01"), ("expected_graduation", "2030-06-30")):
+        await officer.fill(f"input[name={field}]", value)
+    await officer.select_option("select[name=university_code]", "10126")
+    await officer.select_option("select[name=level]", "undergraduate")
+    await officer.check("input[value=registered_poor]")
+    await shot(officer, "04-student-new")
+    await officer.click("form[action='/console/students'] button[type=submit]")
+    await officer.wait_for_selector("text=已保存")
+    assert "韩梅梅" in await officer.locator("h1").inner_text()
+    await officer.fill("input[name=academic_year]", "2026")
+    await officer.fill("input[name=amount]", "12000")
+    await officer.fill("input[name=co_name]", "韩建国")
+    await officer.fill("input[name=co_id_number]", PARENT_ID)
+    await officer.fill("input[name=co_phone]", "13955551111")
+    await shot(officer, "05-student")
+    await officer.click("form[action$='/applications'] button")
+    await officer.wait_for_selector("text=已保存")
+    application = officer.url.split("?")[0]
+    assert "/console/applications/" in application and "已受理" in await officer.locator("h1").inner_text()
+
+    reviewer = await signed_in(browser, site, "reviewer")
+    await reviewer.click("text=审批队列")
+    await shot(reviewer, "06-approval-queue")
+    await reviewer.goto(application)
+    await shot(reviewer, "07-application")
+    await reviewer.click("text=审批通过")
+    await reviewer.wait_for_selector("text=已保存")
+    assert "已审批" in await reviewer.locator("h1").inner_text()
+
+    await officer.goto(application)
+    await officer.click("text=签订合同")
+    await officer.wait_for_selector("text=打印受理证明")
+    contract_no = (await officer.locator("h1").inner_text()).split()[1]
+    await shot(officer, "08-contract")
+    async with officer.expect_download() as download_info:
+        await officer.click("text=打印受理证明")
+    download = await download_info.value
+    pdf = tmp_path / "certificate.pdf"
+    await download.save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF") and download.suggested_filename == f"{contract_no}.pdf"
+    shutil.copy(pdf, SCREENSHOTS / "08-certificate.pdf")
+
+    school = await signed_in(browser, site, "school")
+    assert school.url.endswith("/console/school/receipts")
+    await school.fill(f"form[action='/console/school/receipts/{contract_no}'] input[name=amount]", "5500.00")
+    await shot(school, "09-school-receipts")
+    await school.click(f"form[action='/console/school/receipts/{contract_no}'] button")
+    await school.wait_for_selector("text=已保存")
+    assert contract_no not in await school.content()
+    await officer.goto(f"/console/contracts/{contract_no}")
+    assert "高校已回执" in await officer.locator("h1").inner_text()
+
+
+async def test_graduate_changes_the_phone_number(browser, site):
+    graduate = await signed_in(browser, site, "graduate")
+    assert graduate.url.endswith("/console/me")
+    await shot(graduate, "10-graduate-portal")
+    await graduate.fill("form[action='/console/me/contact'] input[name=phone]", "13600001234")
+    await graduate.fill("form[action='/console/me/contact'] input[name=address]", "内蒙古呼和浩特市赛罕区")
+    await graduate.click("form[action='/console/me/contact'] button")
+    await graduate.wait_for_selector("text=联系方式已更新")
+    assert "136****1234" in await graduate.content()
+    await graduate.fill("form[action='/console/me/contact'] input[name=phone]", "12345")  # not a mobile number
+    await graduate.click("form[action='/console/me/contact'] button")
+    assert await graduate.locator("[role=alert]").count() == 1
+
+
+async def test_the_other_main_pages_and_the_language_switch(browser, site):
+    officer = await signed_in(browser, site, "officer")
+    for path, name in (("/console/applications", "11-applications"), ("/console/contracts", "12-contracts"),
+                       ("/console/import", "13-import"), ("/console/reports", "14-reports")):
+        response = await officer.goto(path)
+        assert response.status == 200, path
+        await shot(officer, name)
+    await officer.click("text=English")
+    assert "Reports" in await officer.locator("h1").inner_text()
+    await officer.goto("/console/audit")  # not for officers: the 403 page, in the language chosen
+    assert "Not allowed" in await officer.locator("h1").inner_text()
+    await shot(officer, "15-forbidden")
+    auditor = await signed_in(browser, site, "auditor")
+    await auditor.goto("/console/audit")
+    assert await auditor.locator("table tr").count() > 1
+    await shot(auditor, "16-audit-log")
+    school = await signed_in(browser, site, "school")
+    await school.goto("/console/graduations")
+    await shot(school, "17-graduations")
