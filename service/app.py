@@ -17,6 +17,8 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from donations.funding_api import ROUTES as DONATION_ROUTES
+from donations.selection_api import ROUTES as GRANT_ROUTES
 from loans.api import ROUTES as LOAN_ROUTES
 from loans.batch import close_of_business
 from loans.import_api import ROUTES as LOAN_IMPORT_ROUTES
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
                                        include_in_schema=False),
             *PAGE_ROUTES, AuthController, UserController, UniversityController, StudentController,
             *LOAN_ROUTES, *LOAN_IMPORT_ROUTES, *GRADUATE_ROUTES,
+            *DONATION_ROUTES, *GRANT_ROUTES,
         ],
         plugins=[sqlalchemy_plugin(engine)],
         on_app_init=[jwt_auth.on_app_init],
