@@ -56,12 +56,14 @@ async def _load_demo(session: Any, settings: Settings, students: int) -> list[An
     """The demo county: registry and users (service.demo), then the domains' demo data."""
     from datetime import datetime
 
+    from donations.demo import load_donation_demo
     from loans.demo import load_loan_demo
     from service.demo import load_demo
 
     made = await load_demo(session, students=students, admin_password=settings.admin_password)
     await load_loan_demo(session, county=settings.county_code, secret=settings.secret_key,
                          today=datetime.now(settings.tz).date())
+    await load_donation_demo(session, settings, today=datetime.now(settings.tz).date())
     return made
 
 

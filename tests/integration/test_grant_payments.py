@@ -170,3 +170,15 @@ async def test_annual_report_counts_payments_of_the_calendar_year(client, make_u
     assert report["total"]["persons"] == 3 and report["total"]["person_times"] == 4
     assert report["total"]["amount"] == "7000.00"
     assert (await w.get("/reports/annual", year=2026))["total"]["amount"] == "2000.00"
+
+
+async def test_bulk_line_writer_reads_back_like_the_orm(client, make_user, monkeypatch):
+    """The batch path (COPY / driver executemany) writes lines that read back as the ORM writes them."""
+    monkeypatch.setattr("donations.awards.COPY_FROM", 1)
+    w, donor, p, d, by = await _world(client, make_user)
+    paid = await w.pay(by["away"])
+    assert _lines(paid) == [(d["C"], "2000.00", "directed"), (d["A"], "1000.00", "fifo")]
+    detail = await w.get(f"/awards/{by['away']}")
+    assert len(detail["allocations"]) == 2
+    report = await w.get(f"/donors/{donor}/allocation-report")
+    assert report["allocated"] == "3000.00"
