@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+import anyio.to_thread
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -13,10 +16,12 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from donations import funding, reports
-from donations.models import DirectedStudent, Donor, Funding, Program, Receipt
+from donations import funding, receipts, reports
+from donations.models import Donor, Funding, Program, Receipt
+from donations.paper import render_receipt
+from donations.report_pdf import LoanSummary, ProgramLine, render_annual, render_donor_report
 from donations.schemas import (
-    AppropriationIn, DonationIn, DonorIn, DonorOut, FundingOut, ProgramIn, ProgramOut, ReceiptOut, VerifiedReceipt,
+    AppropriationIn, DonationIn, DonorIn, DonorOut, FundingOut, ProgramIn, ProgramOut, ReceiptOut, VerifiedReceipt, VoidIn,
 )
 from donations.views import donor_out, funding_out, program_out, receipt_out, trace_out
 from service import idempotency
@@ -68,10 +73,18 @@ class DonorController(Controller):
          summary="Where the donor's money went: each donation → awards → students (masked), and what is unallocated")
     async def allocation_report(self, donor_id: FromPath[int], db_session: NamedDependency[AsyncSession],
                                 request: Request, since: FromQuery[date | None] = None,
-                                until: FromQuery[date | None] = None) -> dict[str, Any]:
+                                until: FromQuery[date | None] = None,
+                                format: FromQuery[Literal["json", "pdf"]] = "json") -> Any:
         funding.donor_scope(request.user, donor_id)
         donor = await funding.get_donor(db_session, donor_id)
-        return trace_out(await reports.donor_trace(db_session, donor, since, until))
+        trace = await reports.donor_trace(db_session, donor, since, until)
+        if format == "json":
+            return trace_out(trace)
+        settings = request.app.state.settings
+        today = datetime.now(settings.tz).date()
+        period = f"{since or '开始'} 至 {until or today}"
+        data = receipts.donor_report_data(trace, settings.centre_name, period, today, settings.secret_key)
+        return pdf_response(await anyio.to_thread.run_sync(render_donor_report, data), f"捐赠报告-{donor_id}.pdf")
 
 
 class ProgramController(Controller):
@@ -160,25 +173,35 @@ class AppropriationController(Controller):
         return Page(items=[await funding_out(db_session, f) for f in rows], total=total, limit=limit, offset=offset)
 
 
-async def get_receipt(session: AsyncSession, receipt_no: str) -> Receipt:
-    receipt = await session.scalar(select(Receipt).where(Receipt.receipt_no == receipt_no))
-    if receipt is None:
-        raise Problem(NOT_FOUND, f"收据 {receipt_no} 不存在。", f"Receipt {receipt_no} does not exist.")
-    return receipt
-
-
 class ReceiptController(Controller):
     path = "/api/v1/receipts"
     tags = ["donations"]
 
-    @get("/{receipt_no:str}", guards=[allow(*STAFF_READERS, "donor")], summary="A donation receipt as issued")
-    async def detail(self, receipt_no: FromPath[str], db_session: NamedDependency[AsyncSession], request: Request
-                     ) -> ReceiptOut:
-        receipt = await get_receipt(db_session, receipt_no)
+    @get("/{receipt_no:str}", guards=[allow(*STAFF_READERS, "donor")], summary="A donation receipt as issued",
+         description="`?format=pdf`: the receipt as PDF. Its first print is the original; every later print is a "
+                     "copy marked 副本, made from the stored fields. A voided receipt prints with 作废 and the reason.")
+    async def detail(self, receipt_no: FromPath[str], db_session: NamedDependency[AsyncSession], request: Request,
+                     format: FromQuery[Literal["json", "pdf"]] = "json") -> Any:
+        receipt = await receipts.get_receipt(db_session, receipt_no)
         donation = await db_session.get(Funding, receipt.funding_id)
         funding.donor_scope(request.user, donation.donor_id if donation else 0)  # type: ignore[arg-type]
+        settings = request.app.state.settings
+        if format == "pdf":
+            copy = await receipts.take_print(db_session, receipt, request.user.actor)
+            pdf = await anyio.to_thread.run_sync(render_receipt, receipts.receipt_data(receipt, settings.public_url,
+                                                                                        copy))
+            return pdf_response(pdf, f"{receipt_no}{'-副本' if copy else ''}.pdf")
         replaced_by = await db_session.scalar(select(Receipt.receipt_no).where(Receipt.replaces_no == receipt_no))
-        return receipt_out(receipt, request.app.state.settings.public_url, replaced_by)
+        return receipt_out(receipt, settings.public_url, replaced_by)
+
+    @post("/{receipt_no:str}/void", guards=[allow("officer")], status_code=200,
+          summary="Void a receipt with a reason; a replacement (a new number) names the original")
+    async def void(self, receipt_no: FromPath[str], data: JSONBody[VoidIn], db_session: NamedDependency[AsyncSession],
+                   request: Request) -> dict[str, Any]:
+        settings = request.app.state.settings
+        replacement = await receipts.void(db_session, receipt_no, data.reason, datetime.now(settings.tz).date(),
+                                          request.user.actor, settings.secret_key)
+        return {"voided": receipt_no, "replacement_no": replacement.receipt_no}
 
     @get("/verify/{code:str}", opt={"public": True}, summary="Check a receipt's verification code (public)",
          description="Shows only the number, date, masked donor, amount and status.")
@@ -200,8 +223,11 @@ class DonationReportController(Controller):
     @get("/annual", guards=[allow(*STAFF_READERS)],
          summary="Grants paid in a calendar year by programme: persons, person-times, amount, of which registered-poor")
     async def annual(self, year: Annotated[int, QueryParameter(ge=2000, le=2100)],
-                     db_session: NamedDependency[AsyncSession]) -> dict[str, Any]:
+                     db_session: NamedDependency[AsyncSession], request: Request,
+                     format: FromQuery[Literal["json", "pdf"]] = "json") -> Any:
         programs, total = await reports.annual(db_session, year)
+        if format == "pdf":
+            return pdf_response(await annual_pdf(db_session, request, year, programs, total), f"{year}年度资助统计.pdf")
         return {"year": year, "programs": [
             {"program_id": pid, "name": name, "persons": t.persons, "person_times": t.person_times,
              "amount": format_yuan(t.amount),
@@ -211,6 +237,29 @@ class DonationReportController(Controller):
                       "registered_poor": {"persons": total.poor_persons, "amount": format_yuan(total.poor_amount)}}}
 
 
+def pdf_response(pdf: bytes, filename: str) -> Response[bytes]:
+    return Response(content=pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}"})
+
+
+async def annual_pdf(session: AsyncSession, request: Request, year: int, programs: Any, total: Any) -> bytes:
+    """The annual summary on paper; the loans section comes from whatever the composition root hands over
+    (app state `loans_summary`: async (session, year) → {"year", "registered_poor", "cumulative"} totals)."""
+    settings = request.app.state.settings
+    provider = request.app.state.get("loans_summary")
+    loans = None
+    if provider is not None:
+        r = await provider(session, year)
+        y, poor, cum = r["year"], r["registered_poor"], r["cumulative"]
+        loans = LoanSummary(y.students, y.contracts, y.amount, poor.students, poor.amount, cum.students,
+                            cum.contracts, cum.amount)
+    lines = [ProgramLine(name, t.persons, t.person_times, t.amount, t.poor_persons, t.poor_amount)
+             for _, name, t in programs]
+    overall = ProgramLine("合计", total.persons, total.person_times, total.amount, total.poor_persons, total.poor_amount)
+    return await anyio.to_thread.run_sync(render_annual, settings.centre_name, year, lines, overall, loans,
+                                          datetime.now(settings.tz).date())
+
+
 ROUTES: list[Any] = [DonorController, ProgramController, DonationController, AppropriationController,
                      ReceiptController, DonationReportController]
-__all__ = ["ROUTES", "DirectedStudent", "get_receipt", "idempotent"]
+__all__ = ["ROUTES", "idempotent", "pdf_response"]

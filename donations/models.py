@@ -122,6 +122,7 @@ class Receipt(Base):
     status: Mapped[str] = mapped_column(String(8), default="issued")  # issued | void
     void_reason: Mapped[str | None] = mapped_column(Text, default=None)
     replaces_no: Mapped[str | None] = mapped_column(String(24), unique=True, default=None)
+    printed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)  # the original; later prints: 副本
     issued_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -245,3 +245,7 @@ class AwardReviewIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class AcknowledgeIn(msgspec.Struct, forbid_unknown_fields=True):
     acknowledged_on: date
+
+
+class VoidIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Reason

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
+import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -18,7 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations import awards, crosscheck, selection
 from donations.funding import get_program
-from donations.funding_api import Limit, Offset, idempotent
+from donations.funding_api import Limit, Offset, idempotent, pdf_response
+from donations.paper import AcknowledgementData, render_acknowledgement
+from donations.report_pdf import NoticeEntryRow, render_notice
+from donations.selection import BAD_TRANSITION
 from donations.models import Application, Award, Notice
 from donations.rules import LEVELS_ZH
 from donations.schemas import (
@@ -29,8 +33,9 @@ from donations.views import application_out, award_out, line_out
 from service import audit
 from service.auth import STAFF_READERS, allow
 from service.errors import FORBIDDEN, NOT_FOUND, TOO_LARGE, Problem
-from service.identity import mask_name
-from service.money import format_yuan
+from service.identity import mask_bank_card, mask_id_number, mask_name
+from service.money import format_yuan, parse_yuan
+from service.registry.models import Student, University
 from service.pagination import Page, fetch_page
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -120,11 +125,18 @@ class NoticeController(Controller):
 
     @get("/{notice_id:int}", opt={"public": True},
          summary="A public notice (no sign-in): masked name, school, level and amount only")
-    async def detail(self, notice_id: FromPath[int], db_session: NamedDependency[AsyncSession]) -> NoticeOut:
+    async def detail(self, notice_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request,
+                     format: FromQuery[Literal["json", "pdf"]] = "json") -> Any:
         notice = await db_session.get(Notice, notice_id)
         if notice is None:
             raise Problem(NOT_FOUND, f"公示 {notice_id} 不存在。", f"Notice {notice_id} does not exist.")
-        return await notice_out(db_session, notice)
+        out = await notice_out(db_session, notice)
+        if format == "json":
+            return out
+        rows = [NoticeEntryRow(e.student, e.university, e.level, parse_yuan(e.amount)) for e in out.entries]
+        pdf = await anyio.to_thread.run_sync(render_notice, request.app.state.settings.centre_name, out.program,
+                                             out.starts_on, out.ends_on, rows)
+        return pdf_response(pdf, f"公示-{notice_id}.pdf")
 
     @post("/{notice_id:int}/objections", opt={"public": True},
           summary="Object to an application on the notice (anyone may): it goes back to review")
@@ -172,6 +184,30 @@ class AwardController(Controller):
         award = await awards.get_award(db_session, award_id)
         return award_out(await awards.review_flag(db_session, award, data.confirmed, data.reason,
                                                   data.on or _today(request), request.user.actor))
+
+    @get("/{award_id:int}/acknowledgement", guards=[allow(*STAFF_READERS, "graduate")],
+         summary="The 受助回执 as PDF, to be signed by the student", media_type="application/pdf")
+    async def acknowledgement_pdf(self, award_id: FromPath[int], db_session: NamedDependency[AsyncSession],
+                                  request: Request) -> Response[bytes]:
+        award = await awards.get_award(db_session, award_id)
+        if request.user.role == "graduate" and request.user.student_id != award.student_id:
+            raise Problem(FORBIDDEN, "只能查看本人的资助。", "You can see only your own award.")
+        if award.paid_on is None or award.payment_reference is None:
+            raise Problem(BAD_TRANSITION, "资助尚未发放，没有受助回执。", "The award is not paid yet.",
+                          extra={"current_status": award.status})
+        student = await db_session.get(Student, award.student_id)
+        program = await get_program(db_session, award.program_id)
+        assert student is not None
+        university = await db_session.get(University, student.university_code)
+        data = AcknowledgementData(
+            centre_name=request.app.state.settings.centre_name, award_id=award.id, student_name=student.name,
+            id_number_masked=mask_id_number(student.id_number),
+            university=university.name if university else student.university_code,
+            level_zh=LEVELS_ZH.get(student.level, student.level), program=program.name,
+            academic_year=award.academic_year, amount_fen=award.amount, paid_on=award.paid_on,
+            bank_card_masked=mask_bank_card(award.bank_card) if award.bank_card else "",
+            payment_reference=award.payment_reference)
+        return pdf_response(await anyio.to_thread.run_sync(render_acknowledgement, data), f"受助回执-{award.id}.pdf")
 
     @post("/{award_id:int}/acknowledge", guards=[allow("officer", "graduate")], status_code=200,
           summary="The student's acknowledgement (受助回执): by the centre, or by the graduate user for its own")

@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from donations.commands import receipts_group
 from loans.commands import export_group, import_group
 from service.db import write_session
 from service.runner import run_job
@@ -232,6 +233,7 @@ def audit_verify() -> None:
 # The domains' own command groups (this module is the composition root: it may import them).
 main.add_command(import_group)
 main.add_command(export_group)
+main.add_command(receipts_group)
 
 
 if __name__ == "__main__":

@@ -148,6 +148,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=8), nullable=False),
     sa.Column('void_reason', sa.Text(), nullable=True),
     sa.Column('replaces_no', sa.String(length=24), nullable=True),
+    sa.Column('printed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('issued_by', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['funding_id'], ['fundings.id'], name=op.f('fk_receipts_funding_id_fundings')),
