@@ -94,8 +94,12 @@ def data_table(font: str, header: Sequence[str], rows: Sequence[Sequence[str]], 
                numeric: Sequence[int] = (), size: float = 8.5) -> LongTable:
     """A ruled table, header repeated on every page, each cell's text wrapped to its column."""
     inner = [w - 6 for w in widths]
-    body = [[_wrapped(str(v), font, size, inner[i]) for i, v in enumerate(row)] for row in rows]
-    table = LongTable([list(header), *body], colWidths=list(widths), repeatRows=1)
+    cells = [[_wrapped(str(v), font, size, inner[i]) for i, v in enumerate(row)] for row in [header, *rows]]
+    # Row heights given, not measured: reportlab measures every remaining row again at each page split, which
+    # made a 10,000-row table quadratic. The text is wrapped already, so a row is its tallest cell's lines.
+    leading = size + 2.5
+    heights = [max(cell.count("\n") + 1 for cell in row) * leading + 4 for row in cells]
+    table = LongTable(cells, colWidths=list(widths), rowHeights=heights, repeatRows=1)
     style = [("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), size),
              ("LEADING", (0, 0), (-1, -1), size + 2.5), ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
              ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.88, 0.91, 0.96)), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
