@@ -56,7 +56,8 @@ def receipts_group() -> None:
 
 @receipts_group.command("export")
 @click.option("--year", type=int, required=True, help="The receipts' year (the JZ-<year>- series).")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Zip file (default: receipts-YEAR.zip).")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Zip file (default: receipts-YEAR.zip).")
 def export(year: int, out: Path | None) -> None:
     """Write every receipt of YEAR as PDF into one zip file."""
     target = out or Path(f"receipts-{year}.zip")

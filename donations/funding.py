@@ -145,7 +145,8 @@ async def issue_receipt(session: AsyncSession, funding: Funding, issued_on: date
     """Number and store a receipt for a donation; its printed fields are kept as issued (reprints use them)."""
     seq, number = await next_receipt_number(session, issued_on.year)
     receipt = Receipt(receipt_no=number, series=RECEIPT_SERIES, year=issued_on.year, seq=seq, funding_id=funding.id,
-                      issued_on=issued_on, fields={**fields, "issued_on": issued_on.isoformat()}, issued_by=issued_by, replaces_no=replaces_no,
+                      issued_on=issued_on, fields={**fields, "issued_on": issued_on.isoformat()}, issued_by=issued_by,
+                      replaces_no=replaces_no,
                       verify_code=verify_code(secret, number, funding.amount, str(fields["donor"])))
     session.add(receipt)
     await session.flush()

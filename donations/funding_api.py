@@ -21,7 +21,7 @@ from donations.models import Donor, Funding, Program, Receipt
 from donations.paper import render_receipt
 from donations.report_pdf import LoanSummary, ProgramLine, render_annual, render_donor_report
 from donations.schemas import (
-    AppropriationIn, DonationIn, DonorIn, DonorOut, FundingOut, ProgramIn, ProgramOut, ReceiptOut, VerifiedReceipt, VoidIn,
+    AppropriationIn, DonationIn, DonorIn, DonorOut, FundingOut, ProgramIn, ProgramOut, VerifiedReceipt, VoidIn,
 )
 from donations.views import donor_out, funding_out, program_out, receipt_out, trace_out
 from service import idempotency
@@ -255,7 +255,8 @@ async def annual_pdf(session: AsyncSession, request: Request, year: int, program
                             cum.contracts, cum.amount)
     lines = [ProgramLine(name, t.persons, t.person_times, t.amount, t.poor_persons, t.poor_amount)
              for _, name, t in programs]
-    overall = ProgramLine("合计", total.persons, total.person_times, total.amount, total.poor_persons, total.poor_amount)
+    overall = ProgramLine("合计", total.persons, total.person_times, total.amount, total.poor_persons,
+                          total.poor_amount)
     return await anyio.to_thread.run_sync(render_annual, settings.centre_name, year, lines, overall, loans,
                                           datetime.now(settings.tz).date())
 
