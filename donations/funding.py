@@ -211,9 +211,10 @@ async def add_appropriation(session: AsyncSession, data: AppropriationIn, actor:
     return funding
 
 
-def masked_donor_name(donor_name: str, kind: str) -> str:
-    """Organisations are public by name; a person's name is masked on public pages."""
-    return donor_name if kind == "organization" else mask_name(donor_name)
+def masked_donor_name(donor_name: str) -> str:
+    """The donor as the public verify page shows it: enough to recognise, not to read off (person or organisation:
+    whoever checks a receipt holds the paper and sees the full name there)."""
+    return mask_name(donor_name)
 
 
 __all__ = ["add_appropriation", "add_donation", "add_donor", "add_program", "checked_amount", "donor_scope",

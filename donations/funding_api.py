@@ -212,7 +212,7 @@ class ReceiptController(Controller):
                           "No receipt has this code; the receipt may be forged.")
         fields = receipt.fields
         return VerifiedReceipt(receipt_no=receipt.receipt_no, issued_on=receipt.issued_on,
-                               donor=funding.masked_donor_name(fields["donor"], fields.get("donor_kind", "individual")),
+                               donor=funding.masked_donor_name(fields["donor"]),
                                amount=fields["amount"], status=receipt.status)
 
 
