@@ -17,8 +17,11 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from donations.funding_api import ROUTES as DONATION_ROUTES
+from donations.selection_api import ROUTES as GRANT_ROUTES
 from loans.api import ROUTES as LOAN_ROUTES
 from loans.batch import close_of_business
+from loans.reports import loans_report
 from loans.import_api import ROUTES as LOAN_IMPORT_ROUTES
 from loans.me_api import ROUTES as GRADUATE_ROUTES
 from service.accounts import AuthController, UserController
@@ -96,12 +99,14 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
                                        include_in_schema=False),
             *PAGE_ROUTES, console_router(settings), AuthController, UserController, UniversityController, StudentController,
             *LOAN_ROUTES, *LOAN_IMPORT_ROUTES, *GRADUATE_ROUTES,
+            *DONATION_ROUTES, *GRANT_ROUTES,
         ],
         plugins=[sqlalchemy_plugin(engine)],
         on_app_init=[jwt_auth.on_app_init],
         middleware=[write_intent_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
-        state=State({"settings": settings, "engine": engine, "jwt_auth": jwt_auth, "user_cache": ActiveUserCache(), **(extra_state or {})}),
+        state=State({"settings": settings, "engine": engine, "jwt_auth": jwt_auth, "user_cache": ActiveUserCache(),
+                     "loans_summary": loans_report, **(extra_state or {})}),  # loans' part of the annual PDF
         template_config=TemplateConfig(
             directory=Path(__file__).parent / "web" / "templates", engine=JinjaTemplateEngine
         ),

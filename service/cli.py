@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from donations.commands import receipts_group
 from loans.commands import export_group, import_group
 from service.backup import backup, restore
 from service.db import write_session
@@ -57,12 +58,14 @@ async def _load_demo(session: Any, settings: Settings, students: int) -> list[An
     """The demo county: registry and users (service.demo), then the domains' demo data."""
     from datetime import datetime
 
+    from donations.demo import load_donation_demo
     from loans.demo import load_loan_demo
     from service.demo import load_demo
 
     made = await load_demo(session, students=students, admin_password=settings.admin_password)
     await load_loan_demo(session, county=settings.county_code, secret=settings.secret_key,
                          today=datetime.now(settings.tz).date())
+    await load_donation_demo(session, settings, today=datetime.now(settings.tz).date())
     return made
 
 
@@ -233,6 +236,7 @@ main.add_command(import_group)
 main.add_command(export_group)
 main.add_command(backup)
 main.add_command(restore)
+main.add_command(receipts_group)
 
 
 if __name__ == "__main__":

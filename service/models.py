@@ -11,6 +11,9 @@ from service.idempotency import IdempotencyRecord
 from service.meta import ServiceMeta
 from service.db import Base
 from service.registry.models import CoBorrower, Student, University
+from donations.models import (
+    Allocation, Application, Award, DirectedStudent, Donor, Funding, Notice, Objection, Program, Receipt, ReceiptCounter,
+)
 from loans.models import (
     ContractCounter, GraduationConfirmation, LedgerEntry, LedgerLine, Loan, LoanPayout, PolicyRule, ScheduleLineRow,
 )
@@ -19,4 +22,6 @@ metadata = Base.metadata
 
 __all__ = [
     "AuditRecord", "CoBorrower", "IdempotencyRecord", "ContractCounter", "GraduationConfirmation", "LedgerEntry", "LedgerLine", "Loan", "LoanPayout", "PolicyRule",
-    "ScheduleLineRow", "Student", "University", "ServiceMeta", "User", "metadata"]
+    "ScheduleLineRow", "Student", "University", "ServiceMeta", "User", "metadata",
+    "Allocation", "Application", "Award", "DirectedStudent", "Donor", "Funding", "Notice", "Objection", "Program",
+    "Receipt", "ReceiptCounter"]

@@ -1,0 +1,89 @@
+"""Receipts after issue: printing (the first print is the original, later ones are 副本 from the stored
+fields), voiding with a reason and the replacement that names the original, and the papers' data."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from donations.funding import issue_receipt
+from donations.models import Funding, Receipt
+from donations.paper import ReceiptData
+from donations.reports import DonorTrace, by_key, level_zh
+from donations.report_pdf import DonorReportData, RecipientRow
+from donations.views import verify_url
+from service import audit
+from service.db import utcnow
+from service.errors import CONFLICT, NOT_FOUND, Problem
+from service.money import parse_yuan
+
+
+async def get_receipt(session: AsyncSession, receipt_no: str) -> Receipt:
+    receipt = await session.scalar(select(Receipt).where(Receipt.receipt_no == receipt_no))
+    if receipt is None:
+        raise Problem(NOT_FOUND, f"收据 {receipt_no} 不存在。", f"Receipt {receipt_no} does not exist.")
+    return receipt
+
+
+def receipt_data(r: Receipt, public_url: str, copy: bool) -> ReceiptData:
+    f = r.fields
+    return ReceiptData(
+        organisation=f["organisation"], receipt_no=r.receipt_no, issued_on=r.issued_on, donor=f["donor"],
+        amount_fen=parse_yuan(f["amount"]), purpose=f.get("purpose", f["program"]), method=f["method"],
+        reference=f.get("reference", ""), issuer=f["issuer"], verify_code=r.verify_code,
+        verify_url=verify_url(public_url, r.verify_code), copy=copy,
+        void_reason=r.void_reason if r.status == "void" else None, replaces_no=r.replaces_no)
+
+
+async def take_print(session: AsyncSession, r: Receipt, actor: str) -> bool:
+    """Whether this print is a copy (副本): only the first print of a receipt is the original. A GET marks it
+    in a transaction of its own, so the next print is a copy even if nothing else is written."""
+    if r.printed_at is not None:
+        return True
+    r.printed_at = utcnow()
+    await audit.record(session, actor, "print", "receipt", r.receipt_no, None, {"printed_at": r.printed_at})
+    await session.commit()
+    return False
+
+
+async def void(session: AsyncSession, receipt_no: str, reason: str, today: date, actor: str, secret: str
+               ) -> Receipt:
+    """Void a receipt and issue its replacement (a new number of today's year, the same stored fields)."""
+    original = await session.scalar(select(Receipt).where(Receipt.receipt_no == receipt_no).with_for_update())
+    if original is None:
+        raise Problem(NOT_FOUND, f"收据 {receipt_no} 不存在。", f"Receipt {receipt_no} does not exist.")
+    if original.status == "void":
+        raise Problem(CONFLICT, f"收据 {receipt_no} 已作废，不能再次作废。", f"Receipt {receipt_no} is void already.",
+                      extra={"current_status": "void"})
+    before = audit.model_snapshot(original)
+    original.status, original.void_reason = "void", reason.strip()
+    await session.flush()
+    funding = await session.get(Funding, original.funding_id)
+    assert funding is not None
+    fields = {k: v for k, v in original.fields.items() if k != "issued_on"}
+    replacement = await issue_receipt(session, funding, today, fields, actor, secret, replaces_no=original.receipt_no)
+    await audit.record(session, actor, "void", "receipt", original.receipt_no, before, audit.model_snapshot(original),
+                       note=f"replaced by {replacement.receipt_no}")
+    await audit.record(session, actor, "issue", "receipt", replacement.receipt_no, None,
+                       audit.model_snapshot(replacement))
+    return replacement
+
+
+def report_code(secret: str, donor_id: int, received: int, allocated: int, paid: int, on: date) -> str:
+    mac = hmac.digest(secret.encode(), f"donor-report|{donor_id}|{received}|{allocated}|{paid}|{on}".encode(),
+                      hashlib.sha256)
+    return mac.hex()[:12].upper()
+
+
+def donor_report_data(t: DonorTrace, centre: str, period: str, on: date, secret: str) -> DonorReportData:
+    rows = [RecipientRow(d.receipt_no or "", x.student, x.university, level_zh(x.level), x.program, x.amount,
+                         x.paid_on) for d in t.donations for x in d.lines]
+    return DonorReportData(
+        centre=centre, donor=t.donor, period=period, generated_on=on, received=t.received, allocated=t.allocated,
+        paid=t.paid, unallocated=t.unallocated, donations=len(t.donations),
+        verify_code=report_code(secret, t.donor_id, t.received, t.allocated, t.paid, on),
+        by_program=by_key(t, "program"), by_level=by_key(t, "level"), recipients=rows)

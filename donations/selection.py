@@ -1,0 +1,217 @@
+"""Selection: applications (eligibility, duplicates), maker-checker review, public notice, objections and
+finalisation into awards."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from donations.funding import get_program
+from donations.lifecycle import LIVE_APPS, AppStatus, AwardStatus, TransitionError, app_transition
+from donations.models import Application, Award, Notice, Objection, Program
+from donations.rules import Candidate, ProgramRules, decide, notice_ends_on, notice_has_ended
+from donations.schemas import ApplicationIn
+from service import audit
+from service.auth import AuthUser
+from service.db import utcnow
+from service.errors import NOT_FOUND, UNPROCESSABLE, Problem, problem_type
+from service.identity import IdentityError, mask_id_number, normalize_bank_card
+from service.registry.models import Student, University
+
+NOT_ELIGIBLE = problem_type("grant-not-eligible", 422, "不符合资助条件", "Not eligible")
+DUPLICATE = problem_type("grant-application-exists", 409, "重复申请", "The application exists already")
+ONCE_ONLY = problem_type("grant-once-only", 409, "该资助只能享受一次", "This grant is once in a lifetime")
+MAKER_CHECKER = problem_type("maker-checker", 403, "不能审批自己经办的业务", "You may not approve your own work")
+BAD_TRANSITION = problem_type("invalid-transition", 409, "当前状态不允许此操作", "Not allowed in the current status")
+INVALID_CARD = problem_type("invalid-bank-card", 422, "银行卡号无效", "Invalid bank card number")
+_LIVE = [s.value for s in LIVE_APPS]
+
+
+def checked_card(card: str | None, field: str = "bank_card") -> str | None:
+    if card is None:
+        return None
+    try:
+        return normalize_bank_card(card)
+    except IdentityError as exc:
+        raise Problem(INVALID_CARD, exc.message_zh, exc.message_en, field=field) from None
+
+
+def program_rules(p: Program) -> ProgramRules:
+    return ProgramRules(rule=p.rule, eligible_categories=tuple(p.eligible_categories), levels=tuple(p.levels),
+                        quota=p.quota, budget=p.budget, opens_on=p.opens_on, closes_on=p.closes_on)
+
+
+async def move(session: AsyncSession, app: Application, wanted: AppStatus, actor: str, action: str,
+               **changes: Any) -> Application:
+    try:
+        new = app_transition(app.status, wanted)
+    except TransitionError as exc:
+        raise Problem(BAD_TRANSITION, exc.message_zh, str(exc), extra={"current_status": app.status}) from None
+    before = audit.model_snapshot(app)
+    app.status = new.value
+    for name, value in changes.items():
+        setattr(app, name, value)
+    await session.flush()
+    await audit.record(session, actor, action, "grant_application", app.id, before, audit.model_snapshot(app))
+    return app
+
+
+async def _once_only_clash(session: AsyncSession, program: Program, student: Student) -> int | None:
+    """An award (not revoked) or a live application in the programme's family for this ID number."""
+    family = select(Program.id).where(Program.family == program.family, Program.once_only.is_(True))
+    person = select(Student.id).where(Student.id_number == student.id_number)
+    awarded = await session.scalar(select(Award.id).where(
+        Award.program_id.in_(family), Award.student_id.in_(person), Award.status != AwardStatus.REVOKED.value))
+    if awarded is not None:
+        return awarded
+    return await session.scalar(select(Application.id).where(
+        Application.program_id.in_(family), Application.student_id.in_(person),
+        Application.status.in_([AppStatus.SUBMITTED.value, AppStatus.APPROVED.value, AppStatus.NOTICED.value])))
+
+
+async def submit(session: AsyncSession, program_id: int, data: ApplicationIn, user: AuthUser, today: date
+                 ) -> Application:
+    program = await get_program(session, program_id, lock=True)  # quota and budget: one taker at a time
+    student = await session.get(Student, data.student_id)
+    if student is None:
+        raise Problem(UNPROCESSABLE, f"学生 {data.student_id} 不存在。", f"Student {data.student_id} does not exist.",
+                      field="student_id")
+    card = checked_card(data.bank_card)
+    taken = await session.scalar(select(Application.id).where(
+        Application.program_id == program.id, Application.student_id == student.id,
+        Application.academic_year == data.academic_year, Application.status.in_(_LIVE)))
+    if taken is not None:
+        raise Problem(DUPLICATE, f"该学生 {data.academic_year} 学年已申请本项目（申请编号 {taken}）。",
+                      f"Application {taken} exists for this student, programme and year.", field="student_id",
+                      extra={"application_id": taken})
+    if program.once_only:
+        clash = await _once_only_clash(session, program, student)
+        if clash is not None:
+            raise Problem(ONCE_ONLY, f"身份证号 {mask_id_number(student.id_number)} 已获得（或正在申请）"
+                                     f"“{program.family}”资助，该资助每人只能享受一次。",
+                          f"This ID number already has (or is applying for) the once-only grant {program.family!r}.",
+                          field="student_id", extra={"existing_id": clash})
+    university = await session.get(University, student.university_code)
+    persons, amount = (await session.execute(select(func.count(), func.coalesce(func.sum(Application.amount), 0))
+                                             .where(Application.program_id == program.id,
+                                                    Application.academic_year == data.academic_year,
+                                                    Application.status.in_(_LIVE)))).one()
+    candidate = Candidate(level=student.level, categories=tuple(student.categories or ()),
+                          university_province=university.province if university else "",
+                          household_province=student.household_province)
+    decision = decide(program_rules(program), candidate, today, taken_persons=int(persons), taken_amount=int(amount))
+    if not decision.eligible:
+        raise Problem(NOT_ELIGIBLE, "不符合资助条件：" + "；".join(r.zh for r in decision.reasons),
+                      "Not eligible: " + " ".join(r.en for r in decision.reasons), field=None,
+                      extra={"reasons": [{"code": r.code, "zh": r.zh, "en": r.en} for r in decision.reasons]})
+    app = Application(program_id=program.id, student_id=student.id, academic_year=data.academic_year,
+                      amount=decision.amount, rule_note=decision.rule_note, status=AppStatus.SUBMITTED.value,
+                      bank_card=card, prepared_by=user.id)
+    session.add(app)
+    await session.flush()
+    await audit.record(session, user.actor, "submit", "grant_application", app.id, None, audit.model_snapshot(app))
+    return app
+
+
+async def get_application(session: AsyncSession, app_id: int, *, field: str | None = None) -> Application:
+    app = await session.get(Application, app_id)
+    if app is None:
+        kind = UNPROCESSABLE if field else NOT_FOUND
+        raise Problem(kind, f"申请 {app_id} 不存在。", f"Application {app_id} does not exist.", field=field)
+    return app
+
+
+async def review(session: AsyncSession, app: Application, user: AuthUser, approved: bool, reason: str | None
+                 ) -> Application:
+    if app.prepared_by == user.id:
+        raise Problem(MAKER_CHECKER, "经办人不能审核自己受理的申请，请由另一位复核人审核。",
+                      "The officer who took an application cannot review it.")
+    if not approved and not reason:
+        raise Problem(UNPROCESSABLE, "不通过须说明理由。", "A rejection needs a reason.", field="reason")
+    objections = (await session.scalars(select(Objection).where(Objection.application_id == app.id,
+                                                                Objection.status == "open"))).all()
+    wanted = AppStatus.APPROVED if approved else AppStatus.REJECTED
+    app = await move(session, app, wanted, user.actor, "review", reviewed_by=user.id, reviewed_at=utcnow(),
+                     reason=reason)
+    for objection in objections:  # the second review answers them
+        objection.status, objection.resolution = "resolved", reason or ("复核通过" if approved else "复核不通过")
+    return app
+
+
+async def open_notice(session: AsyncSession, program_id: int, starts_on: date, actor: str
+                      ) -> tuple[Notice, list[Application]]:
+    program = await get_program(session, program_id, lock=True)
+    apps = list((await session.scalars(select(Application).where(
+        Application.program_id == program.id, Application.status == AppStatus.APPROVED.value)
+        .order_by(Application.id))).all())
+    if not apps:
+        raise Problem(UNPROCESSABLE, "没有审核通过、待公示的申请。", "No reviewed application waits for a notice.")
+    notice = Notice(program_id=program.id, starts_on=starts_on,
+                    ends_on=notice_ends_on(starts_on, program.notice_days), created_by=actor)
+    session.add(notice)
+    await session.flush()
+    for app in apps:
+        await move(session, app, AppStatus.NOTICED, actor, "notice", notice_id=notice.id)
+    await audit.record(session, actor, "open-notice", "grant_notice", notice.id, None, audit.model_snapshot(notice))
+    return notice, apps
+
+
+async def notice_entries(session: AsyncSession, notice: Notice) -> list[Any]:
+    """The applications a notice lists (those still on it or finalised from it), with what may be shown."""
+    return list((await session.execute(
+        select(Application.id, Application.amount, Student.name, Student.level, University.name)
+        .join(Student, Student.id == Application.student_id)
+        .join(University, University.code == Student.university_code)
+        .where(Application.notice_id == notice.id,
+               Application.status.in_([AppStatus.NOTICED.value, AppStatus.AWARDED.value]))
+        .order_by(Application.id))).all())
+
+
+async def object_to(session: AsyncSession, notice_id: int, application_id: int, reason: str) -> Objection:
+    """Anyone may object; the application goes back to review. Taken until the award is final."""
+    notice = await session.get(Notice, notice_id)
+    if notice is None:
+        raise Problem(NOT_FOUND, f"公示 {notice_id} 不存在。", f"Notice {notice_id} does not exist.")
+    app = await session.get(Application, application_id)
+    if app is None or app.notice_id != notice.id:
+        raise Problem(UNPROCESSABLE, "该申请不在本次公示名单中。", "The application is not on this notice.",
+                      field="application_id")
+    objection = Objection(notice_id=notice.id, application_id=app.id, reason=reason.strip())
+    session.add(objection)
+    await session.flush()
+    if app.status == AppStatus.NOTICED.value:
+        await move(session, app, AppStatus.SUBMITTED, "public", "objection")
+    elif app.status != AppStatus.SUBMITTED.value:
+        raise Problem(BAD_TRANSITION, "公示结果已确定，不再受理异议；如有问题请向资助中心反映。",
+                      "The award is final; objections are no longer taken here.", field="application_id")
+    await audit.record(session, "public", "object", "grant_objection", objection.id, None,
+                       audit.model_snapshot(objection))
+    return objection
+
+
+async def finalize(session: AsyncSession, program_id: int, as_of: date, actor: str) -> list[Award]:
+    """Applications whose notice has ended (as of `as_of`) with no open objection become awards."""
+    program = await get_program(session, program_id, lock=True)
+    rows = (await session.execute(select(Application, Notice).join(Notice, Notice.id == Application.notice_id).where(
+        Application.program_id == program.id, Application.status == AppStatus.NOTICED.value)
+        .order_by(Application.id))).all()
+    open_ids = set((await session.scalars(select(Objection.application_id).where(
+        Objection.status == "open", Objection.application_id.in_([a.id for a, _ in rows])))).all())
+    awards = []
+    for app, notice in rows:
+        if not notice_has_ended(notice.ends_on, as_of) or app.id in open_ids:
+            continue
+        await move(session, app, AppStatus.AWARDED, actor, "finalize")
+        award = Award(application_id=app.id, program_id=program.id, student_id=app.student_id,
+                      academic_year=app.academic_year, amount=app.amount, status=AwardStatus.AWARDED.value,
+                      finalized_on=as_of, bank_card=app.bank_card)
+        session.add(award)
+        awards.append(award)
+    await session.flush()
+    for award in awards:
+        await audit.record(session, actor, "award", "grant_award", award.id, None, audit.model_snapshot(award))
+    return awards
+
