@@ -31,7 +31,7 @@ from service.scheduler import Job, build_scheduler
 from service.errors import EXCEPTION_HANDLERS
 from service.logs import configure_logging
 from service.registry.api import StudentController, UniversityController
-from service.openapi import document_problems, mark_public_operations
+from service.openapi import document_file_formats, document_problems, mark_public_operations
 from service.settings import Settings, get_settings
 from service.web.console_router import console_router
 from service.web.pages import ROUTES as PAGE_ROUTES
@@ -73,7 +73,7 @@ def nightly_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
 
 def document_public_operations(app: Litestar) -> None:
     # The document is generated once; this completes it in place: public paths, and the problems every path may answer.
-    document_problems(mark_public_operations(app, app.openapi_schema))
+    document_file_formats(document_problems(mark_public_operations(app, app.openapi_schema)))
 
 
 def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | None = None) -> Litestar:

@@ -75,3 +75,34 @@ def document_problems(schema: OpenAPI) -> OpenAPI:
             for status, description in PROBLEM_STATUSES.items():
                 responses[status] = OpenAPIResponse(description=description, content=content)
     return schema
+
+
+# A `format` query parameter (?format=pdf, ?format=xlsx) switches an answer from JSON to a file: the document
+# lists those media types beside JSON for the operation's success answers.
+FILE_FORMATS = {"pdf": "application/pdf",
+                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _format_values(operation: Any) -> list[str]:
+    for parameter in operation.parameters or []:
+        if getattr(parameter, "name", None) == "format" and getattr(parameter, "param_in", None) == "query":
+            schema = parameter.schema
+            options = [schema] + list(getattr(schema, "one_of", None) or [])
+            return [v for option in options for v in (getattr(option, "enum", None) or [])
+                    if isinstance(v, str) and v in FILE_FORMATS]
+    return []
+
+
+def document_file_formats(schema: OpenAPI) -> OpenAPI:
+    binary = Schema(type=OpenAPIType.STRING, format="binary")
+    for item in (schema.paths or {}).values():
+        for method in ("get", "post"):
+            operation: Any = getattr(item, method, None)
+            formats = _format_values(operation) if operation is not None else []
+            for status, response in (operation.responses or {}).items() if formats else ():
+                if not str(status).startswith("2") or not isinstance(response, OpenAPIResponse):
+                    continue
+                response.content = dict(response.content or {})
+                for value in formats:
+                    response.content.setdefault(FILE_FORMATS[value], OpenAPIMediaType(schema=binary))
+    return schema
