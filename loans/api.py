@@ -297,7 +297,10 @@ class BatchController(Controller):
                         interest_entries=report.interest_entries,
                         lines_due=report.lines_due, lines_overdue=report.lines_overdue,
                         penalty_entries=report.penalty_entries,
-                        status_changes=report.status_changes)
+                        status_changes=report.status_changes, credit_applied=report.credit_applied,
+                        prepayments_executed=report.prepayments_executed,
+                        prepayments_failed=report.prepayments_failed,
+                        collection_attempts={d.isoformat(): n for d, n in report.collection_attempts.items()})
 
 
 class LoanReportController(Controller):

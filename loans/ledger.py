@@ -29,7 +29,7 @@ from loans.models import LedgerEntry, LedgerLine
 ACCOUNTS = ("principal", "interest_borrower", "interest_government", "penalty", "cash", "suspense",
             "interest_income", "penalty_income")
 KINDS = ("disbursement", "interest", "subsidy", "penalty", "repayment", "credit_applied", "subsidy_settlement",
-         "relief", "reversal")
+         "relief", "reversal", "prepayment")
 
 
 class UnbalancedEntry(ValueError):

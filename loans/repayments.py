@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import ledger
 from loans.allocation import Allocation, Dues, allocate
 from loans.applications import BAD_TRANSITION, policy_rows
 from loans.lifecycle import ACTIVE
-from loans.models import LedgerEntry, Loan, ScheduleLineRow
+from loans.models import LedgerEntry, LinePayment, Loan, ScheduleLineRow
 from loans.prepayment import Quote, accrued_borrower_interest
 from loans.servicing import schedule_terms
 from loans.schedule import BORROWER, GOVERNMENT
@@ -56,20 +56,39 @@ async def dues_on(session: AsyncSession, loan: Loan, paid_on: date) -> tuple[Due
     return Dues(penalty=penalty, **owed), lines
 
 
-def _apply_to_lines(lines: list[ScheduleLineRow], a: Allocation, paid_on: date) -> None:
-    """Spread the allocation over the lines oldest first, interest before principal within a bucket."""
+def apply_to_lines(lines: list[ScheduleLineRow], a: Allocation, paid_on: date) -> list[tuple[int, int, int]]:
+    """Spread the allocation over the lines oldest first, interest before principal within a bucket.
+    Returns what each line got: (line id, principal, interest)."""
     budget = {"overdue_interest": a.overdue_interest, "overdue_principal": a.overdue_principal,
               "current_interest": a.current_interest, "current_principal": a.current_principal}
+    paid = []
     for line in lines:
         when = "overdue" if line.due_on < paid_on else "current"
-        take = min(budget[f"{when}_interest"], line.interest - line.paid_interest)
-        line.paid_interest += take
-        budget[f"{when}_interest"] -= take
-        take = min(budget[f"{when}_principal"], line.principal - line.paid_principal)
-        line.paid_principal += take
-        budget[f"{when}_principal"] -= take
+        interest = min(budget[f"{when}_interest"], line.interest - line.paid_interest)
+        line.paid_interest += interest
+        budget[f"{when}_interest"] -= interest
+        principal = min(budget[f"{when}_principal"], line.principal - line.paid_principal)
+        line.paid_principal += principal
+        budget[f"{when}_principal"] -= principal
         if line.paid_interest == line.interest and line.paid_principal == line.principal:
             line.status = "paid"
+        if principal or interest:
+            paid.append((line.id, principal, interest))
+    return paid
+
+
+async def record_line_payments(session: AsyncSession, entry_id: int, paid: list[tuple[int, int, int]]) -> None:
+    """Remember what an entry paid on each line (a reversal gives exactly that back)."""
+    if paid:
+        await session.execute(insert(LinePayment), [dict(entry_id=entry_id, schedule_line_id=line_id,
+                                                         principal=p, interest=i) for line_id, p, i in paid])
+
+
+def credit_lines(a: Allocation) -> list[ledger.Line]:
+    """The credit side of a payment's entry: what it paid off, and what is held."""
+    credits = [("penalty", a.penalty), ("interest_borrower", a.interest), ("principal", a.principal),
+               ("suspense", a.credit)]
+    return [ledger.Line(acc, credit=x) for acc, x in credits if x]
 
 
 @dataclass(frozen=True)
@@ -92,13 +111,10 @@ async def repay(session: AsyncSession, loan: Loan, amount: int, paid_on: date, r
     await recognise_due_interest(session, loan, paid_on, actor)
     dues, lines = await dues_on(session, loan, paid_on)
     a = allocate(amount, dues)
-    _apply_to_lines(lines, a, paid_on)
-    credits = [("penalty", a.penalty), ("interest_borrower", a.interest), ("principal", a.principal),
-               ("suspense", a.credit)]
+    paid = apply_to_lines(lines, a, paid_on)
     entry = await ledger.post(session, loan.id, "repayment", paid_on,
-                              [ledger.Line("cash", debit=amount)] +
-                              [ledger.Line(acc, credit=x) for acc, x in credits if x],
-                              actor=actor, reference=reference)
+                              [ledger.Line("cash", debit=amount), *credit_lines(a)], actor=actor, reference=reference)
+    await record_line_payments(session, entry.id, paid)
     return RepaymentResult(entry.id, a)
 
 
