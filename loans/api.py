@@ -360,5 +360,7 @@ class LoanPolicyController(Controller):
         return _policy_out(row)
 
 
+from loans.servicing_api import ROUTES as SERVICING_ROUTES  # noqa: E402  (it imports nothing from here)
+
 ROUTES: list[Any] = [LoanApplicationController, LoanContractController, LoanPolicyController, BatchController,
-                     LoanReportController]
+                     LoanReportController, *SERVICING_ROUTES]

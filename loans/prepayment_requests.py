@@ -10,7 +10,7 @@ subsidy end date is the state's, so settling early costs the borrower no interes
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +37,10 @@ async def future_principal(session: AsyncSession, loan_id: int, after: date) -> 
     """Principal on borrower lines falling due after `after`, not yet paid."""
     return int(await session.scalar(select(func.coalesce(func.sum(S.principal - S.paid_principal), 0)).where(
         S.loan_id == loan_id, S.payer == BORROWER, S.due_on > after)) or 0)
+
+
+async def stored_before(session: AsyncSession, loan_id: int, on: date) -> list[ScheduleLineRow]:
+    return list((await session.scalars(select(S).where(S.loan_id == loan_id, S.due_on <= on))).all())
 
 
 async def request(session: AsyncSession, loan: Loan, full: bool, amount: int | None, requested_on: date,
@@ -87,9 +91,13 @@ async def _replace_future(session: AsyncSession, loan: Loan, rows: list[PolicyRo
     was = sum(l.principal for l in stored)
     if sum(l.principal for l in new) + prepayments[-1][1] != was:
         return False
-    if full and new:  # what accrued up to the settlement day is due that day
+    if full and new:  # what accrued up to the settlement day is due that day, for the days up to it
         first = new[0].due_on
-        new = [l._replace(due_on=on) for l in new if l.due_on == first]
+        assert loan.disbursed_on is not None and loan.subsidy_end is not None
+        since = max([l.due_on for l in await stored_before(session, loan.id, on)] or [loan.disbursed_on])
+        split = loan.subsidy_end + timedelta(days=1)
+        days = {"government": max(0, (min(on, split) - since).days), BORROWER: max(0, (on - max(since, split)).days)}
+        new = [l._replace(due_on=on, days=days[l.payer]) for l in new if l.due_on == first]
     new = [l for l in new if l.principal or l.interest]
     await session.execute(delete(S).where(S.loan_id == loan.id, S.due_on > on))
     if new:
