@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, cast, exists, func, insert, literal, select, text, update
+from sqlalchemy import BigInteger, and_, case, cast, exists, false, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import collections, credit, prepayment_requests
@@ -54,7 +54,7 @@ class BatchReport:
 
 async def _recognise_interest(session: AsyncSession, day: date, actor: str) -> int:
     """One entry per settlement line due by `day` whose interest is not yet in the ledger."""
-    todo = and_(S.due_on <= day, S.interest_posted.is_(False), S.interest > 0)
+    todo = and_(S.due_on <= day, S.interest_posted == false(), S.interest > 0)
     is_borrower = S.payer == "borrower"
     created = await session.execute(insert(E).from_select(
         ["loan_id", "kind", "posted_on", "actor", "schedule_line_id", "created_at"],
@@ -67,7 +67,7 @@ async def _recognise_interest(session: AsyncSession, day: date, actor: str) -> i
         await session.execute(insert(LedgerLine).from_select(
             ["entry_id", "loan_id", "account", "debit", "credit"],
             select(E.id, E.loan_id, account, debit, credit).join(S, E.schedule_line_id == S.id).where(todo)))
-    await session.execute(update(S).where(S.due_on <= day, S.interest_posted.is_(False))
+    await session.execute(update(S).where(S.due_on <= day, S.interest_posted == false())
                           .values(interest_posted=True))
     return created.rowcount or 0
 
@@ -91,8 +91,8 @@ def days_between(session: AsyncSession, start: Any, end: date) -> Any:
 async def _charge_penalty(session: AsyncSession, day: date, actor: str, factor: Fraction, on_interest: bool) -> int:
     """Penalty interest (罚息) on overdue principal (and, when the policy says so, overdue interest):
     contract rate × factor, per day, from the day after the due date (or the last charge) through `day`.
-    Set-based: one statement sums each contract's unpaid × days exactly in integers and rounds half up
-    once per contract (2n + d) div 2d, the next two write the entries and their lines."""
+    One statement sums each contract's unpaid × days exactly in integers and rounds half up once per
+    contract, (2n + d) div 2d; the entries and their lines go in as two bulk inserts."""
     owing = (S.paid_principal < S.principal) | (S.paid_interest < S.interest) if on_interest else \
         (S.paid_principal < S.principal)
     unpaid = (S.principal - S.paid_principal) + (S.interest - S.paid_interest) if on_interest else \
@@ -105,22 +105,20 @@ async def _charge_penalty(session: AsyncSession, day: date, actor: str, factor: 
     rate_units = cast(func.round(Loan.rate * 10**4), BigInteger)
     exact = cast(func.sum(unpaid * days_between(session, start, day)), BigInteger) * rate_units * p
     amount = ((exact * 2 + denominator) // (2 * denominator)).label("amount")
-    per_loan = (select(S.loan_id.label("loan_id"), amount).join(Loan, Loan.id == S.loan_id)
-                .where(overdue, start < day).group_by(S.loan_id, Loan.rate).subquery())
-    before = int(await session.scalar(select(func.coalesce(func.max(E.id), 0))) or 0)
-    created = await session.execute(insert(E).from_select(
-        ["loan_id", "kind", "posted_on", "actor", "note", "created_at"],
-        select(per_loan.c.loan_id, literal("penalty"), literal(day), literal(actor),
-               literal(f"penalty to {day.isoformat()}"), literal(utcnow())).where(per_loan.c.amount > 0)))
-    if created.rowcount:
-        for account, debit, credit in (("penalty", per_loan.c.amount, literal(0)),
-                                       ("penalty_income", literal(0), per_loan.c.amount)):
-            await session.execute(insert(LedgerLine).from_select(
-                ["entry_id", "loan_id", "account", "debit", "credit"],
-                select(E.id, E.loan_id, literal(account), debit, credit)
-                .join(per_loan, per_loan.c.loan_id == E.loan_id).where(E.id > before, E.kind == "penalty")))
+    charges = (await session.execute(select(S.loan_id, amount).join(Loan, Loan.id == S.loan_id)
+                                     .where(overdue, start < day).group_by(S.loan_id, Loan.rate))).all()
+    charges = [(loan_id, int(x)) for loan_id, x in charges if x > 0]
+    if charges:  # the entries in bulk, then their lines by the ids they got
+        now, note = utcnow(), f"penalty to {day.isoformat()}"
+        made = await session.execute(insert(E).returning(E.id, sort_by_parameter_order=True), [
+            dict(loan_id=loan_id, kind="penalty", posted_on=day, actor=actor, note=note, created_at=now)
+            for loan_id, _ in charges])
+        await session.execute(insert(LedgerLine), [
+            dict(entry_id=entry_id, loan_id=loan_id, account=account, debit=d, credit=c)
+            for entry_id, (loan_id, x) in zip(made.scalars(), charges, strict=True)
+            for account, d, c in (("penalty", x, 0), ("penalty_income", 0, x))])
     await session.execute(update(S).where(overdue, start < day).values(penalty_to=day))
-    return created.rowcount or 0
+    return len(charges)
 
 
 async def _move_contracts(session: AsyncSession, day: date) -> dict[str, int]:

@@ -1,25 +1,29 @@
 """Held credit (suspense) used at a due date: the money a borrower paid before anything was due.
 
 The batch asks once, over the whole portfolio, who holds credit (a small partial index on the ledger
-lines of the suspense account answers it); only those contracts are then worked one by one, with the
-allocation order of loans.allocation. Contracts without credit cost nothing.
+lines of the suspense account answers it). For the holders, a handful of statements per thousands of
+contracts read what they owe, the pure allocation (loans.allocation) decides, and the line updates,
+entries and entry lines are written in bulk. Contracts without credit cost nothing.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans import ledger
-from loans.allocation import allocate
+from loans.allocation import Owed, allocate, dues_of, spread
+from loans.ledger import Line, check_lines
 from loans.lifecycle import ACTIVE
-from loans.models import LedgerLine, Loan
-from loans.repayments import apply_to_lines, credit_lines, dues_on, record_line_payments
+from loans.models import LedgerEntry, LedgerLine, LinePayment, Loan, ScheduleLineRow
+from loans.repayments import credit_lines
+from service.db import utcnow
 
-L = LedgerLine
+L, S = LedgerLine, ScheduleLineRow
+CHUNK = 5000
 
 
 async def credit_holders(session: AsyncSession, loan_ids: Sequence[int] | None = None) -> dict[int, int]:
@@ -28,32 +32,62 @@ async def credit_holders(session: AsyncSession, loan_ids: Sequence[int] | None =
     query = select(L.loan_id, held).where(L.account == "suspense").group_by(L.loan_id).having(held > 0)
     if loan_ids is not None:
         query = query.where(L.loan_id.in_(loan_ids))
-    rows = await session.execute(query)
-    return {loan_id: int(amount) for loan_id, amount in rows}
+    return {loan_id: int(amount) for loan_id, amount in await session.execute(query)}
 
 
 async def apply_held_credit(session: AsyncSession, day: date, actor: str) -> int:
     """Use each holder's credit on what it owes on `day` (penalty → overdue interest → overdue principal
-    → current interest → current principal); one `credit_applied` entry per contract that used some."""
+    → current interest → current principal): one `credit_applied` entry per contract that used some."""
     holders = await credit_holders(session)
-    if not holders:
-        return 0
     applied = 0
-    active = [s.value for s in ACTIVE]
     ids = sorted(holders)
-    for start in range(0, len(ids), 1000):
-        loans = (await session.scalars(select(Loan).where(Loan.id.in_(ids[start:start + 1000]),
-                                                          Loan.status.in_(active)))).all()
-        for loan in loans:
-            dues, lines = await dues_on(session, loan, day)
-            amount = min(holders[loan.id], dues.total)
-            if amount <= 0:
-                continue
-            a = allocate(amount, dues)
-            paid = apply_to_lines(lines, a, day)
-            entry = await ledger.post(session, loan.id, "credit_applied", day,
-                                      [ledger.Line("suspense", debit=amount), *credit_lines(a)], actor=actor,
-                                      note="held credit used at a due date")
-            await record_line_payments(session, entry.id, paid)
-            applied += 1
+    for start in range(0, len(ids), CHUNK):
+        applied += await _apply_chunk(session, ids[start:start + CHUNK], holders, day, actor)
     return applied
+
+
+async def _apply_chunk(session: AsyncSession, ids: list[int], held: dict[int, int], day: date, actor: str) -> int:
+    active = set((await session.scalars(select(Loan.id).where(
+        Loan.id.in_(ids), Loan.status.in_([s.value for s in ACTIVE])))).all())
+    penalty = dict((await session.execute(select(L.loan_id, func.sum(L.debit - L.credit)).where(
+        L.loan_id.in_(ids), L.account == "penalty").group_by(L.loan_id))).all())
+    lines: dict[int, list[Owed]] = defaultdict(list)
+    status: dict[int, str] = {}
+    for line_id, loan_id, due_on, interest, principal, st in await session.execute(
+            select(S.id, S.loan_id, S.due_on, S.interest - S.paid_interest, S.principal - S.paid_principal, S.status)
+            .where(S.loan_id.in_(ids), S.payer == "borrower", S.due_on <= day, S.status != "paid")):
+        lines[loan_id].append(Owed(line_id, due_on, int(interest), int(principal)))
+        status[line_id] = st
+    entries: list[tuple[int, list[Line], list[tuple[int, int, int]]]] = []
+    for loan_id in sorted(active & (set(lines) | set(penalty))):
+        dues = dues_of(int(penalty.get(loan_id) or 0), lines[loan_id], day)
+        amount = min(held[loan_id], dues.total)
+        if amount <= 0:
+            continue
+        a = allocate(amount, dues)
+        entry_lines = [Line("suspense", debit=amount), *credit_lines(a)]
+        check_lines(entry_lines)
+        entries.append((loan_id, entry_lines, spread(lines[loan_id], a, day)))
+    if not entries:
+        return 0
+    owed = {o.line_id: o for ls in lines.values() for o in ls}
+    t = S.__table__.c  # a Core executemany (the ORM's bulk update wants whole rows by primary key)
+    await session.execute(
+        update(S.__table__).where(t.id == bindparam("line_id")).values(
+            paid_principal=t.paid_principal + bindparam("p"), paid_interest=t.paid_interest + bindparam("i"),
+            status=bindparam("st")),
+        [dict(line_id=line_id, p=p, i=i, st="paid" if (p, i) == (owed[line_id].principal, owed[line_id].interest)
+              else status[line_id]) for _, _, paid in entries for line_id, p, i in paid])
+    now = utcnow()
+    made = await session.execute(insert(LedgerEntry).returning(LedgerEntry.id, sort_by_parameter_order=True), [
+        dict(loan_id=loan_id, kind="credit_applied", posted_on=day, actor=actor, created_at=now,
+             note="held credit used at a due date") for loan_id, _, _ in entries])
+    entry_ids = list(made.scalars())
+    await session.execute(insert(LedgerLine), [
+        dict(entry_id=entry_id, loan_id=loan_id, account=l.account, debit=l.debit, credit=l.credit)
+        for entry_id, (loan_id, entry_lines, _) in zip(entry_ids, entries, strict=True) for l in entry_lines])
+    payments = [dict(entry_id=entry_id, schedule_line_id=line_id, principal=p, interest=i)
+                for entry_id, (_, _, paid) in zip(entry_ids, entries, strict=True) for line_id, p, i in paid]
+    if payments:
+        await session.execute(insert(LinePayment), payments)
+    return len(entries)

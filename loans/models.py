@@ -105,11 +105,24 @@ class ContractCounter(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
 
 
+_UNPOSTED = {"sqlite_where": text("interest_posted = 0"), "postgresql_where": text("interest_posted = false")}
+_OPEN = "payer = 'borrower' AND status IN ('pending', 'due')"
+
+
 class ScheduleLineRow(Base):
     """One line of a contract's repayment schedule (loans.schedule), stored at disbursement."""
 
     __tablename__ = "loan_schedule_lines"
-    __table_args__ = (UniqueConstraint("loan_id", "due_on", "payer", name="uq_loan_schedule_lines_due"),)
+    __table_args__ = (
+        UniqueConstraint("loan_id", "due_on", "payer", name="uq_loan_schedule_lines_due"),
+        # The nightly batch's questions, each answered by a small partial index instead of a walk over
+        # every past line: whose interest is not yet recognised, which borrower lines are still open,
+        # which are overdue.
+        Index("ix_loan_schedule_lines_unposted", "due_on", **_UNPOSTED),
+        Index("ix_loan_schedule_lines_open", "due_on", sqlite_where=text(_OPEN), postgresql_where=text(_OPEN)),
+        Index("ix_loan_schedule_lines_overdue", "loan_id", sqlite_where=text("status = 'overdue'"),
+              postgresql_where=text("status = 'overdue'")),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
@@ -144,15 +157,13 @@ class LedgerEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-_HELD = "account IN ('suspense', 'penalty')"
-
-
 class LedgerLine(Base):
     __tablename__ = "ledger_lines"
     __table_args__ = (
         CheckConstraint("debit >= 0 AND credit >= 0 AND (debit = 0) <> (credit = 0)", name="one_side"),
-        # the batch asks "who holds credit / owes penalty" over the whole portfolio: a small index
-        Index("ix_ledger_lines_held", "loan_id", "account", sqlite_where=text(_HELD), postgresql_where=text(_HELD)),
+        # the batch asks "who holds credit" over the whole portfolio: a small index answers
+        Index("ix_ledger_lines_suspense", "loan_id", sqlite_where=text("account = 'suspense'"),
+              postgresql_where=text("account = 'suspense'")),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import false, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import ledger
-from loans.allocation import Allocation, Dues, allocate
+from loans.allocation import Allocation, Dues, Owed, allocate, dues_of, spread
 from loans.applications import BAD_TRANSITION, policy_rows
 from loans.lifecycle import ACTIVE
 from loans.models import LedgerEntry, LinePayment, Loan, ScheduleLineRow
@@ -30,7 +30,7 @@ async def recognise_due_interest(session: AsyncSession, loan: Loan, as_of: date,
     """Post the interest of every settlement due on or before `as_of` not yet in the ledger."""
     lines = (await session.scalars(select(ScheduleLineRow).where(
         ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.due_on <= as_of,
-        ScheduleLineRow.interest_posted.is_(False)).order_by(ScheduleLineRow.due_on))).all()
+        ScheduleLineRow.interest_posted == false()).order_by(ScheduleLineRow.due_on))).all()
     for line in lines:
         if line.interest:
             kind, account = _RECOGNITION[line.payer]
@@ -42,38 +42,29 @@ async def recognise_due_interest(session: AsyncSession, loan: Loan, as_of: date,
     return len(lines)
 
 
+def owed(line: ScheduleLineRow) -> Owed:
+    return Owed(line.id, line.due_on, line.interest - line.paid_interest, line.principal - line.paid_principal)
+
+
 async def dues_on(session: AsyncSession, loan: Loan, paid_on: date) -> tuple[Dues, list[ScheduleLineRow]]:
     """What the borrower owes on `paid_on`: penalty from the ledger, then the unpaid borrower lines."""
     lines = list((await session.scalars(select(ScheduleLineRow).where(
         ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.payer == BORROWER, ScheduleLineRow.due_on <= paid_on,
         ScheduleLineRow.status != "paid").order_by(ScheduleLineRow.due_on))).all())
-    penalty = max(0, (await ledger.balances(session, loan.id))["penalty"])
-    owed = {"overdue_interest": 0, "overdue_principal": 0, "current_interest": 0, "current_principal": 0}
-    for line in lines:
-        when = "overdue" if line.due_on < paid_on else "current"
-        owed[f"{when}_interest"] += line.interest - line.paid_interest
-        owed[f"{when}_principal"] += line.principal - line.paid_principal
-    return Dues(penalty=penalty, **owed), lines
+    penalty = (await ledger.balances(session, loan.id))["penalty"]
+    return dues_of(penalty, [owed(l) for l in lines], paid_on), lines
 
 
 def apply_to_lines(lines: list[ScheduleLineRow], a: Allocation, paid_on: date) -> list[tuple[int, int, int]]:
-    """Spread the allocation over the lines oldest first, interest before principal within a bucket.
-    Returns what each line got: (line id, principal, interest)."""
-    budget = {"overdue_interest": a.overdue_interest, "overdue_principal": a.overdue_principal,
-              "current_interest": a.current_interest, "current_principal": a.current_principal}
-    paid = []
-    for line in lines:
-        when = "overdue" if line.due_on < paid_on else "current"
-        interest = min(budget[f"{when}_interest"], line.interest - line.paid_interest)
-        line.paid_interest += interest
-        budget[f"{when}_interest"] -= interest
-        principal = min(budget[f"{when}_principal"], line.principal - line.paid_principal)
+    """Pay the lines as loans.allocation.spread says. Returns what each line got: (line id, principal, interest)."""
+    by_id = {l.id: l for l in lines}
+    paid = spread([owed(l) for l in lines], a, paid_on)
+    for line_id, principal, interest in paid:
+        line = by_id[line_id]
         line.paid_principal += principal
-        budget[f"{when}_principal"] -= principal
+        line.paid_interest += interest
         if line.paid_interest == line.interest and line.paid_principal == line.principal:
             line.status = "paid"
-        if principal or interest:
-            paid.append((line.id, principal, interest))
     return paid
 
 

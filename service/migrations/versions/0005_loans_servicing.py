@@ -128,13 +128,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_loan_relief_items_relief_id'), ['relief_id'], unique=False)
 
     with op.batch_alter_table('ledger_lines', schema=None) as batch_op:
-        batch_op.create_index('ix_ledger_lines_held', ['loan_id', 'account'], unique=False, sqlite_where=sa.text("account IN ('suspense', 'penalty')"), postgresql_where=sa.text("account IN ('suspense', 'penalty')"))
+        batch_op.create_index('ix_ledger_lines_suspense', ['loan_id'], unique=False, sqlite_where=sa.text("account = 'suspense'"), postgresql_where=sa.text("account = 'suspense'"))
+
+    with op.batch_alter_table('loan_schedule_lines', schema=None) as batch_op:
+        batch_op.create_index('ix_loan_schedule_lines_open', ['due_on'], unique=False, sqlite_where=sa.text("payer = 'borrower' AND status IN ('pending', 'due')"), postgresql_where=sa.text("payer = 'borrower' AND status IN ('pending', 'due')"))
+        batch_op.create_index('ix_loan_schedule_lines_overdue', ['loan_id'], unique=False, sqlite_where=sa.text("status = 'overdue'"), postgresql_where=sa.text("status = 'overdue'"))
+        batch_op.create_index('ix_loan_schedule_lines_unposted', ['due_on'], unique=False, sqlite_where=sa.text('interest_posted = 0'), postgresql_where=sa.text('interest_posted = false'))
 
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('loan_schedule_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_loan_schedule_lines_unposted', sqlite_where=sa.text('interest_posted = 0'), postgresql_where=sa.text('interest_posted = false'))
+        batch_op.drop_index('ix_loan_schedule_lines_overdue', sqlite_where=sa.text("status = 'overdue'"), postgresql_where=sa.text("status = 'overdue'"))
+        batch_op.drop_index('ix_loan_schedule_lines_open', sqlite_where=sa.text("payer = 'borrower' AND status IN ('pending', 'due')"), postgresql_where=sa.text("payer = 'borrower' AND status IN ('pending', 'due')"))
+
     with op.batch_alter_table('ledger_lines', schema=None) as batch_op:
-        batch_op.drop_index('ix_ledger_lines_held', sqlite_where=sa.text("account IN ('suspense', 'penalty')"), postgresql_where=sa.text("account IN ('suspense', 'penalty')"))
+        batch_op.drop_index('ix_ledger_lines_suspense', sqlite_where=sa.text("account = 'suspense'"), postgresql_where=sa.text("account = 'suspense'"))
 
     with op.batch_alter_table('loan_relief_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_loan_relief_items_relief_id'))
