@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import applications as apps
-from loans import batch, contracts, ledger, reports, repayments, servicing
+from loans import batch, contracts, ledger, repayments, servicing
 from loans.certificate import render_certificate
 from loans.lifecycle import LoanStatus
 from loans.models import Loan, PolicyRule
@@ -303,22 +303,6 @@ class BatchController(Controller):
                         collection_attempts={d.isoformat(): n for d, n in report.collection_attempts.items()})
 
 
-class LoanReportController(Controller):
-    path = "/api/v1/reports"
-    tags = ["reports"]
-
-    @get("/loans", guards=[allow(*STAFF_READERS)], summary="Loans of an academic year, of which registered-poor, "
-                                                           "and cumulative")
-    async def loans(self, year: FromQuery[int], db_session: NamedDependency[AsyncSession]) -> dict[str, Any]:
-        r = await reports.loans_report(db_session, year)
-
-        def out(t: reports.Totals) -> dict[str, Any]:
-            return {"students": t.students, "contracts": t.contracts, "amount": format_yuan(t.amount)}
-
-        return {"year": year, **out(r["year"]), "registered_poor": out(r["registered_poor"]),
-                "cumulative": out(r["cumulative"])}
-
-
 def _policy_out(r: PolicyRule) -> PolicyOut:
     return PolicyOut(id=r.id, kind=r.kind, key=r.key, effective_from=r.effective_from, value=r.value,
                      source=r.source, label=KINDS[r.kind].label_zh if r.kind in KINDS else r.kind)
@@ -360,7 +344,8 @@ class LoanPolicyController(Controller):
         return _policy_out(row)
 
 
-from loans.servicing_api import ROUTES as SERVICING_ROUTES  # noqa: E402  (it imports nothing from here)
+from loans.report_api import ROUTES as REPORT_ROUTES  # noqa: E402  (neither imports anything from here)
+from loans.servicing_api import ROUTES as SERVICING_ROUTES  # noqa: E402
 
 ROUTES: list[Any] = [LoanApplicationController, LoanContractController, LoanPolicyController, BatchController,
-                     LoanReportController, *SERVICING_ROUTES]
+                     *REPORT_ROUTES, *SERVICING_ROUTES]

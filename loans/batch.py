@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import BigInteger, and_, case, cast, exists, false, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans import collections, credit, prepayment_requests
+from loans import collections, credit, ledger, prepayment_requests
+from loans.ledger import Line
 from loans.applications import policy_rows
 from loans.models import LedgerEntry, LedgerLine, Loan, ScheduleLineRow
 from loans.policy import in_force
@@ -108,15 +109,9 @@ async def _charge_penalty(session: AsyncSession, day: date, actor: str, factor: 
     charges = (await session.execute(select(S.loan_id, amount).join(Loan, Loan.id == S.loan_id)
                                      .where(overdue, start < day).group_by(S.loan_id, Loan.rate))).all()
     charges = [(loan_id, int(x)) for loan_id, x in charges if x > 0]
-    if charges:  # the entries in bulk, then their lines by the ids they got
-        now, note = utcnow(), f"penalty to {day.isoformat()}"
-        made = await session.execute(insert(E).returning(E.id, sort_by_parameter_order=True), [
-            dict(loan_id=loan_id, kind="penalty", posted_on=day, actor=actor, note=note, created_at=now)
-            for loan_id, _ in charges])
-        await session.execute(insert(LedgerLine), [
-            dict(entry_id=entry_id, loan_id=loan_id, account=account, debit=d, credit=c)
-            for entry_id, (loan_id, x) in zip(made.scalars(), charges, strict=True)
-            for account, d, c in (("penalty", x, 0), ("penalty_income", 0, x))])
+    await ledger.post_many(session, "penalty", day, [
+        (loan_id, [Line("penalty", debit=x), Line("penalty_income", credit=x)]) for loan_id, x in charges],
+        actor=actor, note=f"penalty to {day.isoformat()}")
     await session.execute(update(S).where(overdue, start < day).values(penalty_to=day))
     return len(charges)
 

@@ -16,11 +16,10 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.allocation import Owed, allocate, dues_of, spread
-from loans.ledger import Line, check_lines
+from loans.ledger import Line, post_many
 from loans.lifecycle import ACTIVE
-from loans.models import LedgerEntry, LedgerLine, LinePayment, Loan, ScheduleLineRow
+from loans.models import LedgerLine, LinePayment, Loan, ScheduleLineRow
 from loans.repayments import credit_lines
-from service.db import utcnow
 
 L, S = LedgerLine, ScheduleLineRow
 CHUNK = 5000
@@ -66,7 +65,6 @@ async def _apply_chunk(session: AsyncSession, ids: list[int], held: dict[int, in
             continue
         a = allocate(amount, dues)
         entry_lines = [Line("suspense", debit=amount), *credit_lines(a)]
-        check_lines(entry_lines)
         entries.append((loan_id, entry_lines, spread(lines[loan_id], a, day)))
     if not entries:
         return 0
@@ -78,14 +76,8 @@ async def _apply_chunk(session: AsyncSession, ids: list[int], held: dict[int, in
             status=bindparam("st")),
         [dict(line_id=line_id, p=p, i=i, st="paid" if (p, i) == (owed[line_id].principal, owed[line_id].interest)
               else status[line_id]) for _, _, paid in entries for line_id, p, i in paid])
-    now = utcnow()
-    made = await session.execute(insert(LedgerEntry).returning(LedgerEntry.id, sort_by_parameter_order=True), [
-        dict(loan_id=loan_id, kind="credit_applied", posted_on=day, actor=actor, created_at=now,
-             note="held credit used at a due date") for loan_id, _, _ in entries])
-    entry_ids = list(made.scalars())
-    await session.execute(insert(LedgerLine), [
-        dict(entry_id=entry_id, loan_id=loan_id, account=l.account, debit=l.debit, credit=l.credit)
-        for entry_id, (loan_id, entry_lines, _) in zip(entry_ids, entries, strict=True) for l in entry_lines])
+    entry_ids = await post_many(session, "credit_applied", day, [(loan_id, ls) for loan_id, ls, _ in entries],
+                                actor=actor, note="held credit used at a due date")
     payments = [dict(entry_id=entry_id, schedule_line_id=line_id, principal=p, interest=i)
                 for entry_id, (_, _, paid) in zip(entry_ids, entries, strict=True) for line_id, p, i in paid]
     if payments:
