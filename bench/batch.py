@@ -104,6 +104,9 @@ async def build(engine: Any, n: int, as_of: date, rows: list[Any]) -> dict[str, 
     async with engine.begin() as conn:
         raw = (await conn.get_raw_connection()).driver_connection  # asyncpg, for COPY
         await conn.execute(text("SET session_replication_role = replica"))  # no FK triggers during the load
+        await conn.execute(text("SET LOCAL synchronous_commit = off"))
+        await conn.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
+        await conn.execute(text("SET LOCAL work_mem = '256MB'"))
         # plain indexes are built after the load, not row by row
         indexdefs = list((await conn.execute(text(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename IN "
@@ -202,9 +205,7 @@ async def build(engine: Any, n: int, as_of: date, rows: list[Any]) -> dict[str, 
         await conn.execute(text("INSERT INTO service_meta (key, value, updated_at) VALUES (:k, :v, now())"),
                            {"k": LAST_RUN_KEY, "v": (as_of - timedelta(days=1)).isoformat()})
     t = time.perf_counter()
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text("VACUUM ANALYZE"))
+    await vacuum(engine)
     times["vacuum analyze"] = time.perf_counter() - t
     return times
 
@@ -338,7 +339,7 @@ async def vacuum(engine: Any) -> None:
 
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        for table in ("loan_schedule_lines", "ledger_entries", "ledger_lines", "loans"):
+        for table in ("loan_schedule_lines", "ledger_entries", "ledger_lines", "loans", "students", "co_borrowers"):
             await conn.execute(text(f"VACUUM ANALYZE {table}"))
 
 

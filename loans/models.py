@@ -125,7 +125,8 @@ class ScheduleLineRow(Base):
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
-    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    # no index of its own: the unique (loan_id, due_on, payer) serves every lookup by contract
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
     due_on: Mapped[date] = mapped_column(Date, index=True)
     payer: Mapped[str] = mapped_column(String(12))  # "government" | "borrower"
     principal: Mapped[int] = mapped_column(BigInteger)  # fen

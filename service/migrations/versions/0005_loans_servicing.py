@@ -131,6 +131,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_ledger_lines_suspense', ['loan_id'], unique=False, sqlite_where=sa.text("account = 'suspense'"), postgresql_where=sa.text("account = 'suspense'"))
 
     with op.batch_alter_table('loan_schedule_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_loan_schedule_lines_loan_id'))
         batch_op.create_index('ix_loan_schedule_lines_open', ['due_on'], unique=False, sqlite_where=sa.text("payer = 'borrower' AND status IN ('pending', 'due')"), postgresql_where=sa.text("payer = 'borrower' AND status IN ('pending', 'due')"))
         batch_op.create_index('ix_loan_schedule_lines_overdue', ['loan_id'], unique=False, sqlite_where=sa.text("status = 'overdue'"), postgresql_where=sa.text("status = 'overdue'"))
         batch_op.create_index('ix_loan_schedule_lines_unposted', ['due_on'], unique=False, sqlite_where=sa.text('interest_posted = 0'), postgresql_where=sa.text('interest_posted = false'))
@@ -142,6 +143,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_loan_schedule_lines_unposted', sqlite_where=sa.text('interest_posted = 0'), postgresql_where=sa.text('interest_posted = false'))
         batch_op.drop_index('ix_loan_schedule_lines_overdue', sqlite_where=sa.text("status = 'overdue'"), postgresql_where=sa.text("status = 'overdue'"))
         batch_op.drop_index('ix_loan_schedule_lines_open', sqlite_where=sa.text("payer = 'borrower' AND status IN ('pending', 'due')"), postgresql_where=sa.text("payer = 'borrower' AND status IN ('pending', 'due')"))
+        batch_op.create_index(batch_op.f('ix_loan_schedule_lines_loan_id'), ['loan_id'], unique=False)
 
     with op.batch_alter_table('ledger_lines', schema=None) as batch_op:
         batch_op.drop_index('ix_ledger_lines_suspense', sqlite_where=sa.text("account = 'suspense'"), postgresql_where=sa.text("account = 'suspense'"))
