@@ -344,8 +344,9 @@ class LoanPolicyController(Controller):
         return _policy_out(row)
 
 
-from loans.report_api import ROUTES as REPORT_ROUTES  # noqa: E402  (neither imports anything from here)
+from loans.relief_api import ROUTES as RELIEF_ROUTES  # noqa: E402  (none imports anything from here)
+from loans.report_api import ROUTES as REPORT_ROUTES  # noqa: E402
 from loans.servicing_api import ROUTES as SERVICING_ROUTES  # noqa: E402
 
 ROUTES: list[Any] = [LoanApplicationController, LoanContractController, LoanPolicyController, BatchController,
-                     *REPORT_ROUTES, *SERVICING_ROUTES]
+                     *REPORT_ROUTES, *SERVICING_ROUTES, *RELIEF_ROUTES]
