@@ -17,13 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import ledger
 from loans.allocation import allocate
-from loans.applications import BAD_TRANSITION, policy_rows
+from loans.applications import policy_rows
 from loans.credit import credit_holders
 from loans.lifecycle import ACTIVE, LoanStatus, transition
 from loans.models import Loan, PrepaymentRequest, ScheduleLineRow
 from loans.policy import PolicyRow, in_force
 from loans.prepayment import execution_date
-from loans.repayments import apply_to_lines, dues_on, recognise_due_interest, record_line_payments
+from loans.repayments import (
+    apply_to_lines, dues_on, recognise_due_interest, record_line_payments, require_serviced,
+)
 from loans.schedule import BORROWER, generate
 from loans.servicing import schedule_terms
 from service import audit
@@ -39,18 +41,20 @@ async def future_principal(session: AsyncSession, loan_id: int, after: date) -> 
         S.loan_id == loan_id, S.payer == BORROWER, S.due_on > after)) or 0)
 
 
+async def executed_prepayments(session: AsyncSession, loan_id: int) -> tuple[tuple[date, int], ...]:
+    """The principal repaid early so far, as the schedule generator takes it: (value date, fen)."""
+    rows = (await session.execute(select(R.execute_on, R.amount).where(
+        R.loan_id == loan_id, R.status == "executed").order_by(R.execute_on, R.id))).all()
+    return tuple((d, int(a)) for d, a in rows if a)
+
+
 async def stored_before(session: AsyncSession, loan_id: int, on: date) -> list[ScheduleLineRow]:
     return list((await session.scalars(select(S).where(S.loan_id == loan_id, S.due_on <= on))).all())
 
 
 async def request(session: AsyncSession, loan: Loan, full: bool, amount: int | None, requested_on: date,
                   actor: str) -> PrepaymentRequest:
-    if loan.status not in {s.value for s in ACTIVE}:
-        raise Problem(BAD_TRANSITION, "该合同未在还款中，不能提前还款。",
-                      f"A contract that is {loan.status} takes no prepayment.", extra={"current_status": loan.status})
-    if loan.disbursed_on is not None and requested_on < loan.disbursed_on:
-        raise Problem(UNPROCESSABLE, "申请日期不能早于放款日期。", "The request cannot precede disbursement.",
-                      field="requested_on")
+    require_serviced(loan, requested_on, "requested_on")
     if full == (amount is not None):
         raise Problem(UNPROCESSABLE, "请填写提前还款金额，或选择全部结清（二者选一）。",
                       "Give either an amount or full=true.", field="amount")
@@ -121,9 +125,7 @@ async def _execute(session: AsyncSession, item: PrepaymentRequest, rows: list[Po
     if prepaid > left or (not full and prepaid <= 0):
         item.status, item.note = "failed", f"principal not yet due is {format_yuan(left)}"
         return
-    earlier = (await session.execute(select(R.execute_on, R.amount).where(
-        R.loan_id == loan.id, R.status == "executed").order_by(R.execute_on, R.id))).all()
-    prepayments = tuple((d, int(a)) for d, a in earlier if a) + ((day, prepaid),)
+    prepayments = await executed_prepayments(session, loan.id) + ((day, prepaid),)
     if prepaid and not await _replace_future(session, loan, rows, day, full, prepayments):
         item.status, item.note = "failed", "the schedule's future was changed by a payment or a relief"
         return

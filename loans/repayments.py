@@ -82,6 +82,15 @@ def credit_lines(a: Allocation) -> list[ledger.Line]:
     return [ledger.Line(acc, credit=x) for acc, x in credits if x]
 
 
+def require_serviced(loan: Loan, on: date, field: str) -> None:
+    """Money moves on a contract only while it is lent out, and not before the day it was disbursed."""
+    if loan.status not in {s.value for s in ACTIVE}:
+        raise Problem(BAD_TRANSITION, "该合同尚未放款或已结清，不能办理还款或提前还款。",
+                      f"A contract that is {loan.status} takes no payments.", extra={"current_status": loan.status})
+    if loan.disbursed_on is not None and on < loan.disbursed_on:
+        raise Problem(UNPROCESSABLE, "日期不能早于放款日期。", "The date cannot precede disbursement.", field=field)
+
+
 @dataclass(frozen=True)
 class RepaymentResult:
     entry_id: int
@@ -90,12 +99,7 @@ class RepaymentResult:
 
 async def repay(session: AsyncSession, loan: Loan, amount: int, paid_on: date, reference: str, actor: str
                 ) -> RepaymentResult:
-    if loan.status not in {s.value for s in ACTIVE}:
-        raise Problem(BAD_TRANSITION, "该合同尚未放款或已结清，不能还款。",
-                      f"A contract that is {loan.status} takes no repayments.", extra={"current_status": loan.status})
-    if loan.disbursed_on is not None and paid_on < loan.disbursed_on:
-        raise Problem(UNPROCESSABLE, "还款日期不能早于放款日期。", "A repayment cannot precede disbursement.",
-                      field="paid_on")
+    require_serviced(loan, paid_on, "paid_on")
     if await session.scalar(select(LedgerEntry.id).where(LedgerEntry.reference == reference)) is not None:
         raise Problem(CONFLICT, f"银行流水号 {reference} 已入账。", f"Bank reference {reference} is already posted.",
                       field="reference")
