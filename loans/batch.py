@@ -19,7 +19,9 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, cast, exists, false, func, insert, literal, select, text, update
+from sqlalchemy import (
+    BigInteger, and_, case, cast, exists, false, func, insert, literal, select, text, union_all, update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import collections, credit, ledger, prepayment_requests
@@ -61,13 +63,14 @@ async def _recognise_interest(session: AsyncSession, day: date, actor: str) -> i
         ["loan_id", "kind", "posted_on", "actor", "schedule_line_id", "created_at"],
         select(S.loan_id, case((is_borrower, "interest"), else_="subsidy"), S.due_on, literal(actor), S.id,
                literal(utcnow())).where(todo)))
-    for account, debit, credit in (
-        (case((is_borrower, "interest_borrower"), else_="interest_government"), S.interest, literal(0)),
-        (literal("interest_income"), literal(0), S.interest),
-    ):
-        await session.execute(insert(LedgerLine).from_select(
-            ["entry_id", "loan_id", "account", "debit", "credit"],
-            select(E.id, E.loan_id, account, debit, credit).join(S, E.schedule_line_id == S.id).where(todo)))
+    # both lines of every entry in one statement: each entry joined to a two-row "side" table
+    side = union_all(select(literal(0).label("side")), select(literal(1).label("side"))).subquery("sides")
+    debit_side = side.c.side == 0
+    account = case((~debit_side, "interest_income"), (is_borrower, "interest_borrower"), else_="interest_government")
+    await session.execute(insert(LedgerLine).from_select(
+        ["entry_id", "loan_id", "account", "debit", "credit"],
+        select(E.id, E.loan_id, account, case((debit_side, S.interest), else_=0), case((debit_side, 0), else_=S.interest))
+        .join(S, E.schedule_line_id == S.id).join(side, literal(True)).where(todo)))
     await session.execute(update(S).where(S.due_on <= day, S.interest_posted == false())
                           .values(interest_posted=True))
     return created.rowcount or 0
