@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import applications as apps
-from loans import batch, contracts, ledger, reports, repayments, servicing
+from loans import batch, contracts, ledger, repayments, servicing
 from loans.certificate import render_certificate
 from loans.lifecycle import LoanStatus
 from loans.models import Loan, PolicyRule
@@ -303,23 +303,10 @@ class BatchController(Controller):
                         interest_entries=report.interest_entries,
                         lines_due=report.lines_due, lines_overdue=report.lines_overdue,
                         penalty_entries=report.penalty_entries,
-                        status_changes=report.status_changes)
-
-
-class LoanReportController(Controller):
-    path = "/api/v1/reports"
-    tags = ["reports"]
-
-    @get("/loans", guards=[allow(*STAFF_READERS)], summary="Loans of an academic year, of which registered-poor, "
-                                                           "and cumulative")
-    async def loans(self, year: FromQuery[int], db_session: NamedDependency[AsyncSession]) -> dict[str, Any]:
-        r = await reports.loans_report(db_session, year)
-
-        def out(t: reports.Totals) -> dict[str, Any]:
-            return {"students": t.students, "contracts": t.contracts, "amount": format_yuan(t.amount)}
-
-        return {"year": year, **out(r["year"]), "registered_poor": out(r["registered_poor"]),
-                "cumulative": out(r["cumulative"])}
+                        status_changes=report.status_changes, credit_applied=report.credit_applied,
+                        prepayments_executed=report.prepayments_executed,
+                        prepayments_failed=report.prepayments_failed,
+                        collection_attempts={d.isoformat(): n for d, n in report.collection_attempts.items()})
 
 
 def _policy_out(r: PolicyRule) -> PolicyOut:
@@ -363,5 +350,9 @@ class LoanPolicyController(Controller):
         return _policy_out(row)
 
 
+from loans.relief_api import ROUTES as RELIEF_ROUTES  # noqa: E402  (none imports anything from here)
+from loans.report_api import ROUTES as REPORT_ROUTES  # noqa: E402
+from loans.servicing_api import ROUTES as SERVICING_ROUTES  # noqa: E402
+
 ROUTES: list[Any] = [LoanApplicationController, LoanContractController, LoanPolicyController, BatchController,
-                     LoanReportController]
+                     *REPORT_ROUTES, *SERVICING_ROUTES, *RELIEF_ROUTES]

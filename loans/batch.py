@@ -6,9 +6,10 @@ move contracts along the lifecycle (in school → grace → repaying ⇄ overdue
 spreadsheets are put on the books (ledger entry and schedule) first. Every statement works on
 the whole portfolio at once; nothing loops over contracts.
 
-Penalty interest is charged on overdue principal at the contract rate × the penalty factor in force.
-Not yet here (see the open issue): applying held credit at a due date, penalty on overdue interest
-(a policy setting, default no), relief measures, and the reminders the notifications issue will queue.
+Pending prepayment requests are executed on their execution dates (loans.prepayment_requests), held
+credit is used on what falls due (loans.credit), penalty interest is charged on overdue principal (and
+overdue interest when the policy says so) at the contract rate × the penalty factor in force, and each
+collection day (the 20th, not in November) records its collection attempts (loans.collections).
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from fractions import Fraction
+from typing import Any
 
-from sqlalchemy import and_, case, exists, func, insert, literal, select, text, update
+from sqlalchemy import (
+    BigInteger, and_, case, cast, exists, false, func, insert, literal, select, text, union_all, update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loans import collections, credit, ledger, prepayment_requests
+from loans.ledger import Line
 from loans.applications import policy_rows
 from loans.models import LedgerEntry, LedgerLine, Loan, ScheduleLineRow
 from loans.policy import in_force
@@ -27,7 +33,6 @@ from loans.servicing import book_unbooked
 from service import audit
 from service.db import utcnow
 from service.meta import get_meta, set_meta
-from service.money import round_half_up
 
 LAST_RUN_KEY = "loans.close_of_business.last_date"
 _BATCH_LOCK_KEY = 0x5A5A4243  # "ZZBC"
@@ -44,24 +49,29 @@ class BatchReport:
     lines_overdue: int = 0
     penalty_entries: int = 0
     status_changes: dict[str, int] = field(default_factory=dict)
+    credit_applied: int = 0  # contracts whose held credit paid something due
+    prepayments_executed: int = 0
+    prepayments_failed: int = 0
+    collection_attempts: dict[date, int] = field(default_factory=dict)  # collection day → contracts
 
 
 async def _recognise_interest(session: AsyncSession, day: date, actor: str) -> int:
     """One entry per settlement line due by `day` whose interest is not yet in the ledger."""
-    todo = and_(S.due_on <= day, S.interest_posted.is_(False), S.interest > 0)
+    todo = and_(S.due_on <= day, S.interest_posted == false(), S.interest > 0)
     is_borrower = S.payer == "borrower"
     created = await session.execute(insert(E).from_select(
         ["loan_id", "kind", "posted_on", "actor", "schedule_line_id", "created_at"],
         select(S.loan_id, case((is_borrower, "interest"), else_="subsidy"), S.due_on, literal(actor), S.id,
                literal(utcnow())).where(todo)))
-    for account, debit, credit in (
-        (case((is_borrower, "interest_borrower"), else_="interest_government"), S.interest, literal(0)),
-        (literal("interest_income"), literal(0), S.interest),
-    ):
-        await session.execute(insert(LedgerLine).from_select(
-            ["entry_id", "loan_id", "account", "debit", "credit"],
-            select(E.id, E.loan_id, account, debit, credit).join(S, E.schedule_line_id == S.id).where(todo)))
-    await session.execute(update(S).where(S.due_on <= day, S.interest_posted.is_(False))
+    # both lines of every entry in one statement: each entry joined to a two-row "side" table
+    side = union_all(select(literal(0).label("side")), select(literal(1).label("side"))).subquery("sides")
+    debit_side = side.c.side == 0
+    account = case((~debit_side, "interest_income"), (is_borrower, "interest_borrower"), else_="interest_government")
+    await session.execute(insert(LedgerLine).from_select(
+        ["entry_id", "loan_id", "account", "debit", "credit"],
+        select(E.id, E.loan_id, account, case((debit_side, S.interest), else_=0), case((debit_side, 0), else_=S.interest))
+        .join(S, E.schedule_line_id == S.id).join(side, literal(True)).where(todo)))
+    await session.execute(update(S).where(S.due_on <= day, S.interest_posted == false())
                           .values(interest_posted=True))
     return created.rowcount or 0
 
@@ -75,33 +85,37 @@ async def _mark_lines(session: AsyncSession, day: date) -> tuple[int, int]:
     return overdue.rowcount or 0, due.rowcount or 0
 
 
-async def _charge_penalty(session: AsyncSession, day: date, actor: str, factor: Fraction) -> int:
-    """Penalty interest (罚息) on overdue principal: contract rate × factor, per day, from the day after
-    the due date (or the last charge) through `day`. One query finds every overdue line, Python rounds
-    each contract's charge with the one rounding function, and the entries go in in bulk."""
+def days_between(session: AsyncSession, start: Any, end: date) -> Any:
+    """Whole days from `start` (a date column) to `end`, in the database's own date arithmetic."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return literal(end) - start
+    return cast(func.julianday(literal(end.isoformat())) - func.julianday(start), BigInteger)
+
+
+async def _charge_penalty(session: AsyncSession, day: date, actor: str, factor: Fraction, on_interest: bool) -> int:
+    """Penalty interest (罚息) on overdue principal (and, when the policy says so, overdue interest):
+    contract rate × factor, per day, from the day after the due date (or the last charge) through `day`.
+    One statement sums each contract's unpaid × days exactly in integers and rounds half up once per
+    contract, (2n + d) div 2d; the entries and their lines go in as two bulk inserts."""
+    owing = (S.paid_principal < S.principal) | (S.paid_interest < S.interest) if on_interest else \
+        (S.paid_principal < S.principal)
+    unpaid = (S.principal - S.paid_principal) + (S.interest - S.paid_interest) if on_interest else \
+        (S.principal - S.paid_principal)
     start = func.coalesce(S.penalty_to, S.due_on)
-    found = (await session.execute(
-        select(S.loan_id, S.principal - S.paid_principal, Loan.rate, start)
-        .join(Loan, Loan.id == S.loan_id)
-        .where(S.payer == "borrower", S.status == "overdue", S.paid_principal < S.principal, start < day))).all()
-    exact: dict[int, Fraction] = {}
-    for loan_id, unpaid, rate, since in found:
-        days = (day - since).days
-        exact[loan_id] = exact.get(loan_id, Fraction(0)) + Fraction(unpaid * days) * Fraction(rate) / 100 * factor / 365
-    charges = {loan_id: round_half_up(x) for loan_id, x in exact.items()}
-    charges = {k: v for k, v in charges.items() if v > 0}
-    marker = f"penalty to {day.isoformat()}"
-    if charges:
-        await session.execute(insert(E), [dict(loan_id=k, kind="penalty", posted_on=day, actor=actor, note=marker,
-                                               created_at=utcnow()) for k in charges])
-        entry_ids = dict((await session.execute(select(E.loan_id, E.id).where(E.kind == "penalty",
-                                                                              E.note == marker))).all())
-        await session.execute(insert(LedgerLine), [
-            dict(entry_id=entry_ids[k], loan_id=k, account=account, debit=d, credit=c)
-            for k, amount in charges.items()
-            for account, d, c in (("penalty", amount, 0), ("penalty_income", 0, amount))])
-    await session.execute(update(S).where(S.payer == "borrower", S.status == "overdue",
-                                          S.paid_principal < S.principal).values(penalty_to=day))
+    overdue = and_(S.payer == "borrower", S.status == "overdue", owing)
+    # rate in percent with 4 decimals → ten-thousandths; × factor p/q; / 100 (percent) / 365 (days)
+    p, q = factor.numerator, factor.denominator
+    denominator = 100 * 10**4 * 365 * q
+    rate_units = cast(func.round(Loan.rate * 10**4), BigInteger)
+    exact = cast(func.sum(unpaid * days_between(session, start, day)), BigInteger) * rate_units * p
+    amount = ((exact * 2 + denominator) // (2 * denominator)).label("amount")
+    charges = (await session.execute(select(S.loan_id, amount).join(Loan, Loan.id == S.loan_id)
+                                     .where(overdue, start < day).group_by(S.loan_id, Loan.rate))).all()
+    charges = [(loan_id, int(x)) for loan_id, x in charges if x > 0]
+    await ledger.post_many(session, "penalty", day, [
+        (loan_id, [Line("penalty", debit=x), Line("penalty_income", credit=x)]) for loan_id, x in charges],
+        actor=actor, note=f"penalty to {day.isoformat()}")
+    await session.execute(update(S).where(overdue, start < day).values(penalty_to=day))
     return len(charges)
 
 
@@ -144,10 +158,16 @@ async def close_of_business(session: AsyncSession, as_of: date, actor: str) -> B
     # the gap leaves the books exactly as one pass per missed day would. (Steps that accrue per day,
     # such as penalty interest, will walk the days themselves.)
     report.contracts_booked = await book_unbooked(session, actor)
+    report.prepayments_executed, report.prepayments_failed = await prepayment_requests.execute_due(
+        session, as_of, actor)  # each on its own execution date
     report.interest_entries = await _recognise_interest(session, as_of, actor)
+    report.credit_applied = await credit.apply_held_credit(session, as_of, actor)
     report.lines_overdue, report.lines_due = await _mark_lines(session, as_of)
-    factor = Fraction(in_force(await policy_rows(session), "penalty_factor", as_of).parsed)
-    report.penalty_entries = await _charge_penalty(session, as_of, actor, factor)
+    rows = await policy_rows(session)
+    factor = Fraction(in_force(rows, "penalty_factor", as_of).parsed)
+    on_interest = in_force(rows, "penalty_on_interest", as_of).parsed == "true"
+    report.penalty_entries = await _charge_penalty(session, as_of, actor, factor, on_interest)
+    report.collection_attempts = await collections.record_attempts(session, report.days_run)
     report.status_changes = await _move_contracts(session, as_of)
     if report.days_run:
         await set_meta(session, LAST_RUN_KEY, as_of.isoformat())
@@ -155,5 +175,8 @@ async def close_of_business(session: AsyncSession, as_of: date, actor: str) -> B
             "days": [d.isoformat() for d in report.days_run], "contracts_booked": report.contracts_booked,
             "interest_entries": report.interest_entries, "penalty_entries": report.penalty_entries,
             "lines_due": report.lines_due, "lines_overdue": report.lines_overdue,
+            "credit_applied": report.credit_applied, "prepayments_executed": report.prepayments_executed,
+            "prepayments_failed": report.prepayments_failed,
+            "collection_attempts": {d.isoformat(): n for d, n in report.collection_attempts.items()},
             "status_changes": report.status_changes})
     return report

@@ -16,6 +16,7 @@ from loans.applications import policy_rows
 from loans.lifecycle import ACTIVE
 from loans.models import GraduationConfirmation, Loan, ScheduleLineRow
 from loans.policy import in_force
+from loans.prepayment_requests import executed_prepayments
 from loans.schedule import generate
 from loans.servicing import schedule_terms
 from service import audit
@@ -107,7 +108,8 @@ async def extend_study(session: AsyncSession, student: Student, new_graduation: 
             session.add_all(ScheduleLineRow(loan_id=loan.id, due_on=l.due_on, payer=l.payer, principal=l.principal,
                                             interest=l.interest, days=l.days, paid_principal=0, paid_interest=0,
                                             status="pending", interest_posted=False)
-                            for l in generate(schedule_terms(loan, rows)) if l.due_on > on and l.due_on not in kept)
+                            for l in generate(schedule_terms(loan, rows, await executed_prepayments(session, loan.id)))
+                            if l.due_on > on and l.due_on not in kept)
         changed.append(loan.contract_no or str(loan.id))
     await session.flush()
     await audit.record(session, user.actor, "extend-study", "student", student.id, before,

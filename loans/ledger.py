@@ -21,15 +21,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.models import LedgerEntry, LedgerLine
+from service.db import utcnow
 
 ACCOUNTS = ("principal", "interest_borrower", "interest_government", "penalty", "cash", "suspense",
             "interest_income", "penalty_income")
 KINDS = ("disbursement", "interest", "subsidy", "penalty", "repayment", "credit_applied", "subsidy_settlement",
-         "relief", "reversal")
+         "relief", "reversal", "prepayment")
 
 
 class UnbalancedEntry(ValueError):
@@ -103,3 +104,24 @@ async def entries(session: AsyncSession, loan_id: int) -> list[tuple[LedgerEntry
     for line in ls:
         by_entry.setdefault(line.entry_id, []).append(line)
     return [(e, by_entry.get(e.id, [])) for e in es]
+
+
+async def post_many(session: AsyncSession, kind: str, posted_on: date, items: Sequence[tuple[int, Sequence[Line]]],
+                    *, actor: str, note: str | None = None) -> list[int]:
+    """Append one balanced entry per (loan id, lines) in two bulk inserts: the set-based steps (penalty,
+    held credit, subsidy settlement) post thousands at once. Returns the entry ids, in order."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown entry kind {kind!r}")
+    if not items:
+        return []
+    for _, lines in items:
+        check_lines(lines)
+    now = utcnow()
+    made = await session.execute(insert(LedgerEntry).returning(LedgerEntry.id, sort_by_parameter_order=True), [
+        dict(loan_id=loan_id, kind=kind, posted_on=posted_on, actor=actor, note=note, created_at=now)
+        for loan_id, _ in items])
+    ids = list(made.scalars())
+    await session.execute(insert(LedgerLine), [
+        dict(entry_id=entry_id, loan_id=loan_id, account=l.account, debit=l.debit, credit=l.credit)
+        for entry_id, (loan_id, lines) in zip(ids, items, strict=True) for l in lines])
+    return ids

@@ -105,14 +105,28 @@ class ContractCounter(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
 
 
+_UNPOSTED = {"sqlite_where": text("interest_posted = 0"), "postgresql_where": text("interest_posted = false")}
+_OPEN = "payer = 'borrower' AND status IN ('pending', 'due')"
+
+
 class ScheduleLineRow(Base):
     """One line of a contract's repayment schedule (loans.schedule), stored at disbursement."""
 
     __tablename__ = "loan_schedule_lines"
-    __table_args__ = (UniqueConstraint("loan_id", "due_on", "payer", name="uq_loan_schedule_lines_due"),)
+    __table_args__ = (
+        UniqueConstraint("loan_id", "due_on", "payer", name="uq_loan_schedule_lines_due"),
+        # The nightly batch's questions, each answered by a small partial index instead of a walk over
+        # every past line: whose interest is not yet recognised, which borrower lines are still open,
+        # which are overdue.
+        Index("ix_loan_schedule_lines_unposted", "due_on", **_UNPOSTED),
+        Index("ix_loan_schedule_lines_open", "due_on", sqlite_where=text(_OPEN), postgresql_where=text(_OPEN)),
+        Index("ix_loan_schedule_lines_overdue", "loan_id", sqlite_where=text("status = 'overdue'"),
+              postgresql_where=text("status = 'overdue'")),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
-    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    # no index of its own: the unique (loan_id, due_on, payer) serves every lookup by contract
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
     due_on: Mapped[date] = mapped_column(Date, index=True)
     payer: Mapped[str] = mapped_column(String(12))  # "government" | "borrower"
     principal: Mapped[int] = mapped_column(BigInteger)  # fen
@@ -148,6 +162,9 @@ class LedgerLine(Base):
     __tablename__ = "ledger_lines"
     __table_args__ = (
         CheckConstraint("debit >= 0 AND credit >= 0 AND (debit = 0) <> (credit = 0)", name="one_side"),
+        # the batch asks "who holds credit" over the whole portfolio: a small index answers
+        Index("ix_ledger_lines_suspense", "loan_id", sqlite_where=text("account = 'suspense'"),
+              postgresql_where=text("account = 'suspense'")),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
@@ -173,3 +190,104 @@ class GraduationConfirmation(Base):
     review_note: Mapped[str | None] = mapped_column(Text, default=None)
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class LinePayment(Base):
+    """What one ledger entry paid on one schedule line: lets a reversal restore the lines exactly."""
+
+    __tablename__ = "loan_line_payments"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    schedule_line_id: Mapped[int] = mapped_column(ForeignKey("loan_schedule_lines.id"), index=True)
+    principal: Mapped[int] = mapped_column(BigInteger, default=0)
+    interest: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PrepaymentRequest(Base):
+    """A borrower's request to repay principal early, executed by the batch on its execution date."""
+
+    __tablename__ = "loan_prepayment_requests"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    full: Mapped[bool] = mapped_column(default=False)
+    amount: Mapped[int | None] = mapped_column(BigInteger, default=None)  # fen of principal; None when full
+    requested_on: Mapped[date] = mapped_column(Date)
+    execute_on: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | executed | failed | cancelled
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), default=None)
+    paid: Mapped[int | None] = mapped_column(BigInteger, default=None)  # fen taken on execution
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    policy_id: Mapped[int | None] = mapped_column(IdType, default=None)  # the minimum-amount row applied
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CollectionAttempt(Base):
+    """A collection day's (20th, not November) attempt on a contract's overdue amounts; hooks read it."""
+
+    __tablename__ = "loan_collection_attempts"
+    __table_args__ = (UniqueConstraint("loan_id", "collect_on", name="uq_loan_collection_attempts_day"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    collect_on: Mapped[date] = mapped_column(Date, index=True)
+    overdue_principal: Mapped[int] = mapped_column(BigInteger)
+    overdue_interest: Mapped[int] = mapped_column(BigInteger)
+    oldest_due_on: Mapped[date] = mapped_column(Date)
+
+
+class SubsidySettlement(Base):
+    """The state paying one year's subsidy bill (财政贴息结算); the bank reference makes it idempotent."""
+
+    __tablename__ = "loan_subsidy_settlements"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    contracts: Mapped[int] = mapped_column(Integer)
+    lines: Mapped[int] = mapped_column(Integer)
+    settled_on: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Relief(Base):
+    """A relief measure as data: graduates of `year` or earlier pay no interest for `year` (the state
+    does) and their principal of `year` is deferred by one year, with no penalty."""
+
+    __tablename__ = "loan_reliefs"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    graduated_by: Mapped[int] = mapped_column(Integer)  # cohort: graduation year <= this
+    source: Mapped[str] = mapped_column(String(200))  # the notice it implements
+    status: Mapped[str] = mapped_column(String(12), default="proposed")  # proposed | applied | rejected | reversed
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(IdType, default=None)
+    approved_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    applied_on: Mapped[date | None] = mapped_column(Date, default=None)
+    reversed_on: Mapped[date | None] = mapped_column(Date, default=None)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)  # of a rejection or reversal
+    contracts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ReliefItem(Base):
+    """What a relief changed on one schedule line, so that reversing it restores exactly that."""
+
+    __tablename__ = "loan_relief_items"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    relief_id: Mapped[int] = mapped_column(ForeignKey("loan_reliefs.id"), index=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("loan_schedule_lines.id"))  # the borrower's line of the year
+    government_line_id: Mapped[int | None] = mapped_column(ForeignKey("loan_schedule_lines.id"), default=None)
+    deferred_line_id: Mapped[int | None] = mapped_column(ForeignKey("loan_schedule_lines.id"), default=None)
+    interest_moved: Mapped[int] = mapped_column(BigInteger, default=0)
+    principal_deferred: Mapped[int] = mapped_column(BigInteger, default=0)
+    penalty_waived: Mapped[int] = mapped_column(BigInteger, default=0)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), default=None)
+    previous_status: Mapped[str] = mapped_column(String(12))

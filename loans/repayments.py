@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import ledger
-from loans.allocation import Allocation, Dues, allocate
+from loans.allocation import Allocation, Dues, Owed, allocate, dues_of, spread
 from loans.applications import BAD_TRANSITION, policy_rows
 from loans.lifecycle import ACTIVE
-from loans.models import LedgerEntry, Loan, ScheduleLineRow
+from loans.models import LedgerEntry, LinePayment, Loan, ScheduleLineRow
 from loans.prepayment import Quote, accrued_borrower_interest
 from loans.servicing import schedule_terms
 from loans.schedule import BORROWER, GOVERNMENT
@@ -30,7 +30,7 @@ async def recognise_due_interest(session: AsyncSession, loan: Loan, as_of: date,
     """Post the interest of every settlement due on or before `as_of` not yet in the ledger."""
     lines = (await session.scalars(select(ScheduleLineRow).where(
         ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.due_on <= as_of,
-        ScheduleLineRow.interest_posted.is_(False)).order_by(ScheduleLineRow.due_on))).all()
+        ScheduleLineRow.interest_posted == false()).order_by(ScheduleLineRow.due_on))).all()
     for line in lines:
         if line.interest:
             kind, account = _RECOGNITION[line.payer]
@@ -42,34 +42,53 @@ async def recognise_due_interest(session: AsyncSession, loan: Loan, as_of: date,
     return len(lines)
 
 
+def owed(line: ScheduleLineRow) -> Owed:
+    return Owed(line.id, line.due_on, line.interest - line.paid_interest, line.principal - line.paid_principal)
+
+
 async def dues_on(session: AsyncSession, loan: Loan, paid_on: date) -> tuple[Dues, list[ScheduleLineRow]]:
     """What the borrower owes on `paid_on`: penalty from the ledger, then the unpaid borrower lines."""
     lines = list((await session.scalars(select(ScheduleLineRow).where(
         ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.payer == BORROWER, ScheduleLineRow.due_on <= paid_on,
         ScheduleLineRow.status != "paid").order_by(ScheduleLineRow.due_on))).all())
-    penalty = max(0, (await ledger.balances(session, loan.id))["penalty"])
-    owed = {"overdue_interest": 0, "overdue_principal": 0, "current_interest": 0, "current_principal": 0}
-    for line in lines:
-        when = "overdue" if line.due_on < paid_on else "current"
-        owed[f"{when}_interest"] += line.interest - line.paid_interest
-        owed[f"{when}_principal"] += line.principal - line.paid_principal
-    return Dues(penalty=penalty, **owed), lines
+    penalty = (await ledger.balances(session, loan.id))["penalty"]
+    return dues_of(penalty, [owed(l) for l in lines], paid_on), lines
 
 
-def _apply_to_lines(lines: list[ScheduleLineRow], a: Allocation, paid_on: date) -> None:
-    """Spread the allocation over the lines oldest first, interest before principal within a bucket."""
-    budget = {"overdue_interest": a.overdue_interest, "overdue_principal": a.overdue_principal,
-              "current_interest": a.current_interest, "current_principal": a.current_principal}
-    for line in lines:
-        when = "overdue" if line.due_on < paid_on else "current"
-        take = min(budget[f"{when}_interest"], line.interest - line.paid_interest)
-        line.paid_interest += take
-        budget[f"{when}_interest"] -= take
-        take = min(budget[f"{when}_principal"], line.principal - line.paid_principal)
-        line.paid_principal += take
-        budget[f"{when}_principal"] -= take
+def apply_to_lines(lines: list[ScheduleLineRow], a: Allocation, paid_on: date) -> list[tuple[int, int, int]]:
+    """Pay the lines as loans.allocation.spread says. Returns what each line got: (line id, principal, interest)."""
+    by_id = {l.id: l for l in lines}
+    paid = spread([owed(l) for l in lines], a, paid_on)
+    for line_id, principal, interest in paid:
+        line = by_id[line_id]
+        line.paid_principal += principal
+        line.paid_interest += interest
         if line.paid_interest == line.interest and line.paid_principal == line.principal:
             line.status = "paid"
+    return paid
+
+
+async def record_line_payments(session: AsyncSession, entry_id: int, paid: list[tuple[int, int, int]]) -> None:
+    """Remember what an entry paid on each line (a reversal gives exactly that back)."""
+    if paid:
+        await session.execute(insert(LinePayment), [dict(entry_id=entry_id, schedule_line_id=line_id,
+                                                         principal=p, interest=i) for line_id, p, i in paid])
+
+
+def credit_lines(a: Allocation) -> list[ledger.Line]:
+    """The credit side of a payment's entry: what it paid off, and what is held."""
+    credits = [("penalty", a.penalty), ("interest_borrower", a.interest), ("principal", a.principal),
+               ("suspense", a.credit)]
+    return [ledger.Line(acc, credit=x) for acc, x in credits if x]
+
+
+def require_serviced(loan: Loan, on: date, field: str) -> None:
+    """Money moves on a contract only while it is lent out, and not before the day it was disbursed."""
+    if loan.status not in {s.value for s in ACTIVE}:
+        raise Problem(BAD_TRANSITION, "该合同尚未放款或已结清，不能办理还款或提前还款。",
+                      f"A contract that is {loan.status} takes no payments.", extra={"current_status": loan.status})
+    if loan.disbursed_on is not None and on < loan.disbursed_on:
+        raise Problem(UNPROCESSABLE, "日期不能早于放款日期。", "The date cannot precede disbursement.", field=field)
 
 
 @dataclass(frozen=True)
@@ -80,25 +99,17 @@ class RepaymentResult:
 
 async def repay(session: AsyncSession, loan: Loan, amount: int, paid_on: date, reference: str, actor: str
                 ) -> RepaymentResult:
-    if loan.status not in {s.value for s in ACTIVE}:
-        raise Problem(BAD_TRANSITION, "该合同尚未放款或已结清，不能还款。",
-                      f"A contract that is {loan.status} takes no repayments.", extra={"current_status": loan.status})
-    if loan.disbursed_on is not None and paid_on < loan.disbursed_on:
-        raise Problem(UNPROCESSABLE, "还款日期不能早于放款日期。", "A repayment cannot precede disbursement.",
-                      field="paid_on")
+    require_serviced(loan, paid_on, "paid_on")
     if await session.scalar(select(LedgerEntry.id).where(LedgerEntry.reference == reference)) is not None:
         raise Problem(CONFLICT, f"银行流水号 {reference} 已入账。", f"Bank reference {reference} is already posted.",
                       field="reference")
     await recognise_due_interest(session, loan, paid_on, actor)
     dues, lines = await dues_on(session, loan, paid_on)
     a = allocate(amount, dues)
-    _apply_to_lines(lines, a, paid_on)
-    credits = [("penalty", a.penalty), ("interest_borrower", a.interest), ("principal", a.principal),
-               ("suspense", a.credit)]
+    paid = apply_to_lines(lines, a, paid_on)
     entry = await ledger.post(session, loan.id, "repayment", paid_on,
-                              [ledger.Line("cash", debit=amount)] +
-                              [ledger.Line(acc, credit=x) for acc, x in credits if x],
-                              actor=actor, reference=reference)
+                              [ledger.Line("cash", debit=amount), *credit_lines(a)], actor=actor, reference=reference)
+    await record_line_payments(session, entry.id, paid)
     return RepaymentResult(entry.id, a)
 
 

@@ -185,3 +185,7 @@ class BatchOut(msgspec.Struct):
     lines_overdue: int
     penalty_entries: int
     status_changes: dict[str, int]
+    credit_applied: int = 0
+    prepayments_executed: int = 0
+    prepayments_failed: int = 0
+    collection_attempts: dict[str, int] = {}

@@ -17,11 +17,15 @@ from donations.models import (
 from loans.models import (
     ContractCounter, GraduationConfirmation, LedgerEntry, LedgerLine, Loan, LoanPayout, PolicyRule, ScheduleLineRow,
 )
+from loans.models import (  # Loans II: servicing
+    CollectionAttempt, LinePayment, PrepaymentRequest, Relief, ReliefItem, SubsidySettlement,
+)
 
 metadata = Base.metadata
 
 __all__ = [
     "AuditRecord", "CoBorrower", "IdempotencyRecord", "ContractCounter", "GraduationConfirmation", "LedgerEntry", "LedgerLine", "Loan", "LoanPayout", "PolicyRule",
-    "ScheduleLineRow", "Student", "University", "ServiceMeta", "User", "metadata",
+    "ScheduleLineRow", "Student", "CollectionAttempt", "LinePayment", "PrepaymentRequest", "Relief", "ReliefItem",
+    "SubsidySettlement", "University", "ServiceMeta", "User", "metadata",
     "Allocation", "Application", "Award", "DirectedStudent", "Donor", "Funding", "Notice", "Objection", "Program",
     "Receipt", "ReceiptCounter"]
