@@ -297,7 +297,7 @@ class BatchController(Controller):
                         interest_entries=report.interest_entries,
                         lines_due=report.lines_due, lines_overdue=report.lines_overdue,
                         penalty_entries=report.penalty_entries,
-                        status_changes=report.status_changes)
+                        status_changes=report.status_changes, reminders_queued=report.reminders_queued)
 
 
 class LoanReportController(Controller):

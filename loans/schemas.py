@@ -185,3 +185,4 @@ class BatchOut(msgspec.Struct):
     lines_overdue: int
     penalty_entries: int
     status_changes: dict[str, int]
+    reminders_queued: int = 0

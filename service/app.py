@@ -21,6 +21,9 @@ from loans.api import ROUTES as LOAN_ROUTES
 from loans.batch import close_of_business
 from loans.import_api import ROUTES as LOAN_IMPORT_ROUTES
 from loans.me_api import ROUTES as GRADUATE_ROUTES
+from loans.reminders import queue_reminders
+from notifications.api import ROUTES as NOTIFICATION_ROUTES
+from notifications.worker import notification_jobs
 from service.accounts import AuthController, UserController
 from service.auth import ActiveUserCache, make_jwt_auth
 from service.db import create_engine, sqlalchemy_plugin, write_intent, write_session
@@ -56,14 +59,22 @@ def write_intent_middleware(app: ASGIApp) -> ASGIApp:
 
 
 def nightly_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
-    """The jobs the service runs by itself: close of business for yesterday, at 01:30 every night."""
+    """The scheduled jobs (in the service process, or in `zizhu worker`): close of business for yesterday at 01:30
+    (it queues the day's reminders); the reminder scan again at 07:00 (rules an admin changed since); the
+    dispatcher every few seconds."""
 
     async def close_yesterday() -> object:
         yesterday = datetime.now(settings.tz).date() - timedelta(days=1)
         async with write_session(engine) as session:
             return await close_of_business(session, yesterday, "scheduler")
 
-    return [Job("loans-close-of-business", "30 1 * * *", close_yesterday)]
+    async def scan_reminders() -> object:
+        yesterday = datetime.now(settings.tz).date() - timedelta(days=1)
+        async with write_session(engine) as session:
+            return await queue_reminders(session, yesterday, yesterday)
+
+    return [Job("loans-close-of-business", "30 1 * * *", close_yesterday),
+            Job("loans-reminder-scan", "0 7 * * *", scan_reminders), *notification_jobs(settings, engine)]
 
 
 def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | None = None) -> Litestar:
@@ -72,7 +83,7 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
     engine = create_engine(settings)
     jwt_auth = make_jwt_auth(settings)
 
-    scheduler = build_scheduler(settings, nightly_jobs(settings, engine)) if settings.scheduler_enabled else None
+    scheduler = build_scheduler(settings, nightly_jobs(settings, engine), engine) if settings.scheduler_enabled else None
 
     async def start_scheduler() -> None:
         if scheduler is not None:
@@ -88,7 +99,7 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
             create_static_files_router(path=SWAGGER_STATIC, directories=[SWAGGER_DIR], opt={"public": True},
                                        include_in_schema=False),
             *PAGE_ROUTES, AuthController, UserController, UniversityController, StudentController,
-            *LOAN_ROUTES, *LOAN_IMPORT_ROUTES, *GRADUATE_ROUTES,
+            *LOAN_ROUTES, *LOAN_IMPORT_ROUTES, *GRADUATE_ROUTES, *NOTIFICATION_ROUTES,
         ],
         plugins=[sqlalchemy_plugin(engine)],
         on_app_init=[jwt_auth.on_app_init],

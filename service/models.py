@@ -14,9 +14,11 @@ from service.registry.models import CoBorrower, Student, University
 from loans.models import (
     ContractCounter, GraduationConfirmation, LedgerEntry, LedgerLine, Loan, LoanPayout, PolicyRule, ScheduleLineRow,
 )
+from notifications.models import OutboxMessage, ReminderRule
 
 metadata = Base.metadata
 
 __all__ = [
     "AuditRecord", "CoBorrower", "IdempotencyRecord", "ContractCounter", "GraduationConfirmation", "LedgerEntry", "LedgerLine", "Loan", "LoanPayout", "PolicyRule",
-    "ScheduleLineRow", "Student", "University", "ServiceMeta", "User", "metadata"]
+    "ScheduleLineRow", "Student", "University", "ServiceMeta", "User", "metadata",
+    "OutboxMessage", "ReminderRule"]
