@@ -36,10 +36,10 @@ class GatewayState:
         with self._lock:
             return self.plan.pop(0) if self.plan else "200"
 
-    def record(self, message: dict[str, Any]) -> None:
+    def record(self, message: dict[str, Any], headers: dict[str, str], body: bytes) -> None:
         self.count += 1
-        if self.keep:
-            self.received.append(message)
+        if self.keep:  # with what came over the wire, for tests that check headers and signatures
+            self.received.append({**message, "_headers": headers, "_body": body})
         if self.log is not None:
             self.log.write(json.dumps(message, ensure_ascii=False) + "\n")
             self.log.flush()
@@ -85,7 +85,7 @@ class _Http(asyncio.Protocol):
         except ValueError:
             return self._answer(400, b'{"error":"not json"}')
         if status == 200:
-            state.record(message)
+            state.record(message, headers, body)
             answer = json.dumps({"provider_id": f"gw-{state.count}"}).encode()
         else:
             answer = json.dumps({"error": f"planned {status}"}).encode()
