@@ -7,7 +7,8 @@
    claims (the embedded mode runs one process). In the same transaction, SMS over a recipient's daily cap go
    back to the queue until tomorrow morning.
 2. Send, outside any transaction, concurrently (each channel bounds its own concurrency).
-3. Record (one short write transaction): sent; queued again after a backoff with jitter; or failed for good.
+3. Record (a short write transaction for whatever came back, every half second): sent; queued again after a
+   backoff with jitter; or failed for good.
    A result is recorded only while the row still carries this claim's lease, so a late dispatcher cannot
    overwrite the work of the one that took over.
 
@@ -76,6 +77,7 @@ class Dispatcher:
     settings: Settings
     channels: dict[str, Channel] = field(default_factory=dict)
     batch_size: int = 500
+    record_every_seconds: float = 0.5
     rng: random.Random = field(default_factory=random.Random)
 
     @classmethod
@@ -180,10 +182,16 @@ class Dispatcher:
             rows, lease, deferred = await self.claim(session, now)
         if not rows:
             return DispatchReport(deferred=deferred)
-        outcomes = await asyncio.gather(*(self._send(row) for row in rows))
-        async with write_session(self.engine) as session:
-            report = await self.record(session, rows, list(outcomes), lease, utcnow())
-        report.deferred = deferred
+        report = DispatchReport(deferred=deferred)
+        sending = {asyncio.ensure_future(self._send(row)): row for row in rows}
+        pending = set(sending)
+        while pending:  # record what has come back every so often: a crash then resends little
+            done, pending = await asyncio.wait(pending, timeout=self.record_every_seconds)
+            if done:
+                finished = [sending[task] for task in done]
+                async with write_session(self.engine) as session:
+                    report.add(await self.record(session, finished, [task.result() for task in done], lease,
+                                                 utcnow()))
         return report
 
     async def drain(self, now: datetime | None = None, max_rounds: int = 1000) -> DispatchReport:
