@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import BigInteger, Select, String, and_, cast, exists, func, literal, select
+from sqlalchemy import BigInteger, Select, String, cast, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.lifecycle import ACTIVE

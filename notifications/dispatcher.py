@@ -119,7 +119,7 @@ class Dispatcher:
         counts = dict((await session.execute(
             select(T.c.recipient, func.count()).where(
                 T.c.channel == "sms", T.c.status.in_(("sent", "delivered")), T.c.sent_at >= day_start,
-                T.c.recipient.in_({r for _, r in sms}))
+                T.c.recipient.in_(sorted({r for _, r in sms})))
             .group_by(T.c.recipient))).all())
         _, defer = split_by_cap(sms, counts, self.settings.notify.sms_daily_cap)
         if not defer:
