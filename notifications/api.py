@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.models import STATUSES, OutboxMessage, ReminderRule, row_id
@@ -182,19 +182,22 @@ class NotificationController(Controller):
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not token or not hmac.compare_digest(given.encode(), token.encode()):
             raise Problem(FORBIDDEN, "回执的令牌不正确。", "The receipt token is wrong.")
-        T, now, applied, unknown = OutboxMessage, utcnow(), 0, 0
-        for receipt in data.receipts:
-            rid = row_id(receipt.id)
-            values: dict[str, Any] = (
-                {"status": "delivered", "delivered_at": now} if receipt.status == "delivered"
-                else {"status": "failed", "last_error": f"not delivered: {receipt.error or 'no reason given'}"})
-            result = None if rid is None else await db_session.execute(
-                update(T).where(T.id == rid, T.status.in_(("sending", "sent"))).values(**values),
-                execution_options={"synchronize_session": False})
-            if result is not None and result.rowcount:
-                applied += 1
-            elif rid is None or await db_session.get(T, rid) is None:
-                unknown += 1
+        T, now = OutboxMessage.__table__, utcnow()
+        ids = {r.id: row_id(r.id) for r in data.receipts}
+        status_of = dict((await db_session.execute(select(T.c.id, T.c.status).where(
+            T.c.id.in_(sorted({i for i in ids.values() if i is not None}))))).all())
+        # a receipt for a message already reported (or never sent) changes nothing
+        open_ids = {i for i, status in status_of.items() if status in ("sending", "sent")}
+        delivered = [{"row_id": ids[r.id]} for r in data.receipts if r.status == "delivered" and ids[r.id] in open_ids]
+        failed = [{"row_id": ids[r.id], "error": f"not delivered: {r.error or 'no reason given'}"}
+                  for r in data.receipts if r.status == "failed" and ids[r.id] in open_ids]
+        for params, values in ((delivered, {"status": "delivered", "delivered_at": now}),
+                               (failed, {"status": "failed", "last_error": bindparam("error")})):
+            if params:  # one statement for all the receipts of a kind
+                await db_session.execute(update(T).where(T.c.id == bindparam("row_id"),
+                                                         T.c.status.in_(("sending", "sent"))).values(**values), params)
+        applied = len({p["row_id"] for p in delivered + failed})
+        unknown = sum(1 for r in data.receipts if ids[r.id] not in status_of)
         return {"applied": applied, "unknown": unknown}
 
 

@@ -83,7 +83,8 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
     engine = create_engine(settings)
     jwt_auth = make_jwt_auth(settings)
 
-    scheduler = build_scheduler(settings, nightly_jobs(settings, engine), engine) if settings.scheduler_enabled else None
+    jobs = nightly_jobs(settings, engine) if settings.scheduler_enabled else []
+    scheduler = build_scheduler(settings, jobs, engine) if jobs else None
 
     async def start_scheduler() -> None:
         if scheduler is not None:
@@ -92,6 +93,9 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
     async def dispose_engine() -> None:
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
+        for job in jobs:  # e.g. the dispatcher's pooled HTTP clients
+            if job.close is not None:
+                await job.close()
         await engine.dispose()
 
     return Litestar(

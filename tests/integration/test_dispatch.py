@@ -192,6 +192,9 @@ async def test_delivery_receipts(db, settings, sessions):
         r = await client.post("/api/v1/notifications/sms-receipts", json=body,
                               headers={"Authorization": "Bearer gw-token"})
         assert r.status_code == 200 and r.json() == {"applied": 2, "unknown": 2}
+        again = await client.post("/api/v1/notifications/sms-receipts", json=body,
+                                  headers={"Authorization": "Bearer gw-token"})
+        assert again.json() == {"applied": 0, "unknown": 2}  # a receipt sent twice changes nothing
     rows = await outbox(sessions)
     assert [r.status for r in rows] == ["delivered", "failed", "sent"]
     assert rows[0].delivered_at is not None and "absent subscriber" in rows[1].last_error
