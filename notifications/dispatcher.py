@@ -175,14 +175,12 @@ class Dispatcher:
         report.sent, report.retried, report.failed = len(sent), len(retry), len(failed)
         return report
 
-    async def run_once(self, now: datetime | None = None) -> DispatchReport:
-        """One claim, its sends and their results."""
-        now = now or utcnow()
+    async def _claim_batch(self, now: datetime | None) -> tuple[list[Any], datetime, int]:
         async with write_session(self.engine) as session:
-            rows, lease, deferred = await self.claim(session, now)
-        if not rows:
-            return DispatchReport(deferred=deferred)
-        report = DispatchReport(deferred=deferred)
+            return await self.claim(session, now or utcnow())
+
+    async def _send_and_record(self, rows: list[Any], lease: datetime) -> DispatchReport:
+        report = DispatchReport()
         sending = {asyncio.ensure_future(self._send(row)): row for row in rows}
         pending = set(sending)
         while pending:  # record what has come back every so often: a crash then resends little
@@ -194,12 +192,31 @@ class Dispatcher:
                                                  utcnow()))
         return report
 
+    async def run_once(self, now: datetime | None = None) -> DispatchReport:
+        """One claim, its sends and their results."""
+        rows, lease, deferred = await self._claim_batch(now)
+        report = await self._send_and_record(rows, lease) if rows else DispatchReport()
+        report.deferred += deferred
+        return report
+
     async def drain(self, now: datetime | None = None, max_rounds: int = 1000) -> DispatchReport:
-        """Claim and send until nothing is due (or max_rounds claims): the scheduled dispatcher job."""
+        """Claim and send until nothing is due (or max_rounds claims): the scheduled dispatcher job.
+
+        The next batch is claimed and started while the last one is still being sent, so the channels never
+        wait for the database (at most two batches in flight; they share each channel's concurrency bound)."""
         total = DispatchReport()
-        for _ in range(max_rounds):
-            report = await self.run_once(now)
-            total.add(report)
-            if report.claimed == 0 and report.deferred == 0:
-                break
+        in_flight: asyncio.Task[DispatchReport] | None = None
+        try:
+            for _ in range(max_rounds):
+                rows, lease, deferred = await self._claim_batch(now)
+                total.deferred += deferred
+                if not rows and not deferred:
+                    break
+                following = asyncio.create_task(self._send_and_record(rows, lease)) if rows else None
+                if in_flight is not None:
+                    total.add(await in_flight)
+                in_flight = following
+        finally:
+            if in_flight is not None:
+                total.add(await in_flight)
         return total
