@@ -306,7 +306,8 @@ class BatchController(Controller):
                         status_changes=report.status_changes, credit_applied=report.credit_applied,
                         prepayments_executed=report.prepayments_executed,
                         prepayments_failed=report.prepayments_failed,
-                        collection_attempts={d.isoformat(): n for d, n in report.collection_attempts.items()})
+                        collection_attempts={d.isoformat(): n for d, n in report.collection_attempts.items()},
+                        reminders_queued=report.reminders_queued)
 
 
 def _policy_out(r: PolicyRule) -> PolicyOut:

@@ -10,6 +10,7 @@ Pending prepayment requests are executed on their execution dates (loans.prepaym
 credit is used on what falls due (loans.credit), penalty interest is charged on overdue principal (and
 overdue interest when the policy says so) at the contract rate × the penalty factor in force, and each
 collection day (the 20th, not in November) records its collection attempts (loans.collections).
+Last, the day's reminders go to the outbox (loans.reminders).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from loans.ledger import Line
 from loans.applications import policy_rows
 from loans.models import LedgerEntry, LedgerLine, Loan, ScheduleLineRow
 from loans.policy import in_force
+from loans.reminders import queue_reminders
 from loans.servicing import book_unbooked
 from service import audit
 from service.db import utcnow
@@ -53,6 +55,7 @@ class BatchReport:
     prepayments_executed: int = 0
     prepayments_failed: int = 0
     collection_attempts: dict[date, int] = field(default_factory=dict)  # collection day → contracts
+    reminders_queued: int = 0  # outbox messages (loans.reminders)
 
 
 async def _recognise_interest(session: AsyncSession, day: date, actor: str) -> int:
@@ -169,6 +172,7 @@ async def close_of_business(session: AsyncSession, as_of: date, actor: str) -> B
     report.penalty_entries = await _charge_penalty(session, as_of, actor, factor, on_interest)
     report.collection_attempts = await collections.record_attempts(session, report.days_run)
     report.status_changes = await _move_contracts(session, as_of)
+    report.reminders_queued = await queue_reminders(session, first_day, as_of)
     if report.days_run:
         await set_meta(session, LAST_RUN_KEY, as_of.isoformat())
         await audit.record(session, actor, "close-of-business", "batch", as_of.isoformat(), None, {
@@ -178,5 +182,5 @@ async def close_of_business(session: AsyncSession, as_of: date, actor: str) -> B
             "credit_applied": report.credit_applied, "prepayments_executed": report.prepayments_executed,
             "prepayments_failed": report.prepayments_failed,
             "collection_attempts": {d.isoformat(): n for d, n in report.collection_attempts.items()},
-            "status_changes": report.status_changes})
+            "status_changes": report.status_changes, "reminders_queued": report.reminders_queued})
     return report

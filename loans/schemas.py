@@ -189,3 +189,4 @@ class BatchOut(msgspec.Struct):
     prepayments_executed: int = 0
     prepayments_failed: int = 0
     collection_attempts: dict[str, int] = {}
+    reminders_queued: int = 0

@@ -24,6 +24,9 @@ from loans.batch import close_of_business
 from loans.reports import loans_report
 from loans.import_api import ROUTES as LOAN_IMPORT_ROUTES
 from loans.me_api import ROUTES as GRADUATE_ROUTES
+from loans.reminders import queue_reminders
+from notifications.api import ROUTES as NOTIFICATION_ROUTES
+from notifications.worker import notification_jobs
 from service.accounts import AuthController, UserController
 from service.auth import ActiveUserCache, make_jwt_auth
 from service.db import create_engine, sqlalchemy_plugin, write_intent, write_session
@@ -61,14 +64,22 @@ def write_intent_middleware(app: ASGIApp) -> ASGIApp:
 
 
 def nightly_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
-    """The jobs the service runs by itself: close of business for yesterday, at 01:30 every night."""
+    """The scheduled jobs (in the service process, or in `zizhu worker`): close of business for yesterday at 01:30
+    (it queues the day's reminders); the reminder scan again at 07:00 (rules an admin changed since); the
+    dispatcher every few seconds."""
 
     async def close_yesterday() -> object:
         yesterday = datetime.now(settings.tz).date() - timedelta(days=1)
         async with write_session(engine) as session:
             return await close_of_business(session, yesterday, "scheduler")
 
-    return [Job("loans-close-of-business", "30 1 * * *", close_yesterday)]
+    async def scan_reminders() -> object:
+        yesterday = datetime.now(settings.tz).date() - timedelta(days=1)
+        async with write_session(engine) as session:
+            return await queue_reminders(session, yesterday, yesterday)
+
+    return [Job("loans-close-of-business", "30 1 * * *", close_yesterday),
+            Job("loans-reminder-scan", "0 7 * * *", scan_reminders), *notification_jobs(settings, engine)]
 
 
 def document_public_operations(app: Litestar) -> None:
@@ -82,7 +93,8 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
     engine = create_engine(settings)
     jwt_auth = make_jwt_auth(settings)
 
-    scheduler = build_scheduler(settings, nightly_jobs(settings, engine)) if settings.scheduler_enabled else None
+    jobs = nightly_jobs(settings, engine) if settings.scheduler_enabled else []
+    scheduler = build_scheduler(settings, jobs, engine) if jobs else None
 
     async def start_scheduler() -> None:
         if scheduler is not None:
@@ -91,6 +103,9 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
     async def dispose_engine() -> None:
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
+        for job in jobs:  # e.g. the dispatcher's pooled HTTP clients
+            if job.close is not None:
+                await job.close()
         await engine.dispose()
 
     return Litestar(
@@ -99,7 +114,7 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
                                        include_in_schema=False),
             *PAGE_ROUTES, console_router(settings), AuthController, UserController, UniversityController, StudentController,
             *LOAN_ROUTES, *LOAN_IMPORT_ROUTES, *GRADUATE_ROUTES,
-            *DONATION_ROUTES, *GRANT_ROUTES,
+            *DONATION_ROUTES, *GRANT_ROUTES, *NOTIFICATION_ROUTES,
         ],
         plugins=[sqlalchemy_plugin(engine)],
         on_app_init=[jwt_auth.on_app_init],

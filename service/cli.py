@@ -208,6 +208,22 @@ def batch_run(as_of: Any) -> None:
                   f"{report.lines_overdue} lines overdue, contracts moved: {report.status_changes or 'none'}")
 
 
+@main.command()
+def worker() -> None:
+    """Run the scheduled jobs until stopped: nightly batch, reminder scan, dispatcher (PostgreSQL: several may run)."""
+    from service.app import nightly_jobs
+    from service.logs import configure_logging
+    from service.migrate import upgrade
+    from service.scheduler import run_until_signalled
+
+    async def job(settings: Settings, engine: Any) -> None:
+        configure_logging(settings.log_level)
+        await upgrade(engine, settings)
+        await run_until_signalled(settings, engine, nightly_jobs(settings, engine))
+
+    _run(job)
+
+
 @main.group("audit")
 def audit_group() -> None:
     """The audit trail."""

@@ -20,6 +20,7 @@ from loans.models import (
 from loans.models import (  # Loans II: servicing
     CollectionAttempt, LinePayment, PrepaymentRequest, Relief, ReliefItem, SubsidySettlement,
 )
+from notifications.models import OutboxMessage, ReminderRule
 
 metadata = Base.metadata
 
@@ -28,4 +29,5 @@ __all__ = [
     "ScheduleLineRow", "Student", "CollectionAttempt", "LinePayment", "PrepaymentRequest", "Relief", "ReliefItem",
     "SubsidySettlement", "University", "ServiceMeta", "User", "metadata",
     "Allocation", "Application", "Award", "DirectedStudent", "Donor", "Funding", "Notice", "Objection", "Program",
-    "Receipt", "ReceiptCounter"]
+    "Receipt", "ReceiptCounter",
+    "OutboxMessage", "ReminderRule"]

@@ -42,6 +42,66 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
 
 
 @dataclass(frozen=True)
+class NotifySettings:
+    """Reminders and their channels (README: ZIZHU_SMS_*, ZIZHU_SMTP_*, ZIZHU_WEBHOOK_*, ZIZHU_NOTIFY_*)."""
+
+    sms_url: str | None = None
+    sms_token: str = field(default="", repr=False)
+    sms_concurrency: int = 32
+    sms_timeout_seconds: int = 10
+    sms_daily_cap: int = 3  # SMS per recipient per local day
+    quiet_hours: tuple[int, int] | None = (21 * 60, 8 * 60)  # minutes of the day: no SMS from … until …
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str = field(default="", repr=False)
+    smtp_from: str = "zizhu@localhost"
+    webhook_url: str | None = None
+    webhook_secret: str = field(default="", repr=False)
+    max_attempts: int = 8
+    retry_base_seconds: int = 30
+    retry_max_seconds: int = 3600
+    lease_seconds: int = 120
+    dispatch_every_seconds: int = 5
+    language: str = "zh-CN"
+
+
+def _quiet_hours(raw: str) -> tuple[int, int] | None:
+    if raw.strip().lower() in {"", "off", "none"}:
+        return None
+    try:
+        start, end = (int(h) * 60 + int(m) for h, m in (part.strip().split(":") for part in raw.split("-")))
+    except ValueError:
+        raise SettingsError(f"ZIZHU_SMS_QUIET_HOURS must read like 21:00-08:00 (or off), got {raw!r}") from None
+    if not (0 <= start < 1440 and 0 <= end < 1440):
+        raise SettingsError(f"ZIZHU_SMS_QUIET_HOURS must read like 21:00-08:00 (or off), got {raw!r}")
+    return start, end
+
+
+def _notify_settings(env: dict[str, str]) -> NotifySettings:
+    language = env.get("ZIZHU_NOTIFY_LANGUAGE") or "zh-CN"
+    if language not in {"zh-CN", "en"}:
+        raise SettingsError(f"ZIZHU_NOTIFY_LANGUAGE must be zh-CN or en, got {language!r}")
+    return NotifySettings(
+        sms_url=env.get("ZIZHU_SMS_URL") or None, sms_token=env.get("ZIZHU_SMS_TOKEN", ""),
+        sms_concurrency=_int(env, "ZIZHU_SMS_CONCURRENCY", 32, minimum=1),
+        sms_timeout_seconds=_int(env, "ZIZHU_SMS_TIMEOUT_SECONDS", 10, minimum=1),
+        sms_daily_cap=_int(env, "ZIZHU_SMS_DAILY_CAP", 3, minimum=1),
+        quiet_hours=_quiet_hours(env.get("ZIZHU_SMS_QUIET_HOURS", "21:00-08:00")),
+        smtp_host=env.get("ZIZHU_SMTP_HOST") or None, smtp_port=_int(env, "ZIZHU_SMTP_PORT", 25, minimum=1),
+        smtp_user=env.get("ZIZHU_SMTP_USER") or None, smtp_password=env.get("ZIZHU_SMTP_PASSWORD", ""),
+        smtp_from=env.get("ZIZHU_SMTP_FROM") or "zizhu@localhost",
+        webhook_url=env.get("ZIZHU_WEBHOOK_URL") or None, webhook_secret=env.get("ZIZHU_WEBHOOK_SECRET", ""),
+        max_attempts=_int(env, "ZIZHU_NOTIFY_MAX_ATTEMPTS", 8, minimum=1),
+        retry_base_seconds=_int(env, "ZIZHU_NOTIFY_RETRY_BASE_SECONDS", 30, minimum=1),
+        retry_max_seconds=_int(env, "ZIZHU_NOTIFY_RETRY_MAX_SECONDS", 3600, minimum=1),
+        lease_seconds=_int(env, "ZIZHU_NOTIFY_LEASE_SECONDS", 120, minimum=1),
+        dispatch_every_seconds=_int(env, "ZIZHU_DISPATCH_EVERY_SECONDS", 5, minimum=1),
+        language=language,
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -58,6 +118,8 @@ class Settings:
     log_level: str
     sql_echo: bool
     scheduler_enabled: bool
+    centre_phone: str = ""
+    notify: NotifySettings = field(default_factory=lambda: NotifySettings())
 
     @property
     def tz(self) -> ZoneInfo:
@@ -100,6 +162,8 @@ class Settings:
             log_level=(env.get("ZIZHU_LOG_LEVEL") or "INFO").upper(),
             sql_echo=_bool(env, "ZIZHU_SQL_ECHO", False),
             scheduler_enabled=_bool(env, "ZIZHU_SCHEDULER", True),
+            centre_phone=env.get("ZIZHU_CENTRE_PHONE", "").strip(),
+            notify=_notify_settings(env),
         )
 
 

@@ -33,6 +33,7 @@ from litestar.testing import AsyncTestClient  # noqa: E402
 from sqlalchemy import delete, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
+from notifications.rules import reset_rules  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.auth import User, hash_password, issue_token  # noqa: E402
 from service.db import create_engine, session_factory, write_session  # noqa: E402
@@ -73,6 +74,7 @@ async def db(engine: AsyncEngine) -> AsyncEngine:
                 await session.execute(delete(table).where(~table.c.created_by.startswith("migration")))
             else:
                 await session.execute(delete(table))
+        await reset_rules(session)  # the reminder rules as the migration seeds them
     return engine
 
 

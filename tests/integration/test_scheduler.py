@@ -12,7 +12,7 @@ from service.meta import get_meta
 @time_machine.travel("2026-11-29 01:30 +08:00")
 async def test_nightly_job_closes_yesterday(db, settings, sessions):
     jobs = nightly_jobs(settings, db)
-    assert [j.name for j in jobs] == ["loans-close-of-business"]
+    assert [j.name for j in jobs] == ["loans-close-of-business", "loans-reminder-scan", "notifications-dispatch"]
     report = await jobs[0].run()
     assert [d.isoformat() for d in report.days_run] == ["2026-11-28"]
     async with sessions() as s:
@@ -20,3 +20,4 @@ async def test_nightly_job_closes_yesterday(db, settings, sessions):
     scheduler = build_scheduler(settings, jobs)
     job = scheduler.get_job("loans-close-of-business")
     assert job is not None and "hour='1'" in str(job.trigger) and "minute='30'" in str(job.trigger)
+    assert "interval[0:00:05]" in str(scheduler.get_job("notifications-dispatch").trigger)
