@@ -1,6 +1,6 @@
 """API fuzzing: schemathesis against the app's own OpenAPI document, every operation, on a real server.
 
-Each operation gets a bounded number of generated requests (ZIZHU_FUZZ_EXAMPLES, 12 by default), sent with an
+Each operation gets a bounded number of generated requests (ZIZHU_FUZZ_EXAMPLES, 8 by default), sent with an
 admin's token to a server with the demo data. Checked on every answer: no 5xx, the status is documented, the
 content type is documented, the body matches the documented schema, and an operation that needs a sign-in
 refuses a request without one. Not checked: that schema-valid data is accepted (business rules rightly refuse
@@ -24,7 +24,7 @@ from tests.e2e.conftest import free_port, installation_env, remove_installation,
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           ignored_auth]
-EXAMPLES = int(os.environ.get("ZIZHU_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("ZIZHU_FUZZ_EXAMPLES", "8"))
 
 
 @pytest.fixture(scope="module")
