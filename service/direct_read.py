@@ -243,11 +243,18 @@ class _PgReadConnections:
         self._opened = 0
         self._waiters: deque[asyncio.Future[Any]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # per connection, its prepared statements by SQL: asyncpg's own statement cache costs a lookup and an
+        # LRU update per call; a prepared statement object is called straight away.
+        self._prepared: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
     async def fetch(self, sql: str, args: tuple[Any, ...]) -> Any:
         connection = await self._take()
         try:
-            records = await connection.fetch(sql, *args)
+            statements = self._prepared.setdefault(connection, {})
+            prepared = statements.get(sql)
+            if prepared is None:
+                prepared = statements[sql] = await connection.prepare(sql)
+            records = await prepared.fetch(*args)
         except OverflowError:
             self._give_back(connection)
             raise
