@@ -19,8 +19,8 @@ from reportlab.graphics import renderPDF
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
-from service.money import format_yuan, to_capitals
-from service.pdf import PAGE_HEIGHT, PAGE_WIDTH, chinese_font, draw_wrapped, new_canvas, qr_drawing, wrap_lines
+from service.money import format_yuan_grouped, to_capitals
+from service.pdf import PAGE_HEIGHT, PAGE_WIDTH, chinese_font, date_zh, draw_wrapped, new_canvas, qr_drawing, wrap_lines
 
 __all__ = ["TITLE", "CertificateData", "render_certificate"]
 
@@ -65,17 +65,6 @@ class CertificateData:
     verify_url: str
 
 
-def _date_zh(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-def _yuan_grouped(fen: int) -> str:
-    """20_000_00 fen -> "20,000.00": format_yuan (exact, int only) plus thousands separators."""
-    whole, _, cents = format_yuan(fen).partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    return f"{sign}{int(whole.lstrip('-')):,}.{cents}"
-
-
 def _rows(d: CertificateData) -> list[tuple[str, str]]:
     rate = d.rate_percent.strip()
     return [
@@ -85,12 +74,12 @@ def _rows(d: CertificateData) -> list[tuple[str, str]]:
         ("就读院校", d.university),
         ("学历层次", d.level_zh),
         ("贷款学年", f"{d.academic_year}—{d.academic_year + 1} 学年"),
-        ("贷款金额（小写）", f"{_yuan_grouped(d.principal_fen)} 元"),
+        ("贷款金额（小写）", f"{format_yuan_grouped(d.principal_fen)} 元"),
         ("贷款金额（大写）", f"人民币{to_capitals(d.principal_fen)}"),
         ("年利率", rate if rate.endswith("%") else f"{rate}%"),
         ("期限", f"{d.term_years} 年"),
-        ("签约日期", _date_zh(d.signed_on)),
-        ("到期日", _date_zh(d.maturity_date)),
+        ("签约日期", date_zh(d.signed_on)),
+        ("到期日", date_zh(d.maturity_date)),
         ("共同借款人", f"{d.co_borrower_name}（{d.co_borrower_relationship_zh}）"),
     ]
 
@@ -178,7 +167,7 @@ def render_certificate(data: CertificateData) -> bytes:
     c.drawString(LEFT, sign_y, "经办人签字：")
     c.line(LEFT + 70, sign_y - 3, LEFT + 190, sign_y - 3)
     c.drawRightString(RIGHT, sign_y, f"{data.centre_name}（盖章）")
-    c.drawRightString(RIGHT, sign_y - 26, _date_zh(data.signed_on))
+    c.drawRightString(RIGHT, sign_y - 26, date_zh(data.signed_on))
 
     c.showPage()
     c.save()

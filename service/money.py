@@ -122,6 +122,13 @@ def format_yuan(fen: Fen) -> str:
     return f"{sign}{yuan}.{rest:02d}"
 
 
+def format_yuan_grouped(fen: Fen) -> str:
+    """For paper, not for parsing: 2000000 -> "20,000.00", -123456 -> "-1,234.56" (thousands separators)."""
+    whole, _, cents = format_yuan(fen).partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    return f"{sign}{int(whole.lstrip('-')):,}.{cents}"
+
+
 def round_half_up(value: int | Decimal | Fraction, divisor: int = 1) -> Fen:
     """Round an exact amount of fen (``value / divisor``) to a whole fen, halves away from zero.
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import unicodedata
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
@@ -207,3 +208,8 @@ def draw_qr(c: Canvas, data: str, x: float, y: float, size: float, *, mask: int 
                 start = None
     ops.append("f Q")
     c.addLiteral("\n".join(ops))
+
+
+def date_zh(d: date) -> str:
+    """A date as printed on Chinese paper: 2026年11月30日."""
+    return f"{d.year}年{d.month}月{d.day}日"

@@ -305,3 +305,13 @@ def test_round_half_up_divisor_must_be_positive_int():
     for bad in (0, -3, 2.0, True):
         with pytest.raises(TypeError):
             round_half_up(5, bad)
+
+
+@given(st.integers(min_value=-(10**15), max_value=10**15))
+def test_grouped_is_format_yuan_with_thousands_separators(fen: int) -> None:
+    from service.money import format_yuan_grouped
+
+    grouped = format_yuan_grouped(fen)
+    assert grouped.replace(",", "") == format_yuan(fen)
+    whole = grouped.lstrip("-").split(".")[0]
+    assert all(len(group) == 3 for group in whole.split(",")[1:]) and 1 <= len(whole.split(",")[0]) <= 3
