@@ -12,6 +12,7 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.response import Redirect
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -261,6 +262,12 @@ async def annual_pdf(session: AsyncSession, request: Request, year: int, program
                                           datetime.now(settings.tz).date())
 
 
+@get("/V/{code:str}", opt={"public": True}, tags=["receipts"],
+     summary="The short verify address a receipt's QR code holds: redirects to the verify endpoint (public)")
+async def short_verify(code: FromPath[str]) -> Redirect:
+    return Redirect(path=f"/api/v1/receipts/verify/{quote(code.strip().upper(), safe='')}")
+
+
 ROUTES: list[Any] = [DonorController, ProgramController, DonationController, AppropriationController,
-                     ReceiptController, DonationReportController]
+                     ReceiptController, DonationReportController, short_verify]
 __all__ = ["ROUTES", "idempotent", "pdf_response"]
