@@ -179,7 +179,7 @@ def _kind(version: int, level: str, mask: int) -> _Kind:
     return _Kind(version, level, mask)
 
 
-def _bitstream(text: str, version: int, alphanumeric: bool) -> tuple[int, int]:
+def _bitstream(text: str, alphanumeric: bool) -> tuple[int, int]:
     """(bits, length) of mode indicator, character count and data: an integer, most significant bit first."""
     bits, n = (0b0010, 4) if alphanumeric else (0b0100, 4)
     count_bits = 9 if alphanumeric else 8  # versions 1-9
@@ -200,11 +200,10 @@ def encode(text: str, error: str = "m", mask: int = 0) -> QrMatrix | None:
     else byte mode; `None` for what this encoder leaves to segno (non-ASCII, too long)."""
     if not text.isascii():
         return None
-    alphanumeric = bool(_ALNUM_ONLY.fullmatch(text))
+    bits, n = _bitstream(text, bool(_ALNUM_ONLY.fullmatch(text)))
     for version in range(1, MAX_VERSION + 1):
         kind = _kind(version, error, mask)
         capacity = 8 * kind.data_codewords
-        bits, n = _bitstream(text, version, alphanumeric)
         if n <= capacity:
             break
     else:
