@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, any_, bindparam, insert, select, update
+from sqlalchemy import BigInteger, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -129,6 +129,13 @@ async def _insert_lines(session: AsyncSession, rows: list[tuple[Any, ...]]) -> N
 async def _add_to(session: AsyncSession, table: object, column: str, amounts: dict[int, int]) -> None:
     t = table  # a Table: UPDATE t SET column = column + :delta WHERE id = :key, executed many times
     col = t.c[column]  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name == "postgresql":  # one statement joining two arrays: 10,000 rows in one go
+        deltas = func.unnest(bindparam("keys", type_=ARRAY(BigInteger)), bindparam("deltas", type_=ARRAY(BigInteger))
+                             ).table_valued("key", "delta").render_derived(name="d")
+        joined = update(t).where(t.c.id == deltas.c.key).values({column: col + deltas.c.delta})  # type: ignore[attr-defined]
+        await session.execute(joined.execution_options(synchronize_session=False),
+                              {"keys": list(amounts), "deltas": list(amounts.values())})
+        return
     stmt = update(t).where(t.c.id == bindparam("key")).values({column: col + bindparam("delta")})  # type: ignore[attr-defined]
     await session.execute(stmt.execution_options(synchronize_session=False),
                           [{"key": k, "delta": v} for k, v in amounts.items()])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -12,7 +13,9 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,6 +51,18 @@ async def idempotent(request: Request, session: AsyncSession, scope: str, data: 
     return Response(content=body, status_code=201)
 
 
+
+@dataclass
+class JsonOrPdf(Operation):
+    """The OpenAPI operation of a GET answering JSON, or a PDF with `?format=pdf`: both content types documented."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse):
+            ok.content = {**(ok.content or {}), "application/pdf": OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))}
+
+
 class DonorController(Controller):
     path = "/api/v1/donors"
     tags = ["donations"]
@@ -69,7 +84,7 @@ class DonorController(Controller):
         funding.donor_scope(request.user, donor_id)
         return donor_out(await funding.get_donor(db_session, donor_id))
 
-    @get("/{donor_id:int}/allocation-report", guards=[allow(*STAFF_READERS, "donor")],
+    @get("/{donor_id:int}/allocation-report", guards=[allow(*STAFF_READERS, "donor")], operation_class=JsonOrPdf,
          summary="Where the donor's money went: each donation → awards → students (masked), and what is unallocated")
     async def allocation_report(self, donor_id: FromPath[int], db_session: NamedDependency[AsyncSession],
                                 request: Request, since: FromQuery[date | None] = None,
@@ -177,7 +192,8 @@ class ReceiptController(Controller):
     path = "/api/v1/receipts"
     tags = ["donations"]
 
-    @get("/{receipt_no:str}", guards=[allow(*STAFF_READERS, "donor")], summary="A donation receipt as issued",
+    @get("/{receipt_no:str}", guards=[allow(*STAFF_READERS, "donor")], operation_class=JsonOrPdf,
+         summary="A donation receipt as issued",
          description="`?format=pdf`: the receipt as PDF. Its first print is the original; every later print is a "
                      "copy marked 副本, made from the stored fields. A voided receipt prints with 作废 and the reason.")
     async def detail(self, receipt_no: FromPath[str], db_session: NamedDependency[AsyncSession], request: Request,
@@ -220,7 +236,7 @@ class DonationReportController(Controller):
     path = "/api/v1/reports"
     tags = ["reports"]
 
-    @get("/annual", guards=[allow(*STAFF_READERS)],
+    @get("/annual", guards=[allow(*STAFF_READERS)], operation_class=JsonOrPdf,
          summary="Grants paid in a calendar year by programme: persons, person-times, amount, of which registered-poor")
     async def annual(self, year: Annotated[int, QueryParameter(ge=2000, le=2100)],
                      db_session: NamedDependency[AsyncSession], request: Request,
@@ -261,6 +277,12 @@ async def annual_pdf(session: AsyncSession, request: Request, year: int, program
                                           datetime.now(settings.tz).date())
 
 
+@get("/V/{code:str}", opt={"public": True}, tags=["receipts"],
+     summary="The short verify address a receipt's QR code holds: redirects to the verify endpoint (public)")
+async def short_verify(code: FromPath[str]) -> Redirect:
+    return Redirect(path=f"/api/v1/receipts/verify/{quote(code.strip().upper(), safe='')}")
+
+
 ROUTES: list[Any] = [DonorController, ProgramController, DonationController, AppropriationController,
-                     ReceiptController, DonationReportController]
+                     ReceiptController, DonationReportController, short_verify]
 __all__ = ["ROUTES", "idempotent", "pdf_response"]

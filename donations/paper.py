@@ -45,7 +45,8 @@ class ReceiptData:
     reference: str
     issuer: str
     verify_code: str
-    verify_url: str
+    verify_url: str  # printed under the code
+    qr_url: str = ""  # what the QR code holds (a short verify URL); empty: verify_url
     copy: bool = False  # a reprint: marked 副本
     void_reason: str | None = None  # set: the receipt is void
     replaces_no: str | None = None  # this receipt replaces a voided one
@@ -170,7 +171,7 @@ def draw_receipt(c: Canvas, d: ReceiptData, font: str) -> None:
         note = f"本收据替代已作废的收据 {d.replaces_no}。" + note
     y = _wrapped_at(c, note, LEFT, y - 16, RIGHT - LEFT - QR_SIZE - 12, font, 9.5, 13)
     qr_bottom = y - QR_SIZE + 6
-    draw_qr(c, d.verify_url, RIGHT - QR_SIZE, qr_bottom, QR_SIZE, mask=QR_MASK)
+    draw_qr(c, d.qr_url or d.verify_url, RIGHT - QR_SIZE, qr_bottom, QR_SIZE, mask=QR_MASK)
     c.setFont(font, 10)
     c.drawString(LEFT, y - 8, "校验码")
     c.setFont(CODE_FONT, 18)

@@ -15,7 +15,7 @@ from donations.models import Funding, Receipt
 from donations.paper import ReceiptData
 from donations.reports import DonorTrace, by_key, level_zh
 from donations.report_pdf import DonorReportData, RecipientRow
-from donations.views import verify_url
+from donations.views import receipt_qr_url, verify_url
 from service import audit
 from service.db import utcnow
 from service.errors import CONFLICT, NOT_FOUND, Problem
@@ -35,7 +35,8 @@ def receipt_data(r: Receipt, public_url: str, copy: bool) -> ReceiptData:
         organisation=f["organisation"], receipt_no=r.receipt_no, issued_on=r.issued_on, donor=f["donor"],
         amount_fen=parse_yuan(f["amount"]), purpose=f.get("purpose", f["program"]), method=f["method"],
         reference=f.get("reference", ""), issuer=f["issuer"], verify_code=r.verify_code,
-        verify_url=verify_url(public_url, r.verify_code), copy=copy,
+        verify_url=verify_url(public_url, r.verify_code),
+        qr_url=receipt_qr_url(public_url, r.verify_code), copy=copy,
         void_reason=r.void_reason if r.status == "void" else None, replaces_no=r.replaces_no)
 
 

@@ -58,6 +58,18 @@ def verify_url(public_url: str, code: str) -> str:
     return f"{public_url}/api/v1/receipts/verify/{code}"
 
 
+SHORT_VERIFY_PATH = "/V/"  # served by donations.funding_api.short_verify, which redirects to verify_url
+
+
+def receipt_qr_url(public_url: str, code: str) -> str:
+    """What a receipt's QR code holds: the short public path, upper case when the public URL is only a scheme
+    and a host (both case-insensitive), so the code is in QR alphanumeric mode and the smallest version (a
+    fraction of the encoding and drawing). A public URL with a path of its own keeps its case."""
+    short = f"{public_url}{SHORT_VERIFY_PATH}{code}"
+    scheme, _, rest = public_url.partition("://")
+    return short.upper() if "/" not in rest and "?" not in rest and "#" not in rest else short
+
+
 async def application_out(session: AsyncSession, a: Application) -> ApplicationOut:
     open_objections = await session.scalar(select(func.count()).select_from(Objection).where(
         Objection.application_id == a.id, Objection.status == "open"))

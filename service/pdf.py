@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import unicodedata
 from datetime import date
 from functools import lru_cache
@@ -28,6 +29,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
+
+from service import qr
 
 __all__ = [
     "CID_FONT",
@@ -180,18 +183,26 @@ def qr_drawing(data: str, size: float) -> Drawing:
     return drawing
 
 
+_DARK_RUN = re.compile("1+")
+
+
 def draw_qr(c: Canvas, data: str, x: float, y: float, size: float, *, mask: int | None = None) -> None:
     """Draw a QR code of ``data`` (error level M, quiet zone included) straight onto the canvas, lower-left
     corner at (x, y), ``size`` points wide.
 
-    For documents printed by the thousand (receipts): encoded once with segno and drawn as one filled path of
-    horizontal runs, where qr_drawing's widget encodes twice and builds a validated shape per module (about
-    20 times the cost). ``mask`` fixes the mask pattern instead of trying all eight for the best score: any
-    mask decodes, and the search is most of the encoding time.
+    For documents printed by the thousand (receipts): encoded once and drawn as one filled path of horizontal
+    runs, where qr_drawing's widget encodes twice and builds a validated shape per module (about 20 times the
+    cost). ``mask`` fixes the mask pattern instead of trying all eight for the best score (any mask decodes;
+    the search is most of segno's time), and lets service.qr encode it from a cached template when the data
+    fits (a short URL); otherwise segno encodes.
     """
-    code = segno.make(data, error="m", micro=False, boost_error=False, mask=mask)
+    fast = qr.encode(data, "m", mask) if mask is not None else None
+    if fast is not None:
+        rows = fast.rows
+    else:
+        rows = tuple("".join("1" if m else "0" for m in row)
+                     for row in segno.make(data, error="m", micro=False, boost_error=False, mask=mask).matrix)
     quiet = 4
-    rows = code.matrix
     modules = len(rows) + 2 * quiet
     unit = size / modules
     # In module units (one `cm` maps a module to `unit` points), so every rectangle is four small integers:
@@ -199,13 +210,7 @@ def draw_qr(c: Canvas, data: str, x: float, y: float, size: float, *, mask: int 
     ops = [f"q 0 g {unit:.5f} 0 0 {unit:.5f} {x:.3f} {y:.3f} cm"]
     for r, row in enumerate(rows):
         row_y = modules - quiet - r - 1
-        start = None
-        for col, dark in enumerate([*row, 0]):
-            if dark and start is None:
-                start = col
-            elif not dark and start is not None:
-                ops.append(f"{quiet + start} {row_y} {col - start} 1 re")
-                start = None
+        ops.extend(f"{quiet + run.start()} {row_y} {run.end() - run.start()} 1 re" for run in _DARK_RUN.finditer(row))
     ops.append("f Q")
     c.addLiteral("\n".join(ops))
 

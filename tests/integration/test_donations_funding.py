@@ -119,6 +119,10 @@ async def test_receipt_json_and_public_verification(client, make_user):
     assert r.json() == {"receipt_no": d["receipt_no"], "issued_on": "2025-08-01", "donor": "示*******行",
                         "amount": "77500.00", "status": "issued"}
     assert (await client.get(f"{V1}/receipts/verify/AAAA-BBBB-CCCC")).status_code == 404
+    for short in (f"/V/{receipt['verify_code']}", f"/V/{receipt['verify_code'].lower()}"):  # what the QR code holds
+        r = await client.get(short, follow_redirects=False)
+        assert r.status_code in (302, 307) and r.headers["location"] == f"{V1}/receipts/verify/{receipt['verify_code']}"
+        assert (await client.get(short, follow_redirects=True)).json()["receipt_no"] == d["receipt_no"]
     other = await make_user("donor", donor_id=donor + 1)
     await w.get(f"/receipts/{d['receipt_no']}", other, expect=403)
     own = await make_user("donor", donor_id=donor)

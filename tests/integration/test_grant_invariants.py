@@ -107,3 +107,47 @@ async def test_random_walk_keeps_the_invariants(db, seed, pooling):
 async def _ids(engine, status: str) -> list[int]:
     async with write_session(engine) as s:
         return list((await s.scalars(select(Award.id).where(Award.status == status).order_by(Award.id))).all())
+
+
+async def test_batch_allocation_and_a_line_reversed_only_once(db):
+    """The batch path (past COPY_FROM lines: COPY on PostgreSQL) keeps the sums; the database refuses a second
+    reversal of a line (the partial unique index on reverses_id) and an over-allocated donation."""
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+
+    program_id, students = await _setup(db, "fifo")
+    n = awards.COPY_FROM + 200
+    async with write_session(db) as s:
+        donor = await s.scalar(select(Donor.id))
+        s.add_all([Funding(kind="donation", program_id=program_id, donor_id=donor, amount=100 * n // 4 + 50,
+                           received_on=START, reference=f"B{i}", created_by="t") for i in range(4)])
+        apps = [Application(program_id=program_id, student_id=students[i % 4], academic_year=1000 + i, status="awarded",
+                            amount=100, rule_note="fixed", prepared_by=1) for i in range(n)]
+        s.add_all(apps)
+        await s.flush()
+        s.add_all([Award(application_id=a.id, program_id=program_id, student_id=a.student_id,
+                         academic_year=a.academic_year, amount=100, status="awarded", finalized_on=START) for a in apps])
+    async with write_session(db) as s:
+        program = await s.get(Program, program_id)
+        rows = (await s.execute(select(Award.id, Award.student_id, Award.amount, Award.funded)
+                                .order_by(Award.id))).all()
+        result = await awards.allocate_awards(s, program, rows, START, "t")  # type: ignore[arg-type]
+    assert not result.shortfalls and len(result.lines) >= n
+    async with write_session(db) as s:
+        funded = await s.scalar(select(func.count()).select_from(Award).where(Award.funded == Award.amount))
+        allocated = await s.scalar(select(func.sum(Funding.allocated)))
+        assert funded == n and allocated == 100 * n == await s.scalar(select(func.sum(Allocation.amount)))
+    award = await _ids(db, "awarded")
+    async with write_session(db) as s:
+        await s.execute(update(Award).where(Award.id == award[0]).values(status="paid"))
+        await awards.revoke(s, await awards.get_award(s, award[0]), START, "撤销", "t")
+    async with write_session(db) as s:
+        reversal = await s.scalar(select(Allocation).where(Allocation.reverses_id.is_not(None)))
+        assert reversal is not None
+    with pytest.raises(IntegrityError):
+        async with write_session(db) as s:
+            s.add(Allocation(funding_id=reversal.funding_id, award_id=reversal.award_id, amount=-1, rule="reversal",
+                             reverses_id=reversal.reverses_id, posted_on=START, actor="t"))
+    with pytest.raises(IntegrityError):
+        async with write_session(db) as s:
+            await s.execute(update(Funding).values(allocated=Funding.amount + 1))

@@ -132,3 +132,18 @@ def test_a_page_renders_to_png(tmp_path: Path):
     subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True)
     png = next(tmp_path.glob("page*.png"))
     assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 5000
+
+
+def test_receipt_qr_code_scans_to_the_short_verify_url(tmp_path: Path):
+    """Rendered as a printer would see it, the QR code on the page reads back as the short verify URL."""
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm not installed (apt-get install poppler-utils)")
+    zxingcpp = pytest.importorskip("zxingcpp")
+    pdf = tmp_path / "receipt.pdf"
+    pdf.write_bytes(render_receipt(receipt(qr_url="HTTP://127.0.0.1:8000/V/ABCD-EFGH-IJKL")))
+    subprocess.run(["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
+                   check=True)
+    from PIL import Image
+
+    found = zxingcpp.read_barcode(Image.open(next(tmp_path.glob("page*.png"))))
+    assert found is not None and found.text == "HTTP://127.0.0.1:8000/V/ABCD-EFGH-IJKL"
