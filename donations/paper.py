@@ -17,8 +17,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
-from service.money import to_capitals
-from service.pdf import PAGE_HEIGHT, PAGE_WIDTH, chinese_font, draw_qr, draw_wrapped, new_canvas, wrap_lines
+from service.money import format_yuan_grouped, to_capitals
+from service.pdf import PAGE_HEIGHT, PAGE_WIDTH, chinese_font, date_zh, draw_qr, draw_wrapped, new_canvas, wrap_lines
 
 RECEIPT_TITLE = "捐赠收据"
 ACK_TITLE = "受助回执"
@@ -66,15 +66,6 @@ class AcknowledgementData:
     paid_on: date
     bank_card_masked: str
     payment_reference: str
-
-
-def date_zh(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-def yuan_grouped(fen: int) -> str:
-    whole, cents = divmod(fen, 100)
-    return f"{whole:,}.{cents:02d}"
 
 
 def _title(c: Canvas, font: str, text: str, y: float, size: float = 22) -> None:
@@ -145,7 +136,7 @@ def _receipt_rows(d: ReceiptData) -> list[tuple[str, str]]:
     return [
         ("收据编号", d.receipt_no),
         ("捐赠方", d.donor),
-        ("金额（小写）", f"¥{yuan_grouped(d.amount_fen)} 元"),
+        ("金额（小写）", f"¥{format_yuan_grouped(d.amount_fen)} 元"),
         ("金额（大写）", f"人民币{to_capitals(d.amount_fen)}"),
         ("捐赠用途", d.purpose),
         ("支付方式", f"{d.method}（流水号 {d.reference}）"),
@@ -215,7 +206,7 @@ def render_acknowledgement(d: AcknowledgementData) -> bytes:
         ("资助编号", str(d.award_id)), ("受助学生", d.student_name), ("身份证号", d.id_number_masked),
         ("就读院校", d.university), ("学历层次", d.level_zh), ("资助项目", d.program),
         ("学年", f"{d.academic_year}—{d.academic_year + 1} 学年"),
-        ("金额（小写）", f"¥{yuan_grouped(d.amount_fen)} 元"), ("金额（大写）", f"人民币{to_capitals(d.amount_fen)}"),
+        ("金额（小写）", f"¥{format_yuan_grouped(d.amount_fen)} 元"), ("金额（大写）", f"人民币{to_capitals(d.amount_fen)}"),
         ("发放日期", date_zh(d.paid_on)), ("收款银行卡", d.bank_card_masked or "—"),
         ("银行流水号", d.payment_reference),
     ]

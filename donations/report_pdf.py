@@ -25,9 +25,8 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import LongTable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 from reportlab.platypus.flowables import Flowable
 
-from donations.paper import date_zh, yuan_grouped
-from service.money import format_wan
-from service.pdf import chinese_font, wrap_lines
+from service.money import format_wan, format_yuan_grouped
+from service.pdf import chinese_font, date_zh, wrap_lines
 
 FRAME_W = A4[0] - 36 * mm
 
@@ -149,12 +148,12 @@ def render_notice(centre: str, program: str, starts_on: date, ends_on: date, ent
         f"经个人申请、审核，现将{program}拟资助学生名单予以公示。公示期自{date_zh(starts_on)}至{date_zh(ends_on)}"
         f"（共 {(ends_on - starts_on).days + 1} 天）。如有异议，请在公示期内向{centre}反映。{contact}", s.body),
         Spacer(1, 6)]
-    rows = [(str(i), e.student, e.university, e.level_zh, yuan_grouped(e.amount_fen))
+    rows = [(str(i), e.student, e.university, e.level_zh, format_yuan_grouped(e.amount_fen))
             for i, e in enumerate(entries, start=1)]
     story.append(data_table(s.font, ["序号", "姓名", "就读院校", "层次", "资助金额（元）"], rows,
                             [14 * mm, 28 * mm, 78 * mm, 22 * mm, FRAME_W - 142 * mm], numeric=(4,), size=10))
     total = sum(e.amount_fen for e in entries)
-    story += [Spacer(1, 8), Paragraph(f"合计：{len(rows)} 人，{yuan_grouped(total)} 元（{format_wan(total)} 万元）。",
+    story += [Spacer(1, 8), Paragraph(f"合计：{len(rows)} 人，{format_yuan_grouped(total)} 元（{format_wan(total)} 万元）。",
                                       s.body), Spacer(1, 18),
               Paragraph(f"{centre}<br/>{date_zh(starts_on)}", ParagraphStyle("r", parent=s.body, alignment=2))]
     doc.render(story)
@@ -200,18 +199,18 @@ def render_donor_report(d: DonorReportData) -> bytes:
         Paragraph(f"出具单位：{d.centre}", s.body), Paragraph(f"出具日期：{date_zh(d.generated_on)}", s.body),
         Paragraph(f"校验码：{d.verify_code}", s.body), Spacer(1, 16),
         Paragraph(f"感谢贵方对我县家庭经济困难学生的关爱与支持。报告期内，贵方共捐赠 {d.donations} 笔，"
-                  f"合计 {yuan_grouped(d.received)} 元；已分配至 {persons} 人次受助学生 {yuan_grouped(d.allocated)} 元，"
-                  f"其中已发放 {yuan_grouped(d.paid)} 元；尚未分配 {yuan_grouped(d.unallocated)} 元，将按捐赠意愿继续用于资助。"
+                  f"合计 {format_yuan_grouped(d.received)} 元；已分配至 {persons} 人次受助学生 {format_yuan_grouped(d.allocated)} 元，"
+                  f"其中已发放 {format_yuan_grouped(d.paid)} 元；尚未分配 {format_yuan_grouped(d.unallocated)} 元，将按捐赠意愿继续用于资助。"
                   "受助学生姓名已按规定隐去部分信息。", s.body),
         Spacer(1, 10),
         data_table(s.font, ["项目", "金额（元）", "金额（万元）"],
-                   [(label, yuan_grouped(v), format_wan(v)) for label, v in (
+                   [(label, format_yuan_grouped(v), format_wan(v)) for label, v in (
                        ("收到捐赠", d.received), ("已分配", d.allocated), ("已发放", d.paid), ("未分配", d.unallocated))],
                    [60 * mm, 50 * mm, 40 * mm], numeric=(1, 2), size=10),
         PageBreak(), Paragraph("一、资金去向统计", s.heading),
         bar_chart(s.font, "按资助项目", d.by_program), Spacer(1, 10), bar_chart(s.font, "按学历层次", d.by_level),
         PageBreak(), Paragraph("二、受助学生名单", s.heading)]
-    rows = [(r.receipt_no, r.student, r.university, r.level_zh, r.program, yuan_grouped(r.amount_fen),
+    rows = [(r.receipt_no, r.student, r.university, r.level_zh, r.program, format_yuan_grouped(r.amount_fen),
              r.paid_on.isoformat() if r.paid_on else "未发放") for r in d.recipients]
     if rows:
         story.append(data_table(s.font, ["收据编号", "受助学生", "就读院校", "层次", "资助项目", "金额（元）", "发放日期"],
@@ -252,20 +251,20 @@ def render_annual(centre: str, year: int, programs: Sequence[ProgramLine], total
     buf = io.BytesIO()
     doc = _NumberedDoc(buf, f"{year}年度学生资助工作统计", centre, centre)
     story: list[Flowable] = [Paragraph(f"{centre}<br/>{year}年度学生资助工作统计", s.title), Paragraph(
-        f"{year}年度共资助大学生 {total.persons} 人、{total.person_times} 人次，发放资助资金 {yuan_grouped(total.amount)} 元"
+        f"{year}年度共资助大学生 {total.persons} 人、{total.person_times} 人次，发放资助资金 {format_yuan_grouped(total.amount)} 元"
         f"（{format_wan(total.amount)}万元），其中建档立卡家庭学生 {total.poor_persons} 人、"
-        f"{yuan_grouped(total.poor_amount)} 元。", s.body), Paragraph("一、资助项目", s.heading)]
-    rows = [(p.name, str(p.persons), str(p.person_times), yuan_grouped(p.amount), format_wan(p.amount),
-             str(p.poor_persons), yuan_grouped(p.poor_amount)) for p in [*programs, total]]
+        f"{format_yuan_grouped(total.poor_amount)} 元。", s.body), Paragraph("一、资助项目", s.heading)]
+    rows = [(p.name, str(p.persons), str(p.person_times), format_yuan_grouped(p.amount), format_wan(p.amount),
+             str(p.poor_persons), format_yuan_grouped(p.poor_amount)) for p in [*programs, total]]
     story.append(data_table(s.font, ["项目", "人数", "人次", "金额（元）", "万元", "建档立卡人数", "建档立卡金额（元）"],
                             rows, [52 * mm, 14 * mm, 14 * mm, 28 * mm, 16 * mm, 22 * mm, FRAME_W - 146 * mm],
                             numeric=(1, 2, 3, 4, 5, 6), size=9))
     if loans is not None:
         story += [Paragraph("二、生源地信用助学贷款", s.heading), Paragraph(
             f"{year}学年办理生源地信用助学贷款学生 {loans.students} 人，合同 {loans.contracts} 笔，贷款金额 "
-            f"{yuan_grouped(loans.amount)} 元（{format_wan(loans.amount)}万元），其中建档立卡家庭学生 {loans.poor_students} 人、"
-            f"{yuan_grouped(loans.poor_amount)} 元。累计贷款学生总数 {loans.cumulative_students} 人，累计合同数 "
-            f"{loans.cumulative_contracts} 笔，贷款总额 {yuan_grouped(loans.cumulative_amount)} 元"
+            f"{format_yuan_grouped(loans.amount)} 元（{format_wan(loans.amount)}万元），其中建档立卡家庭学生 {loans.poor_students} 人、"
+            f"{format_yuan_grouped(loans.poor_amount)} 元。累计贷款学生总数 {loans.cumulative_students} 人，累计合同数 "
+            f"{loans.cumulative_contracts} 笔，贷款总额 {format_yuan_grouped(loans.cumulative_amount)} 元"
             f"（{format_wan(loans.cumulative_amount)}万元）。", s.body)]
     story += [Spacer(1, 18), Paragraph(f"{centre}<br/>{date_zh(generated_on)}",
                                        ParagraphStyle("r", parent=s.body, alignment=2))]
