@@ -34,7 +34,7 @@ GRANT_MESSAGES: dict[str, tuple[str, str]] = {
     "reviewed_by": ("审核人", "Reviewed by"),
     # awards and payments
     "award": ("资助", "Award"), "funded": ("已分配资金（元）", "Funded (yuan)"),
-    "finalized_on": ("确定日期", "Finalised on"), "pay": ("发放", "Pay"),
+    "finalized_on": ("确定日期", "Finalised on"), "pay": ("发放", "Pay"), "paid_out_on": ("发放日期", "Paid on"),
     "pay_reference": ("发放流水号", "Payment reference"), "acknowledged_on": ("回执日期", "Acknowledged on"),
     "acknowledgement": ("受助回执（PDF）", "Acknowledgement (PDF)"), "allocations": ("资金来源明细", "Allocation lines"),
     # donations and receipts
