@@ -190,3 +190,18 @@ async def test_the_contract_page_lists_the_reminders_sent_for_it(client, make_us
         page = (await officer.client.get(f"/console/contracts/{contract['contract_no']}")).text
         assert "before_due_0" in page and "before_due_1" not in page  # its own reminders only
         assert "139****5678" in page and "13912345678" not in page and "已送达" in page
+
+
+async def test_who_took_a_grant_application_cannot_review_it(client, make_user, sessions):
+    world = await grant_world(client, make_user)
+    program = await world.program(name="金秋助学", funding="social")
+    await make_user("admin", username="admin-g")
+    async with console_as(client, "admin-g") as admin:
+        _location(await admin.post(f"/console/programs/{program['id']}/applications", {
+            "student_id": str(world.students["ug"]), "academic_year": "2026"}))
+        async with sessions() as s:
+            app_id = await s.scalar(select(Application.id))
+        r = await admin.post(f"/console/grants/applications/{app_id}/review", {"approved": "true"})
+        assert r.status_code == 403 and "不能审核自己受理的申请" in alert_of(r.text)
+    async with sessions() as s:
+        assert (await s.get(Application, app_id)).status == "submitted"
