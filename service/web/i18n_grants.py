@@ -82,7 +82,7 @@ GRANT_LABELS_ZH: dict[str, str] = {
     "cheque": "支票", "online": "网上支付", "noticed": "公示中", "awarded": "已确定资助", "under_review": "复核中",
     "revoked": "已撤销", "issued": "有效", "void": "已作废", "queued": "待发送", "sending": "发送中", "sent": "已发送",
     "failed": "发送失败", "delivered": "已送达", "sms": "短信", "email": "邮件", "webhook": "接口推送",
-    "co_borrower": "共同借款人", "staff": "工作人员", "donor": "捐赠方", "organization": "单位", "individual": "个人",
+    "in_province": "区内院校", "out_of_province": "区外院校", "co_borrower": "共同借款人", "staff": "工作人员", "donor": "捐赠方", "organization": "单位", "individual": "个人",
 }
 
 GRANT_MESSAGES.update({
