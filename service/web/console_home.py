@@ -133,7 +133,7 @@ async def dashboard(request: Request, db_session: NamedDependency[AsyncSession])
     figures = await dashboard_figures(db_session, today(request))
     chart = bar_chart(figures.pop("bars"), t.chart_by_year)
     more = await reminder_and_donation_figures(db_session)
-    donation_chart = bar_chart([b._replace(label=getattr(t, b.label)) for b in more.pop("donation_bars")],
+    donation_chart = bar_chart([b._replace(label=getattr(t, f"bar_{b.label}")) for b in more.pop("donation_bars")],
                                t.chart_donations, width=360)
     return render(request, "dashboard.html", chart=chart, donation_chart=donation_chart, today=today(request),
                   **figures, **more)

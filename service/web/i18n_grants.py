@@ -67,7 +67,8 @@ GRANT_MESSAGES: dict[str, tuple[str, str]] = {
     # dashboard and contract
     "reminders": ("还款提醒", "Reminders"), "reminders_sent": ("已发送提醒", "Reminders sent"),
     "kpi_delivered": ("已送达", "Delivered"), "kpi_failed": ("发送失败", "Failed"), "kpi_queued": ("待发送", "Queued"),
-    "chart_donations": ("捐赠资金（万元）", "Donations (10,000 yuan)"), "channel": ("渠道", "Channel"),
+    "chart_donations": ("捐赠资金（万元）", "Donations (10,000 yuan)"), "bar_received": ("到账", "Received"),
+    "bar_allocated": ("已分配", "Allocated"), "bar_unallocated": ("未分配", "Unallocated"), "channel": ("渠道", "Channel"),
     "recipient": ("接收人", "Recipient"),
     # donor portal
     "allocation_report": ("捐赠去向报告", "Allocation report"),
