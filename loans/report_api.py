@@ -56,7 +56,60 @@ def default_columns(by: str) -> list[Column]:
             Column("defaulting", "违约借款人数", "int"), Column("borrower_rate", "人数违约率", "percent")]
 
 
+async def loans_answer(session: AsyncSession, year: int, format: Format) -> Any:
+    r = await reports.loans_report(session, year)
+    if format == "xlsx":
+        rows = [{"scope": label, "students": t.students, "contracts": t.contracts, "amount": t.amount}
+                for label, t in ((f"{year} 学年", r["year"]), ("其中建档立卡", r["registered_poor"]),
+                                 (f"累计（至 {year} 学年）", r["cumulative"]))]
+        return xlsx_response(workbook("贷款统计", f"{year} 学年生源地信用助学贷款统计", LOANS_COLUMNS, rows),
+                             f"贷款统计-{year}.xlsx")
+
+    def out(t: reports.Totals) -> dict[str, Any]:
+        return {"students": t.students, "contracts": t.contracts, "amount": format_yuan(t.amount)}
+
+    return {"year": year, **out(r["year"]), "registered_poor": out(r["registered_poor"]),
+            "cumulative": out(r["cumulative"])}
+
+
+async def aging_answer(session: AsyncSession, day: date, format: Format) -> Any:
+    rows = [dict(bucket=r.bucket, label=r.label, contracts=r.contracts, principal=r.principal,
+                 interest=r.interest) for r in await aging.aging(session, day)]
+    totals = {"contracts": sum(r["contracts"] for r in rows), "principal": format_yuan(sum(r["principal"] for r in rows)),
+              "interest": format_yuan(sum(r["interest"] for r in rows))}
+    return _table(format, f"逾期账龄-{day}.xlsx", "逾期账龄", f"逾期账龄分析（截至 {day}）", AGING_COLUMNS, rows,
+                  {"as_of": day.isoformat(), "total": totals})
+
+
+async def default_rate_answer(session: AsyncSession, by: str, day: date, format: Format) -> Any:
+    found = await default_rate.default_rates(session, by, day)
+
+    def row(r: default_rate.DefaultRow) -> dict[str, Any]:
+        return dict(group=r.group, label=r.label, principal_due=r.principal_due,
+                    overdue_principal=r.overdue_principal, amount_rate=r.amount_rate, borrowers=r.borrowers,
+                    defaulting=r.defaulting, borrower_rate=r.borrower_rate)
+
+    rows = [row(r) for r in found]
+    total = row(default_rate.total(found))
+    columns = default_columns(by)
+    return _table(format, f"违约率-{by}-{day}.xlsx", "违约率", f"违约率（按{default_rate.DIMENSIONS[by][0]}，截至 {day}）",
+                  columns, [*rows, total] if format == "xlsx" else rows,
+                  {"as_of": day.isoformat(), "by": by, "total": json_row(columns, total)})
+
+
+async def subsidy_answer(session: AsyncSession, year: int, format: Format) -> Any:
+    b = await subsidy.bill(session, year)
+    rows = [dict(university_code=code, university=name, contracts=n, unsettled=x)
+            for code, name, n, x in b.by_university]
+    return _table(format, f"财政贴息-{year}.xlsx", "财政贴息", f"{year} 年财政贴息结算单", SUBSIDY_COLUMNS, rows,
+                  {"year": year, "amount": format_yuan(b.unsettled), "billed": format_yuan(b.billed),
+                   "settled": format_yuan(b.settled), "contracts": b.contracts, "lines": b.lines,
+                   "unrecognised_lines": b.unrecognised})
+
+
 class LoanReportController(Controller):
+    """The answers are module functions, so the console's downloads give the same files."""
+
     path = "/api/v1/reports"
     tags = ["reports"]
     guards = [allow(*STAFF_READERS)]
@@ -64,60 +117,23 @@ class LoanReportController(Controller):
     @get("/loans", summary="Loans of an academic year, of which registered-poor, and cumulative (?format=xlsx)")
     async def loans(self, year: FromQuery[Year], db_session: NamedDependency[AsyncSession],
                     format: FromQuery[Format] = "json") -> Any:
-        r = await reports.loans_report(db_session, year)
-        if format == "xlsx":
-            rows = [{"scope": label, "students": t.students, "contracts": t.contracts, "amount": t.amount}
-                    for label, t in ((f"{year} 学年", r["year"]), ("其中建档立卡", r["registered_poor"]),
-                                     (f"累计（至 {year} 学年）", r["cumulative"]))]
-            return xlsx_response(workbook("贷款统计", f"{year} 学年生源地信用助学贷款统计", LOANS_COLUMNS, rows),
-                                 f"贷款统计-{year}.xlsx")
-
-        def out(t: reports.Totals) -> dict[str, Any]:
-            return {"students": t.students, "contracts": t.contracts, "amount": format_yuan(t.amount)}
-
-        return {"year": year, **out(r["year"]), "registered_poor": out(r["registered_poor"]),
-                "cumulative": out(r["cumulative"])}
+        return await loans_answer(db_session, year, format)
 
     @get("/aging", summary="Overdue contracts by days past due (1–30, 31–90, 91–180, 181–365, >365)")
     async def aging(self, db_session: NamedDependency[AsyncSession], request: Request,
                     as_of: FromQuery[date | None] = None, format: FromQuery[Format] = "json") -> Any:
-        day = as_of or _today(request)
-        rows = [dict(bucket=r.bucket, label=r.label, contracts=r.contracts, principal=r.principal,
-                     interest=r.interest) for r in await aging.aging(db_session, day)]
-        totals = {"contracts": sum(r["contracts"] for r in rows), "principal": format_yuan(sum(r["principal"] for r in rows)),
-                  "interest": format_yuan(sum(r["interest"] for r in rows))}
-        return _table(format, f"逾期账龄-{day}.xlsx", "逾期账龄", f"逾期账龄分析（截至 {day}）", AGING_COLUMNS, rows,
-                      {"as_of": day.isoformat(), "total": totals})
+        return await aging_answer(db_session, as_of or _today(request), format)
 
     @get("/default-rate", summary="Default rate by county, university, graduation year or contract year")
     async def default_rate(self, db_session: NamedDependency[AsyncSession], request: Request,
                            by: FromQuery[Literal["county", "university", "graduation_year", "contract_year"]] = "county",
                            as_of: FromQuery[date | None] = None, format: FromQuery[Format] = "json") -> Any:
-        day = as_of or _today(request)
-        found = await default_rate.default_rates(db_session, by, day)
-
-        def row(r: default_rate.DefaultRow) -> dict[str, Any]:
-            return dict(group=r.group, label=r.label, principal_due=r.principal_due,
-                        overdue_principal=r.overdue_principal, amount_rate=r.amount_rate, borrowers=r.borrowers,
-                        defaulting=r.defaulting, borrower_rate=r.borrower_rate)
-
-        rows = [row(r) for r in found]
-        total = row(default_rate.total(found))
-        columns = default_columns(by)
-        return _table(format, f"违约率-{by}-{day}.xlsx", "违约率", f"违约率（按{default_rate.DIMENSIONS[by][0]}，截至 {day}）",
-                      columns, [*rows, total] if format == "xlsx" else rows,
-                      {"as_of": day.isoformat(), "by": by, "total": json_row(columns, total)})
+        return await default_rate_answer(db_session, by, as_of or _today(request), format)
 
     @get("/subsidy", summary="The government's subsidy bill (财政贴息) of a year")
     async def subsidy(self, year: FromQuery[Year], db_session: NamedDependency[AsyncSession],
                       format: FromQuery[Format] = "json") -> Any:
-        b = await subsidy.bill(db_session, year)
-        rows = [dict(university_code=code, university=name, contracts=n, unsettled=x)
-                for code, name, n, x in b.by_university]
-        return _table(format, f"财政贴息-{year}.xlsx", "财政贴息", f"{year} 年财政贴息结算单", SUBSIDY_COLUMNS, rows,
-                      {"year": year, "amount": format_yuan(b.unsettled), "billed": format_yuan(b.billed),
-                       "settled": format_yuan(b.settled), "contracts": b.contracts, "lines": b.lines,
-                       "unrecognised_lines": b.unrecognised})
+        return await subsidy_answer(db_session, year, format)
 
 
 class SubsidySettlementController(Controller):

@@ -59,12 +59,18 @@ NAV: list[NavItem] = [
     NavItem("/console/applications?status=submitted", "queue", ("reviewer",)),
     NavItem("/console/applications", "applications", STAFF),
     NavItem("/console/contracts", "contracts", STAFF),
+    NavItem("/console/programs", "programs", STAFF),
+    NavItem("/console/grants/applications?status=submitted", "grant_queue", ("reviewer",)),
+    NavItem("/console/donations", "donations", STAFF),
+    NavItem("/console/awards", "grant_awards", STAFF),
+    NavItem("/console/receipts", "receipts", STAFF),
     NavItem("/console/import", "import", ("officer",)),
     NavItem("/console/reports", "reports", STAFF),
     NavItem("/console/audit", "audit", ("auditor",)),
     NavItem("/console/school/receipts", "receipts_queue", ("school",)),
     NavItem("/console/graduations", "graduations", ("school", "reviewer")),
     NavItem("/console/me", "my_loans", ("graduate",)),
+    NavItem("/console/donor", "my_donations", ("donor",)),
 ]
 # Where a role lands after signing in: the first page of the navigation it may see.
 ROLE_HOME_FALLBACK = "/console/no-pages"

@@ -20,6 +20,8 @@ from loans.certificate import render_certificate
 from loans.lifecycle import ACTIVE, LoanStatus
 from loans.models import LedgerLine, Loan
 from loans.schemas import DisburseIn, ReceiptIn, RepaymentIn
+from notifications.api import mask_recipient
+from notifications.models import OutboxMessage
 from service import idempotency
 from service.auth import STAFF_READERS, AuthUser, allow
 from service.errors import FORBIDDEN, Problem
@@ -64,12 +66,16 @@ async def contract_page(request: Request[Any, Any, Any], session: AsyncSession, 
     assert student is not None
     university = await session.get(University, student.university_code)
     entries = await ledger.entries(session, loan.id)
+    reminders = (await session.scalars(select(OutboxMessage).where(  # student_id is indexed; a student has few
+        OutboxMessage.student_id == loan.student_id, OutboxMessage.contract_no == contract_no)
+        .order_by(OutboxMessage.id.desc()).limit(100))).all()
     return render(
         request, "contract.html", status, error=error, values=values or {}, c=await contract_out(session, loan),
         student=student, university=university.name if university else student.university_code,
         schedule=await servicing.stored_schedule(session, loan.id), entries=entries,
         repayments=[(e, lines) for e, lines in entries if e.kind == "repayment"], fmt=format_yuan,
-        active=loan.status in _ACTIVE, today=today(request), idem=uuid.uuid4().hex)
+        active=loan.status in _ACTIVE, today=today(request), idem=uuid.uuid4().hex,
+        reminders=[(m, mask_recipient(m.channel, m.recipient)) for m in reminders])
 
 
 @get("/console/contracts/{contract_no:str}", guards=[allow(*STAFF)])

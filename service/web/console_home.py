@@ -11,7 +11,9 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from donations.models import Funding
 from loans.models import LedgerLine, Loan, ScheduleLineRow
+from notifications.models import OutboxMessage
 from service.accounts import authenticate
 from service.auth import AuthUser, allow, issue_token
 from service.demo import DEMO_USERS, DemoUser
@@ -109,12 +111,33 @@ async def dashboard_figures(session: AsyncSession, on: date) -> dict[str, Any]:
     }
 
 
+async def reminder_and_donation_figures(session: AsyncSession) -> dict[str, Any]:
+    """Reminders by delivery status (the notifications outbox) and donations received / allocated / unallocated."""
+    reminders = {status: int(n) for status, n in await session.execute(
+        select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(OutboxMessage.status))}
+    received, allocated = (await session.execute(select(
+        func.coalesce(func.sum(Funding.amount), 0), func.coalesce(func.sum(Funding.allocated), 0))
+        .where(Funding.kind == "donation"))).one()
+    received, allocated = int(received), int(allocated)
+    return {"reminders": reminders, "reminders_sent": reminders.get("sent", 0) + reminders.get("delivered", 0),
+            "donations": {"received": format_yuan(received), "allocated": format_yuan(allocated),
+                          "unallocated": format_yuan(received - allocated)},
+            "donation_bars": [Bar(key, fen, format_wan(fen)) for key, fen in
+                              (("received", received), ("allocated", allocated),
+                               ("unallocated", received - allocated))]}
+
+
 @get("/console", guards=[allow(*STAFF)], include_in_schema=False)
 async def dashboard(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
+    t = texts(request)
     figures = await dashboard_figures(db_session, today(request))
-    chart = bar_chart(figures.pop("bars"), texts(request).chart_by_year)
-    return render(request, "dashboard.html", chart=chart, today=today(request), **figures)
+    chart = bar_chart(figures.pop("bars"), t.chart_by_year)
+    more = await reminder_and_donation_figures(db_session)
+    donation_chart = bar_chart([b._replace(label=getattr(t, f"bar_{b.label}")) for b in more.pop("donation_bars")],
+                               t.chart_donations, width=360)
+    return render(request, "dashboard.html", chart=chart, donation_chart=donation_chart, today=today(request),
+                  **figures, **more)
 
 
 ROUTES: list[Any] = [landing, login, logout, no_pages, dashboard]
-__all__ = ["ROUTES", "dashboard_figures", "demo_logins", "nav_for"]
+__all__ = ["ROUTES", "dashboard_figures", "demo_logins", "nav_for", "reminder_and_donation_figures"]

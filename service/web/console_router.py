@@ -6,12 +6,14 @@ from litestar import Router
 
 from service.settings import Settings
 from service.web import (
-    console_applications, console_contracts, console_home, console_people, console_registry, console_work,
+    console_applications, console_awards, console_contracts, console_donations, console_donor, console_home,
+    console_people, console_programs, console_registry, console_reports, console_work,
 )
 from service.web.console import EXCEPTION_PAGES, csrf_middleware, session_middleware
 
 CONSOLE_ROUTES = [*console_home.ROUTES, *console_registry.ROUTES, *console_applications.ROUTES,
-                  *console_contracts.ROUTES, *console_people.ROUTES, *console_work.ROUTES]
+                  *console_contracts.ROUTES, *console_people.ROUTES, *console_work.ROUTES, *console_reports.ROUTES,
+                  *console_programs.ROUTES, *console_donations.ROUTES, *console_awards.ROUTES, *console_donor.ROUTES]
 
 
 def console_router(settings: Settings) -> Router:

@@ -1,5 +1,5 @@
-"""Console pages of the centre's desk work: the Excel import with its row error report, reports with their
-downloads, and the audit log."""
+"""Console pages of the centre's desk work: the Excel import with its row error report and the audit log
+(reports: console_reports)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,12 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans import reports
-from loans.import_api import MAX_UPLOAD_BYTES, error_report, export_contracts, template_workbook, xlsx_response
+from loans.import_api import MAX_UPLOAD_BYTES, error_report, template_workbook, xlsx_response
 from loans.imports import import_contracts
 from service.audit import AuditRecord
-from service.auth import STAFF_READERS, allow
+from service.auth import allow
 from service.errors import TOO_LARGE, UNPROCESSABLE, Problem
-from service.money import format_yuan
-from service.web.console import STAFF, fetch_rows, page_window, pager, render, texts, today
+from service.web.console import fetch_rows, page_window, pager, render, texts
 
 MAX_SHOWN_ERRORS = 500  # on the page; the annotated workbook marks them all
 
@@ -62,32 +60,6 @@ async def import_template(request: Request) -> Response[bytes]:
     return xlsx_response(template_workbook(), "贷款合同导入模板.xlsx")
 
 
-def _year(request: Request[Any, Any, Any]) -> int:
-    on = today(request)
-    try:
-        year = int(request.query_params.get("year", ""))
-    except ValueError:
-        year = on.year if on.month >= 9 else on.year - 1
-    return min(max(year, 2000), 2100)
-
-
-@get("/console/reports", guards=[allow(*STAFF)])
-async def report_page(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
-    year = _year(request)
-    figures = await reports.loans_report(db_session, year)
-    return render(request, "reports.html", year=year, rows=[
-        (key, t.students, t.contracts, format_yuan(t.amount)) for key, t in
-        (("academic_year", figures["year"]), ("of_which_poor", figures["registered_poor"]),
-         ("cumulative", figures["cumulative"]))])
-
-
-@get("/console/reports/contracts.xlsx", guards=[allow(*STAFF_READERS)])
-async def report_contracts(request: Request, db_session: NamedDependency[AsyncSession]) -> Response[bytes]:
-    year = _year(request) if request.query_params.get("year") else None
-    content = await export_contracts(db_session, year)
-    return xlsx_response(content, f"贷款合同{'-' + str(year) if year else ''}.xlsx")
-
-
 @get("/console/audit", guards=[allow("auditor")])
 async def audit_log(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
     entity = request.query_params.get("entity", "").strip()[:64]
@@ -113,4 +85,4 @@ def _changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> lis
     return [(k, before.get(k, ""), after.get(k, "")) for k in keys[:12]]
 
 
-ROUTES: list[Any] = [import_form, import_upload, import_template, report_page, report_contracts, audit_log]
+ROUTES: list[Any] = [import_form, import_upload, import_template, audit_log]

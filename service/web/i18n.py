@@ -12,6 +12,7 @@ from typing import Any
 from litestar import Request
 
 from loans.lifecycle import LABELS_ZH as LOAN_STATUS_ZH
+from service.web.i18n_grants import GRANT_LABELS_ZH, GRANT_MESSAGES
 
 LANG_COOKIE = "zizhu_lang"
 LANGS = ("zh", "en")
@@ -156,6 +157,8 @@ ENUM_LABELS_ZH: dict[str, str] = {
     "university": "高校（学费住宿费）", "student": "学生",
 }
 
+MESSAGES.update(GRANT_MESSAGES)
+ENUM_LABELS_ZH.update(GRANT_LABELS_ZH)
 _LOAN_STATUS_ZH = {status.value: label for status, label in LOAN_STATUS_ZH.items()}
 
 

@@ -69,6 +69,14 @@ async def shot(page: Any, name: str) -> None:
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+async def shots_of(page: Any, pages: tuple[tuple[str, str], ...]) -> None:
+    """Open each page (it must answer 200) and save its screenshot."""
+    for path, name in pages:
+        response = await page.goto(path)
+        assert response.status == 200, path
+        await shot(page, name)
+
+
 async def test_loan_year_in_the_browser(browser, site, tmp_path):
     """An officer registers a student and takes the application, a reviewer approves, the officer signs and
     prints the 受理证明 (a PDF download), and the university confirms its 回执."""
@@ -154,11 +162,8 @@ async def test_graduate_changes_the_phone_number(browser, site):
 
 async def test_the_other_main_pages_and_the_language_switch(browser, site):
     officer = await signed_in(browser, site, "officer")
-    for path, name in (("/console/applications", "11-applications"), ("/console/contracts", "12-contracts"),
-                       ("/console/import", "13-import"), ("/console/reports", "14-reports")):
-        response = await officer.goto(path)
-        assert response.status == 200, path
-        await shot(officer, name)
+    await shots_of(officer, (("/console/applications", "11-applications"), ("/console/contracts", "12-contracts"),
+                             ("/console/import", "13-import"), ("/console/reports", "14-reports")))
     await officer.click("text=English")
     assert "Reports" in await officer.locator("h1").inner_text()
     await officer.goto("/console/audit")  # not for officers: the 403 page, in the language chosen
@@ -171,3 +176,45 @@ async def test_the_other_main_pages_and_the_language_switch(browser, site):
     school = await signed_in(browser, site, "school")
     await school.goto("/console/graduations")
     await shot(school, "17-graduations")
+
+
+async def test_donor_downloads_the_allocation_report(browser, site, tmp_path):
+    donor = await signed_in(browser, site, "donor")
+    assert donor.url.endswith("/console/donor")
+    assert await donor.locator("a[href^='/console/receipts/JZ-']").count() > 0  # its receipts, to download
+    await shot(donor, "18-donor-portal")
+    async with donor.expect_download() as download_info:
+        await donor.click("#allocation-pdf")
+    download = await download_info.value
+    pdf = tmp_path / "allocation.pdf"
+    await download.save_as(pdf)
+    content = pdf.read_bytes()
+    assert content.startswith(b"%PDF") and len(content) > 1000
+    shutil.copy(pdf, SCREENSHOTS / "18-allocation-report.pdf")
+    response = await donor.goto("/console/donors/2")  # another donor's report
+    assert response.status == 403
+
+
+async def test_officer_records_a_donation_and_sees_its_receipt_number(browser, site):
+    officer = await signed_in(browser, site, "officer")
+    await officer.goto("/console/donations")
+    await officer.fill("form[action='/console/donations'] input[name=amount]", "6800.00")
+    await officer.fill("form[action='/console/donations'] input[name=reference]", "E2E20260001")
+    await shot(officer, "19-donations")
+    await officer.click("form[action='/console/donations'] button")
+    await officer.wait_for_selector("text=捐赠已登记")
+    receipt_no = await officer.locator("#receipt-no").inner_text()
+    assert receipt_no.startswith("JZ-") and receipt_no in officer.url
+    await shot(officer, "20-receipt")
+    await shots_of(officer, (("/console/programs", "21-programs"), ("/console/awards", "22-awards"),
+                             ("/console/receipts", "23-receipts"), ("/console/reports", "24-reports")))
+    await officer.goto("/console/programs")
+    await officer.click("table a[href^='/console/programs/']")
+    await shot(officer, "25-programme")
+    notice = officer.locator("a[href^='/console/notices/']").first
+    if await notice.count():
+        await notice.click()
+        await shot(officer, "26-notice")
+    reviewer = await signed_in(browser, site, "reviewer")
+    await reviewer.click("text=资助审核")
+    await shot(reviewer, "27-grant-queue")
