@@ -166,7 +166,7 @@ async def two_of_everything(client, make_user):
         "method": "bank_transfer", "reference": "SCOPE-1"})
     assert gift.status_code == 201, gift.text
     return {
-        "w": w, "contract_no": no, "donors": donors, "donation": gift.json(),
+        "w": w, "contract_no": no, "donors": donors, "donation": gift.json(), "program": program["id"],
         "school_other": await make_user("school", university_code="10027"),
         "school_own": await make_user("school", university_code="10126"),
         "donor_other": await make_user("donor", donor_id=donors[1]),
@@ -231,3 +231,29 @@ async def test_a_graduate_sees_only_its_own_contracts(client, two_of_everything)
     assert no in (await client.get("/api/v1/me/contracts", headers=t["graduate_own"])).text
     for path in (f"/api/v1/loan-contracts/{no}", f"/api/v1/students/{t['w'].students['ug']}"):
         assert (await client.get(path, headers=t["graduate_own"])).status_code == 403, path
+
+
+async def test_a_graduate_reaches_only_its_own_award(client, two_of_everything):
+    t = two_of_everything
+    w, program = t["w"], t["program"]
+    grant = await client.post(f"/api/v1/programs/{program}/applications", headers=w.officer,
+                              json={"student_id": w.students["ug"], "academic_year": 2025})
+    assert grant.status_code == 201, grant.text
+    r = await client.post(f"/api/v1/applications/{grant.json()['id']}/review", headers=w.reviewer,
+                          json={"approved": True})
+    assert r.status_code == 200, r.text
+    assert (await client.post(f"/api/v1/programs/{program}/notices", headers=w.officer,
+                              json={"starts_on": "2025-09-01"})).status_code == 201
+    awards = (await client.post(f"/api/v1/programs/{program}/awards/finalize", headers=w.officer,
+                                json={"as_of": "2025-09-08"})).json()["awards"]
+    award = awards[0]["id"]
+    r = await client.post(f"/api/v1/awards/{award}/pay", headers=w.officer,
+                          json={"paid_on": "2025-10-10", "reference": "SCOPE-PAY-1"})
+    assert r.status_code == 201, r.text
+    path = f"/api/v1/awards/{award}/acknowledgement"
+    assert (await client.get(path, headers=t["graduate_other"])).status_code == 403
+    assert (await client.get(path, headers=t["graduate_own"])).status_code == 200
+    ack = f"/api/v1/awards/{award}/acknowledge"
+    body = {"acknowledged_on": "2025-10-12"}
+    assert (await client.post(ack, headers=t["graduate_other"], json=body)).status_code == 403
+    assert (await client.post(ack, headers=t["graduate_own"], json=body)).status_code == 200
