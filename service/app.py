@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,18 +64,20 @@ def write_intent_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def nightly_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
+def nightly_jobs(settings: Settings, engine: AsyncEngine, today: Callable[[], date] | None = None) -> list[Job]:
     """The scheduled jobs (in the service process, or in `zizhu worker`): close of business for yesterday at 01:30
     (it queues the day's reminders); the reminder scan again at 07:00 (rules an admin changed since); the
-    dispatcher every few seconds."""
+    dispatcher every few seconds. `today` is the wall clock's date unless `zizhu worker --business-dates` replays
+    past days."""
+    today = today or (lambda: datetime.now(settings.tz).date())
 
     async def close_yesterday() -> object:
-        yesterday = datetime.now(settings.tz).date() - timedelta(days=1)
+        yesterday = today() - timedelta(days=1)
         async with write_session(engine) as session:
             return await close_of_business(session, yesterday, "scheduler")
 
     async def scan_reminders() -> object:
-        yesterday = datetime.now(settings.tz).date() - timedelta(days=1)
+        yesterday = today() - timedelta(days=1)
         async with write_session(engine) as session:
             return await queue_reminders(session, yesterday, yesterday)
 

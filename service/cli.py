@@ -209,17 +209,41 @@ def batch_run(as_of: Any) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option("--business-dates", "business_dates", metavar="FROM..TO",
+              help="Replay past days and exit: for each business date FROM … TO (each before today), run every daily "
+                   "job once as its nightly trigger would the day after. For tests and catching up by hand.")
+def worker(business_dates: str | None) -> None:
     """Run the scheduled jobs until stopped: nightly batch, reminder scan, dispatcher (PostgreSQL: several may run)."""
+    from datetime import date, datetime, timedelta
+
     from service.app import nightly_jobs
     from service.logs import configure_logging
     from service.migrate import upgrade
-    from service.scheduler import run_until_signalled
+    from service.scheduler import run_daily_jobs_once, run_until_signalled
 
     async def job(settings: Settings, engine: Any) -> None:
         configure_logging(settings.log_level)
         await upgrade(engine, settings)
-        await run_until_signalled(settings, engine, nightly_jobs(settings, engine))
+        if not business_dates:
+            await run_until_signalled(settings, engine, nightly_jobs(settings, engine))
+            return
+        first, _, last = business_dates.partition("..")
+        try:
+            day, end = date.fromisoformat(first), date.fromisoformat(last or first)
+        except ValueError as exc:
+            raise click.BadParameter(f"{business_dates}: expected YYYY-MM-DD..YYYY-MM-DD") from exc
+        if end >= datetime.now(settings.tz).date():
+            raise click.BadParameter(f"{end} is not before today: the batch does not run ahead")
+        clock = [day]
+        jobs = nightly_jobs(settings, engine, today=lambda: clock[0] + timedelta(days=1))  # the job runs "yesterday"
+        try:
+            while clock[0] <= end:
+                await run_daily_jobs_once(engine, jobs)
+                clock[0] += timedelta(days=1)
+        finally:
+            for j in jobs:
+                if j.close is not None:
+                    await j.close()
 
     _run(job)
 

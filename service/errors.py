@@ -106,6 +106,9 @@ def problem_body(
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     english = prefers_english(request)
+    # A detail may quote what the request named (a 404 for /students/<an ID number>): never a full ID number,
+    # phone or bank card back out, whatever the message says (tests/e2e/test_personal_data.py).
+    detail_zh, detail_en = redact(detail_zh), redact(detail_en)
     body: dict[str, Any] = {
         "type": f"/problems/{kind.slug}",
         "title": kind.title_en if english else kind.title_zh,
@@ -113,7 +116,7 @@ def problem_body(
         "detail": detail_en if english else detail_zh,
         "detail_zh": detail_zh,
         "detail_en": detail_en,
-        "instance": request.url.path,
+        "instance": redact(request.url.path),
     }
     if field:
         body["field"] = field

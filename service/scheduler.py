@@ -85,6 +85,15 @@ def _logged(job: Job, engine: AsyncEngine | None = None) -> Callable[[], Awaitab
     return run
 
 
+async def run_daily_jobs_once(engine: AsyncEngine, jobs: list[Job]) -> None:
+    """Each cron job once, in order, exactly as its trigger would run it (under its lock on PostgreSQL); the
+    interval jobs (the dispatcher) are left out. For `zizhu worker --business-dates`."""
+    for job in jobs:
+        if not job.every_seconds:
+            locked = engine if job.exclusive and engine.dialect.name == "postgresql" else None
+            await _logged(job, locked)()
+
+
 async def run_until_signalled(settings: Settings, engine: AsyncEngine, jobs: list[Job]) -> None:
     """`zizhu worker`: run the jobs until SIGINT or SIGTERM, then release what they hold."""
     scheduler = build_scheduler(settings, jobs, engine)
