@@ -28,7 +28,7 @@ from stdnum import luhn
 from service.db import create_engine
 from service.identity import make_id_number
 from service.settings import Settings
-from tests.e2e.conftest import ZIZHU, free_port, start_server, stop_server, zizhu
+from tests.e2e.conftest import free_port, start_server, stop_server, zizhu
 
 STUDENT_ID = make_id_number("150430", date(2007, 5, 6), 77)
 STUDENT_PHONE = "13987650077"
