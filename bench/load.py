@@ -38,7 +38,7 @@ local share = %(writes)f
 local today = "%(today)s"
 local tag = "%(tag)s"
 local n = 0
-local status = {}
+status = {}  -- global: thread:get reads it
 math.randomseed(os.time())
 
 request = function()
@@ -61,9 +61,19 @@ response = function(code, headers, body)
   status[code] = (status[code] or 0) + 1
 end
 
+-- done() runs in another Lua state than the requests: it reads each thread's counts through thread:get.
+local threads = {}
+setup = function(thread)
+  table.insert(threads, thread)
+end
+
 done = function(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for code, count in pairs(thread:get("status")) do total[code] = (total[code] or 0) + count end
+  end
   local parts = {}
-  for code, count in pairs(status) do table.insert(parts, string.format('"%%d":%%d', code, count)) end
+  for code, count in pairs(total) do table.insert(parts, string.format('"%%d":%%d', code, count)) end
   local e = summary.errors
   io.write(string.format(
     'WRKJSON {"requests":%%d,"duration_us":%%d,"connect":%%d,"read":%%d,"write":%%d,"timeout":%%d,' ..
@@ -160,7 +170,11 @@ def main() -> int:
     print(f"repayments      {accepted:,} accepted (201); ledger entries {books['entries']:,}, distinct references "
           f"{books['distinct_references']:,}, unbalanced entries {books['unbalanced_entries']}")
     double = books["entries"] - books["distinct_references"]
-    ok = socket_errors == 0 and bad_status == 0 and double == 0 and books["entries"] == accepted \
+    # wrk stops counting at the deadline while up to one request per connection is still in flight; the server
+    # finishes those, so the books may hold a few more repayments than the 201s wrk saw, never fewer.
+    in_flight = books["entries"] - accepted
+    print(f"in flight       {in_flight} repayments finished after wrk's deadline (at most {args.connections})")
+    ok = socket_errors == 0 and bad_status == 0 and double == 0 and 0 <= in_flight <= args.connections \
         and books["unbalanced_entries"] == 0
     print(f"double postings {double}; " + ("all good" if ok else "NOT GOOD"))
     return 0 if ok else 1
