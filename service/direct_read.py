@@ -15,7 +15,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 import msgspec
-from sqlalchemy import JSON, Date, DateTime, Select
+from sqlalchemy import JSON, Date, DateTime, Select, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -240,6 +240,7 @@ class _PgReadConnections:
         self.connect_kwargs = connect_kwargs
         self.size = size
         self._free: list[Any] = []
+        self._all: set[Any] = set()  # every open connection, lent or free: close() ends them all
         self._opened = 0
         self._waiters: deque[asyncio.Future[Any]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -263,6 +264,7 @@ class _PgReadConnections:
                 self._give_back(connection)
                 raise OverflowError(str(exc)) from exc
             connection.terminate()  # an interrupted call leaves it in an unknown state
+            self._all.discard(connection)
             self._opened -= 1
             self._wake(None)
             raise
@@ -282,6 +284,7 @@ class _PgReadConnections:
                 import asyncpg  # only PostgreSQL deployments need it loaded
 
                 connection = await asyncpg.connect(**self.connect_kwargs)
+                self._all.add(connection)
                 for json_type in ("json", "jsonb"):  # decoded as SQLAlchemy's asyncpg dialect has them decoded
                     await connection.set_type_codec(json_type, schema="pg_catalog", encoder=_json_text,
                                                     decoder=_json_decode, format="text")
@@ -304,6 +307,8 @@ class _PgReadConnections:
         return connection if connection is not None else await self._take()  # None: a slot freed, open anew
 
     def _give_back(self, connection: Any) -> None:
+        if connection not in self._all or connection.is_closed():
+            return  # ended by close() while it was lent (a new event loop, the engine disposed)
         if not self._wake(connection):
             self._free.append(connection)
 
@@ -316,11 +321,14 @@ class _PgReadConnections:
         return False
 
     def close(self) -> None:
-        for connection in self._free:
+        # Lent ones too: a request abandoned with its event loop would otherwise keep its connection, and the
+        # locks of its half-finished statement, until the process ends.
+        for connection in self._all:
             try:
                 connection.terminate()
             except Exception:  # noqa: BLE001  # at exit its loop may be gone already: nothing left to free
                 pass
+        self._all.clear()
         self._free.clear()
         self._opened = 0
         self._waiters.clear()
@@ -337,6 +345,8 @@ def attach_pg_readers(engine: AsyncEngine, connect_args: dict[str, Any], size: i
     readers = _PgReadConnections({**params, **connect_args}, size)
     _PG_READERS[engine.sync_engine] = readers
     weakref.finalize(engine.sync_engine, readers.close)
+    # engine.dispose() ends them with the pool's connections (a schema dropped next must not wait on them)
+    event.listen(engine.sync_engine, "engine_disposed", lambda _engine: readers.close())
 
 
 _ASYNCPG_CONNECT_KEYS = frozenset({"host", "port", "user", "password", "database", "ssl", "timeout",
