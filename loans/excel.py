@@ -12,7 +12,6 @@ English alongside.
 from __future__ import annotations
 
 import io
-import zipfile
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
+from service.uploads import zip_bomb
 from service.errors import Problem, problem_type
 from service.identity import IdentityError, normalize_id_number, normalize_phone
 from service.money import MoneyFormatError, parse_yuan
@@ -308,29 +308,6 @@ def _file_problem(zh: str, en: str) -> Problem:
     return Problem(BAD_FILE, zh, en, field="file")
 
 
-# An .xlsx is a zip of XML parts. A real sheet of 100,000 contracts unpacks to ~110 MB at a ratio of ~10:1; a
-# "zip bomb" unpacks a small upload into gigabytes. The sizes the zip declares are checked before anything is
-# unpacked (calamine trusts them too): past these limits the file is refused.
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024
-MAX_PART_RATIO = 200
-
-
-def _refuse_zip_bombs(source: bytes | Path) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as archive:
-            parts = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise _file_problem("文件已损坏或不是 Excel 工作簿（.xlsx），无法读取。",
-                            "The file is damaged or is not an Excel workbook (.xlsx).") from None
-    unpacked = sum(p.file_size for p in parts)
-    worst = max((p.file_size / max(p.compress_size, 1) for p in parts if p.file_size > 1024 * 1024), default=0)
-    if unpacked > MAX_UNPACKED_BYTES or worst > MAX_PART_RATIO:
-        raise _file_problem(
-            f"文件解压后过大（{unpacked // (1024 * 1024)} MB），不像是正常的 Excel 工作簿，已拒绝。请分批导入。",
-            f"The file unpacks to {unpacked // (1024 * 1024)} MB (or is compressed suspiciously well): refused. "
-            "Split it into smaller files.")
-
-
 def open_workbook(source: bytes | Path) -> CalamineWorkbook:
     if isinstance(source, bytes):
         head = source[:8]
@@ -345,7 +322,10 @@ def open_workbook(source: bytes | Path) -> CalamineWorkbook:
     if not head.startswith(b"PK\x03\x04"):
         raise _file_problem("文件不是 Excel 工作簿（.xlsx），请使用下载的模板填写后上传。",
                             "The file is not an Excel workbook (.xlsx); fill in the downloadable template.")
-    _refuse_zip_bombs(source)
+    if zip_bomb(source):
+        raise _file_problem("文件解压后过大，不像是正常的 Excel 工作簿，已拒绝。请分批导入。",
+                            "The file unpacks to too much (or is compressed suspiciously well): refused. "
+                            "Split it into smaller files.")
     try:
         if isinstance(source, bytes):
             return CalamineWorkbook.from_filelike(io.BytesIO(source))
