@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import date
 from decimal import Decimal
 
@@ -12,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loans.check_code import check_code
 from loans.applications import BAD_AMOUNT, get_loan, move, parse_amount, policy_problem, policy_rows
 from loans.lifecycle import LoanStatus
 from loans.models import ContractCounter, Loan, LoanPayout
@@ -31,21 +30,6 @@ from loans.policy import format_rate
 def contract_number(county: str, year: int, seq: int) -> str:
     """County code, loan year and a 6-digit sequence: 150430-2025-000123."""
     return f"{county}-{year}-{seq:06d}"
-
-
-def check_code(secret: str, contract_no: str, id_number: str, principal: int, signed_on: date) -> str:
-    """A short code printed on the 受理证明 that only this service can produce (HMAC), for verification."""
-    mac = hmac.digest(secret.encode(), f"{contract_no}|{id_number}|{principal}|{signed_on}".encode(), hashlib.sha256)
-    # The first 10 characters of the digest's Base32 (RFC 4648) are its first 50 bits, 5 bits a character: taken
-    # straight from the integer, not through base64's pure-Python encoder (an import signs 100,000 contracts).
-    # tests/unit/test_check_code.py holds it to base64.b32encode.
-    bits = int.from_bytes(mac[:7], "big") >> 6
-    code = "".join([_BASE32[(bits >> shift) & 31] for shift in _SHIFTS])
-    return f"{code[:5]}-{code[5:]}"
-
-
-_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-_SHIFTS = tuple(range(45, -1, -5))
 
 
 async def next_contract_number(session: AsyncSession, county: str, year: int) -> str:

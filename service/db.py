@@ -40,6 +40,8 @@ from service.settings import Settings
 
 write_intent: ContextVar[bool] = ContextVar("zizhu_write_intent", default=False)
 
+SQLITE_CACHE_KIB = 64 * 1024  # each SQLite connection's page cache (PRAGMA cache_size), in KiB
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -119,7 +121,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -13,7 +13,6 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TypeAlias
 
-import cn2an
 
 __all__ = [
     "MAX_FEN",
@@ -203,6 +202,8 @@ def to_capitals(fen: Fen) -> str:
         raise ValueError("cannot write a negative amount in capitals (负数金额不能转大写)")
     if fen > MAX_FEN:
         raise ValueError(f"amount too large for capitals: {fen} fen")
+    import cn2an  # here, not at the top: a third of a second to import, and few callers need it
+
     text = cn2an.an2cn(format_yuan(fen), "rmb")
     yuan = fen // 100
     above_yi, below_yi = divmod(yuan, 10**8)

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loans.contracts import check_code
+from loans.check_code import check_code
 
 
 def check_code_as_it_was(secret: str, contract_no: str, id_number: str, principal: int, signed_on: date) -> str:

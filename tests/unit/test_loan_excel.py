@@ -227,7 +227,7 @@ def test_error_report_marks_cells_where_they_were() -> None:
 
 
 def test_a_row_has_a_field_per_column_in_their_order() -> None:
-    assert Row.__slots__ == ("row", *FIELDS)
+    assert Row.__struct_fields__ == ("row", *FIELDS)
 
 
 def test_parse_row_handles_short_rows() -> None:

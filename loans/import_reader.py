@@ -1,0 +1,161 @@
+"""Reading a contract workbook in a process of its own, on the other core, while the service writes what it has read.
+
+Why: an import's own work is a python-calamine load (a few seconds, during which the interpreter is free), the
+typing of every cell (Python, holding the interpreter lock), and SQLite's inserts (C, but each row bound under
+the same lock). In one process these queue behind each other: a thread gains nothing, as the lock is the queue.
+Here the reader process loads, types and signs the rows (loans.import_rules, loans.check_code), and sends them a
+block at a time; the service's process checks them against the database and inserts them as they arrive
+(loans.import_stream). The reader imports nothing of the web service, so that it starts in a fraction of a second.
+
+The protocol, MessagePack frames each after its 4-byte big-endian length:
+- service to reader (stdin): `Request` (the file's path, or none and a second frame with its bytes);
+- reader to service (stdout): `SheetFrame` or `ProblemFrame` (the file cannot be used), then a `BlockFrame` per
+  block of rows, then `EndFrame`.
+A reader that fails in any other way exits non-zero; the service then reads the file itself.
+The service's side of it is loans.import_stream.ReaderProcess.
+
+Run as `python -m loans.import_reader`; the secret for the check codes comes in the request, never on the
+command line or in the environment, where other users of the machine could read it.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import msgspec
+
+from loans.check_code import check_code
+from loans.excel import RowError, read_sheet
+from loans.import_rules import PolicyCheck, Row, policy_rules, typed_blocks
+from loans.policy import ContractTerms, PolicyRow
+from service.problems import Problem
+
+LENGTH = struct.Struct(">I")
+
+
+class Request(msgspec.Struct):
+    secret: str
+    policy: list[PolicyRow]  # the service's policy rows, for the limits and terms of each row
+    block: int  # rows a block
+    path: str | None = None
+
+
+class SheetFrame(msgspec.Struct, tag="sheet"):
+    name: str
+    header_row: int
+    first_col: int
+    columns: dict[str, int]
+    total_rows: int
+    report_col: int | None
+
+
+class ProblemFrame(msgspec.Struct, tag="problem"):
+    slug: str
+    detail_zh: str
+    detail_en: str
+    field: str | None
+    extra: dict[str, Any]
+
+
+class BlockFrame(msgspec.Struct, tag="block"):
+    rows: list[Row]
+    errors: list[tuple[int, str, str, str, str, str]]  # of the cells and of the rules within a row
+    codes: list[str | None]  # each row's check code (loans.check_code), None where a field it needs is missing
+    plans: list[tuple[int, int, int] | None]  # per row: its two limit rows' ids and its terms' number, or None
+    terms: list[ContractTerms]  # the terms first met in this block, numbered on from the previous blocks'
+    over_limit: bool  # a row breaks the policy (loans.import_rules.policy_rules says which)
+
+
+class EndFrame(msgspec.Struct, tag="end"):
+    repeats: bool  # a rule across rows would fail (CrossCheck): the service checks the whole file, which says where
+
+
+Frame = SheetFrame | ProblemFrame | BlockFrame | EndFrame
+
+
+class CrossCheck:
+    """Whether loans.import_rules.cross_rules would find anything, kept up row by row: a contract number or a
+    student's academic year twice, an ID number under two names, a co-borrower who is a borrower in the file.
+    Only yes or no; where, and the messages, come from cross_rules itself when the answer is yes."""
+
+    def __init__(self) -> None:
+        self.found = False
+        self._contracts: set[str | None] = set()
+        self._years: set[tuple[str | None, int | None]] = set()
+        self._names: dict[str | None, str | None] = {}
+        self._co_names: dict[str | None, str | None] = {}
+
+    def add(self, rows: list[Row]) -> None:
+        contracts, years, names, co_names = self._contracts, self._years, self._names, self._co_names
+        for r in rows:
+            if r.contract_no in contracts or (r.id_number, r.academic_year) in years:
+                self.found = True
+            contracts.add(r.contract_no)
+            years.add((r.id_number, r.academic_year))
+            if names.setdefault(r.id_number, r.name) != r.name or co_names.setdefault(r.co_id_number, r.co_name) != r.co_name:
+                self.found = True
+        # a co-borrower who borrows (in any row, before or after): both are in both dictionaries' keys
+        if not self.found and not names.keys().isdisjoint(co_names.keys()):
+            self.found = True
+
+
+def sign(rows: list[Row], secret: str) -> list[str | None]:
+    """Each row's check code; None for a row missing a field the code is made of (such a row fails anyway)."""
+    return [check_code(secret, r.contract_no, r.id_number, r.principal, r.signed_on)
+            if r.contract_no and r.id_number and r.principal is not None and r.signed_on else None for r in rows]
+
+
+# --- the reader process ---------------------------------------------------------------------------------------
+
+def _read_frame(stream: BinaryIO) -> bytes:
+    head = stream.read(LENGTH.size)
+    if len(head) < LENGTH.size:
+        raise EOFError
+    (size,) = LENGTH.unpack(head)
+    body = stream.read(size)
+    if len(body) < size:
+        raise EOFError
+    return body
+
+
+def main() -> None:
+    encoder = msgspec.msgpack.Encoder()
+    out = sys.stdout.buffer
+
+    def send(frame: Frame) -> None:
+        body = encoder.encode(frame)
+        out.write(LENGTH.pack(len(body)))
+        out.write(body)
+        out.flush()
+
+    request = msgspec.msgpack.decode(_read_frame(sys.stdin.buffer), type=Request)
+    source: bytes | Path = Path(request.path) if request.path else _read_frame(sys.stdin.buffer)
+    try:
+        sheet = read_sheet(source)
+    except Problem as exc:
+        send(ProblemFrame(exc.kind.slug, exc.detail_zh, exc.detail_en, exc.field, exc.extra))
+        return
+    del source
+    cross = CrossCheck()
+    policy = PolicyCheck(request.policy)
+    numbered: dict[ContractTerms, int] = {}
+    send(SheetFrame(sheet.name, sheet.header_row, sheet.first_col, sheet.columns, sheet.total_rows, sheet.report_col))
+    for rows, errors in typed_blocks(sheet, request.block):
+        cross.add(rows)
+        broken: list[RowError] = []
+        plans = policy_rules(sheet, rows, policy, broken)
+        known = len(numbered)
+        for _, terms in plans.values():
+            numbered.setdefault(terms, len(numbered))
+        send(BlockFrame(rows, [(e.row, e.column, e.header, e.field, e.message_zh, e.message_en) for e in errors],
+                        sign(rows, request.secret),
+                        [(p[0][0], p[0][1], numbered[p[1]]) if (p := plans.get(r.row)) else None for r in rows],
+                        list(numbered)[known:], bool(broken)))
+    send(EndFrame(cross.found))
+
+
+if __name__ == "__main__":
+    main()
