@@ -94,6 +94,20 @@ def _plan(dialect: Any, name: str, size: int) -> tuple[str, list[Any], int] | No
     return plans[(name, size)]
 
 
+def sqlite_lookup(dialect: Any, name: str, keys: Iterable[Any]) -> tuple[str, tuple[Any, ...]] | None:
+    """SQLite: the named lookup for all keys as one statement and its parameters (None: no keys)."""
+    rendered = _SQLITE_SQL.setdefault(dialect, {})
+    if name not in rendered:
+        compiled = _SQLITE_QUERIES[name].compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        names = list(compiled.positiontup or ())
+        rendered[name] = (compiled.string, [compiled.params.get(n) for n in names], names.index("keys"))
+    sql, params, at = rendered[name]
+    values = sorted(set(keys))
+    if not values:
+        return None
+    return sql, (*params[:at], msgspec.json.encode(values).decode(), *params[at + 1:])
+
+
 async def lookup(session: AsyncSession, name: str, keys: Iterable[Any]) -> list[Any]:
     """Rows of the named lookup for all keys, a thousand keys per query.
 
@@ -102,17 +116,8 @@ async def lookup(session: AsyncSession, name: str, keys: Iterable[Any]) -> list[
     """
     conn = await session.connection()
     if conn.dialect.name == "sqlite":
-        rendered = _SQLITE_SQL.setdefault(conn.dialect, {})
-        if name not in rendered:
-            compiled = _SQLITE_QUERIES[name].compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-            names = list(compiled.positiontup or ())
-            rendered[name] = (compiled.string, [compiled.params.get(n) for n in names], names.index("keys"))
-        sql, params, at = rendered[name]
-        values = sorted(set(keys))
-        if not values:
-            return []
-        params = [*params[:at], msgspec.json.encode(values).decode(), *params[at + 1:]]
-        return (await conn.exec_driver_sql(sql, tuple(params))).all()
+        query = sqlite_lookup(conn.dialect, name, keys)
+        return (await conn.exec_driver_sql(*query)).all() if query else []
     found: list[Any] = []
     for chunk in _chunks(keys):
         plan = _plan(conn.dialect, name, len(chunk))
@@ -138,14 +143,14 @@ PAYOUT_COLS = ("loan_id", "payee", "payee_ref", "amount", "paid_on", "created_at
 
 
 
-_TABLES = {"students": (Student.__table__, STUDENT_COLS), "co_borrowers": (CoBorrower.__table__, CO_COLS),
-           "loans": (Loan.__table__, LOAN_COLS), "loan_payouts": (LoanPayout.__table__, PAYOUT_COLS)}
+INSERTS = {"students": (insert(Student.__table__), STUDENT_COLS), "co_borrowers": (insert(CoBorrower.__table__), CO_COLS),
+           "loans": (insert(Loan.__table__), LOAN_COLS), "loan_payouts": (insert(LoanPayout.__table__), PAYOUT_COLS)}
 
 
 async def insert_records(session: AsyncSession, table: str, records: list[tuple[Any, ...]]) -> None:
     """Records built by the functions below, into their table (service.bulk.bulk_insert)."""
-    target, columns = _TABLES[table]
-    await bulk_insert(session, insert(target), columns, records)
+    statement, columns = INSERTS[table]
+    await bulk_insert(session, statement, columns, records)
 
 
 def student_record(sid: int, r: Row, now: datetime) -> tuple[Any, ...]:

@@ -20,155 +20,37 @@ itself: a contract number, a student or co-borrower repeated in the file, which 
 from __future__ import annotations
 
 import contextlib
-import logging
-import sys
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
-import msgspec
 from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.excel import RowError, Sheet
-from loans.import_db import (CO_COLS, STUDENT_COLS, co_borrower_record, insert_records, loan_records, lookup,
-                             raise_counters, student_record)
-from loans.import_reader import LENGTH, BlockFrame, EndFrame, Frame, ProblemFrame, Request, SheetFrame, sign
-from loans import import_rules
-from loans.import_rules import PolicyCheck, Progress, Row, cross_rules, no_rows, policy_rules, read_rows
+from loans.import_db import (CO_COLS, INSERTS, STUDENT_COLS, co_borrower_record, insert_records, loan_records,
+                             lookup, raise_counters, sqlite_lookup, student_record)
+from loans.check_code import check_code
+from loans.import_sources import Block, InServiceReader, ReaderFailed, ReaderProcess
+from loans.import_rules import PolicyCheck, Progress, Row, cross_rules, no_rows, policy_rules
 from loans.models import Loan
-from loans.policy import ContractTerms
-from service.bulk import reserve_ids
+from service.bulk import insert_statements, reserve_ids
 from service.db import SQLITE_CACHE_KIB
-from service.problems import Problem, get_problem_type
 from service.registry.models import CoBorrower, Student
+from service.sqlite_pipeline import SqlitePipeline
 
-log = logging.getLogger("zizhu.import")
 IMPORT_CACHE_KIB = 256 * 1024  # SQLite's page cache during a streamed import (_page_cache)
 PROCESS_MIN_BYTES = 1_000_000  # smaller files (under ~8,000 rows) are read in the service: a process costs ~0.2 s
 
 
-@dataclass
-class Block:
-    """Rows as read, with the errors of their cells and of the rules within a row; from the reader process also
-    their check codes and their policy: limits and terms by row number (`plans`), and whether any row broke it."""
-
-    rows: list[Row]
-    errors: list[RowError]
-    codes: list[str | None] | None = None
-    plans: dict[int, tuple[tuple[int, int], ContractTerms]] | None = None
-    over_limit: bool = False
-
-
-class ReaderFailed(Exception):
-    """The reader process could not be started or broke its protocol: read the file in the service instead."""
-
-
-class ReaderProcess:
-    """A running reader process for one file (loans.import_reader). Leaving the context ends it in any state."""
-
-    command = (sys.executable, "-m", "loans.import_reader")
-
-    def __init__(self, source: bytes | Path, secret: str, policy: PolicyCheck) -> None:
-        self.source, self.secret, self.policy = source, secret, policy
-        self._process: Any = None
-        self._terms: list[ContractTerms] = []
-        self._decoder = msgspec.msgpack.Decoder(Frame)  # type: ignore[arg-type]
-        self.repeats: bool | None = None  # at the end: whether a rule across rows fails (None: not known)
-
-    async def __aenter__(self) -> ReaderProcess:
-        import asyncio
-
-        try:
-            self._process = await asyncio.create_subprocess_exec(
-                *self.command, stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-            path = str(self.source) if isinstance(self.source, Path) else None
-            frames = [msgspec.msgpack.encode(Request(self.secret, self.policy.rows, import_rules.BLOCK, path))]
-            if path is None:
-                frames.append(bytes(self.source))  # type: ignore[arg-type]
-            for body in frames:
-                self._process.stdin.write(LENGTH.pack(len(body)) + body)
-            await self._process.stdin.drain()
-            self._process.stdin.close()
-        except (OSError, ConnectionResetError) as exc:
-            await self.__aexit__()
-            raise ReaderFailed(f"cannot start the reader process: {exc}") from exc
-        return self
-
-    async def __aexit__(self, *_: Any) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            if process.returncode is None:
-                process.kill()
-            await process.wait()
-
-    async def _next(self) -> Frame:
-        import asyncio
-
-        try:
-            (size,) = LENGTH.unpack(await self._process.stdout.readexactly(LENGTH.size))
-            return self._decoder.decode(await self._process.stdout.readexactly(size))
-        except (asyncio.IncompleteReadError, msgspec.DecodeError) as exc:
-            code = await self._process.wait()
-            log.warning("import reader process ended with exit code %s; the service reads the file itself", code)
-            raise ReaderFailed(f"the reader process ended with {code}") from exc
-
-    async def sheet(self) -> Sheet:
-        """The sheet's layout; the file's own Problem (not a workbook, wrong columns, ...) is raised here."""
-        frame = await self._next()
-        if isinstance(frame, ProblemFrame):
-            kind = get_problem_type(frame.slug)
-            if kind is None:
-                raise ReaderFailed(f"unknown problem type {frame.slug!r}")
-            raise Problem(kind, frame.detail_zh, frame.detail_en, field=frame.field, extra=frame.extra)
-        if not isinstance(frame, SheetFrame):
-            raise ReaderFailed("the reader process did not start with the sheet")
-        return Sheet(frame.name, frame.header_row, frame.first_col, frame.columns, frame.total_rows, iter(()), [],
-                     frame.report_col)
-
-    async def blocks(self) -> AsyncIterator[Block]:
-        while True:
-            frame = await self._next()
-            if isinstance(frame, EndFrame):
-                self.repeats = frame.repeats
-                return
-            if not isinstance(frame, BlockFrame):
-                raise ReaderFailed("unexpected frame from the reader process")
-            terms = self._terms
-            terms.extend(frame.terms)
-            plans = {r.row: ((p[0], p[1]), terms[p[2]]) for r, p in zip(frame.rows, frame.plans) if p is not None}
-            yield Block(frame.rows, [RowError(*e) for e in frame.errors], frame.codes, plans, frame.over_limit)
-
-
-class InServiceReader:
-    """The same interface over loans.import_rules.read_rows in a worker thread: one block, no check codes."""
-
-    def __init__(self, source: bytes | Path) -> None:
-        self.source = source
-        self._read: tuple[Sheet, list[Row], list[RowError]] | None = None
-        self.repeats: bool | None = None
-
-    async def __aenter__(self) -> InServiceReader:
-        return self
-
-    async def __aexit__(self, *_: Any) -> None:
-        self._read = None
-
-    async def sheet(self) -> Sheet:
-        self._read = await anyio.to_thread.run_sync(read_rows, self.source)
-        return self._read[0]
-
-    async def blocks(self) -> AsyncIterator[Block]:
-        assert self._read is not None
-        _, rows, errors = self._read
-        size = import_rules.BLOCK
-        for start in range(0, len(rows), size):  # the errors go with the first block: they stop the writing
-            yield Block(rows[start:start + size], errors if start == 0 else [])
+def sign(rows: list[Row], secret: str) -> list[str | None]:
+    """Each row's check code; None for a row missing a field the code is made of (such a row fails anyway)."""
+    return [check_code(secret, r.contract_no, r.id_number, r.principal, r.signed_on)
+            if r.contract_no and r.id_number and r.principal is not None and r.signed_on else None for r in rows]
 
 
 class StreamingWrite:
@@ -190,6 +72,43 @@ class StreamingWrite:
         self.live: set[tuple[int, int]] = set()  # (student key, academic year) of the database's live loans
         self.numbers: list[str] = []
         self.imported = self.payouts = 0
+        self.pipeline: SqlitePipeline | None = None  # SQLite: inserts queued beside the event loop (start)
+
+    async def start(self) -> None:
+        connection = await self.session.connection()
+        self.pipeline = await SqlitePipeline.open(
+            connection, [Student.__table__, CoBorrower.__table__, Loan.__table__])
+
+    async def stop(self) -> None:
+        """Wait for the queued inserts (errors mean the guess failed) and let go of the side reader."""
+        pipeline, self.pipeline = self.pipeline, None
+        if pipeline is not None:
+            try:
+                await pipeline.drain()
+            except (IntegrityError, sqlite3.IntegrityError):
+                self.ok = False
+            finally:
+                pipeline.close()
+
+    async def _lookup(self, name: str, keys: Any) -> list[Any]:
+        if self.pipeline is None:
+            return await lookup(self.session, name, keys)
+        query = sqlite_lookup(self.session.bind.dialect, name, keys)  # type: ignore[union-attr]
+        return self.pipeline.read(*query) if query else []
+
+    async def _ids(self, model: Any, count: int) -> list[int]:
+        if self.pipeline is None:
+            return await reserve_ids(self.session, model.__table__, count)
+        return self.pipeline.take_ids(model.__table__, count)
+
+    async def _insert(self, table: str, records: list[tuple[Any, ...]]) -> None:
+        if self.pipeline is None or not records:
+            await insert_records(self.session, table, records)
+            return
+        statement, columns = INSERTS[table]
+        statements = insert_statements(self.session.bind.dialect, statement, columns, records)  # type: ignore[union-attr]
+        assert statements is not None  # planned for SQLite
+        await self.pipeline.send(statements)
 
     async def add(self, block: Block) -> None:
         if block.errors or block.over_limit:
@@ -199,8 +118,8 @@ class StreamingWrite:
         try:
             self.ok = await self._check(block.rows, block.plans)
             if self.ok:
-                await self._write(block.rows, block.codes or sign(block.rows, self.secret))
-        except IntegrityError:  # a concurrent write took a key: the whole-file way will say which
+                await self._write(block.rows, sign(block.rows, self.secret))
+        except (IntegrityError, sqlite3.IntegrityError):  # a concurrent write took a key: the whole-file way says
             self.ok = False
 
     async def _check(self, rows: list[Row], plans: dict[int, Any] | None) -> bool:
@@ -210,29 +129,28 @@ class StreamingWrite:
             if found:
                 return False
         self.plans.update(plans)
-        session = self.session
-        if await lookup(session, "taken", [r.contract_no for r in rows]):
+        if await self._lookup("taken", [r.contract_no for r in rows]):
             return False
         universities = {r.university_code for r in rows} - self.universities
         if universities:
-            if len(await lookup(session, "universities", universities)) < len(universities):
+            if len(await self._lookup("universities", universities)) < len(universities):
                 return False
             self.universities |= universities
         students = {r.id_number for r in rows} - self.student_id.keys()
         if students:
-            known = await lookup(session, "students", students)
+            known = await self._lookup("students", students)
             for number, key, name in known:
                 self.student_id[number], self.student_name[number] = key, name
             if known:
                 self.live.update((key, year) for key, year, _ in
-                                 await lookup(session, "live_loans", [key for _, key, _ in known]))
-            if await lookup(session, "co_on_live", students):
+                                 await self._lookup("live_loans", [key for _, key, _ in known]))
+            if await self._lookup("co_on_live", students):
                 return False
         cos = {r.co_id_number for r in rows} - self.co_id.keys()
         if cos:
-            for number, key, name in await lookup(session, "co_borrowers", cos):
+            for number, key, name in await self._lookup("co_borrowers", cos):
                 self.co_id[number], self.co_name[number] = key, name
-            if await lookup(session, "borrowing", cos):
+            if await self._lookup("borrowing", cos):
                 return False
         student_name, co_name, live, student_id = self.student_name, self.co_name, self.live, self.student_id
         for r in rows:
@@ -245,15 +163,14 @@ class StreamingWrite:
         return True
 
     async def _write(self, rows: list[Row], codes: list[str | None]) -> None:
-        session, now = self.session, self.now
         await self._people(rows, "id_number", self.student_id, self.new_students, Student, "students", student_record)
         await self._people(rows, "co_id_number", self.co_id, self.new_cos, CoBorrower, "co_borrowers",
                            co_borrower_record)
-        loan_ids = await reserve_ids(session, Loan.__table__, len(rows))
+        loan_ids = await self._ids(Loan, len(rows))
         loans, payouts = loan_records(rows, loan_ids, self.plans, codes, self.student_id, self.co_id,  # type: ignore[arg-type]
-                                      self.user_id, now)
-        await insert_records(session, "loans", loans)
-        await insert_records(session, "loan_payouts", payouts)
+                                      self.user_id, self.now)
+        await self._insert("loans", loans)
+        await self._insert("loan_payouts", payouts)
         self.numbers.extend(r.contract_no for r in rows)  # type: ignore[misc]
         self.imported += len(rows)
         self.payouts += len(payouts)
@@ -275,8 +192,8 @@ class StreamingWrite:
                     first[number] = r  # a dict keeps the first place of a key: people in order of first row
         if not first:
             return
-        keys = await reserve_ids(self.session, model.__table__, len(first))
-        await insert_records(self.session, table, [record(k, r, self.now) for k, r in zip(keys, first.values())])
+        keys = await self._ids(model, len(first))
+        await self._insert(table, [record(k, r, self.now) for k, r in zip(keys, first.values())])
         for k, (number, r) in zip(keys, first.items()):
             ids[number] = k
             ours[number] = [k, r, r]
@@ -309,7 +226,7 @@ async def stream_import(session: AsyncSession, source: bytes | Path, *, secret: 
     size = len(source) if isinstance(source, bytes) else source.stat().st_size
     if size >= PROCESS_MIN_BYTES:
         try:
-            return await _stream(session, ReaderProcess(source, secret, policy), secret, user_id, policy, now,
+            return await _stream(session, ReaderProcess(source, policy), secret, user_id, policy, now,
                                  progress)
         except ReaderFailed:
             pass  # logged; the savepoint is rolled back
@@ -326,12 +243,16 @@ async def _stream(session: AsyncSession, reader: Any, secret: str, user_id: int,
         writer = StreamingWrite(session, sheet, policy, user_id, secret, now)
         if progress:
             progress("reading", 0, sheet.total_rows)
-        async for block in reader.blocks():
-            rows.extend(block.rows)
-            errors.extend(block.errors)
-            await writer.add(block)
-            if progress:
-                progress("reading", block.rows[-1].row, sheet.total_rows)
+        await writer.start()
+        try:
+            async for block in reader.blocks():
+                rows.extend(block.rows)
+                errors.extend(block.errors)
+                await writer.add(block)
+                if progress:
+                    progress("reading", block.rows[-1].row, sheet.total_rows)
+        finally:
+            await writer.stop()  # every queued insert done before the savepoint is kept or rolled back
         if not rows:
             raise no_rows()
         if writer.ok:

@@ -131,6 +131,8 @@ async def test_streamed_import_writes_what_the_whole_file_import_writes(
     async def counted(self: Any, block: Any) -> None:
         await add(self, block)
         blocks.append(len(block.rows) if self.ok else -1)
+        # on SQLite the inserts are queued beside the event loop (service.sqlite_pipeline)
+        assert (self.pipeline is not None) == (db.dialect.name == "sqlite")
 
     monkeypatch.setattr(import_stream.StreamingWrite, "add", counted)
     streamed, by_blocks = await run(db, user_id, content)

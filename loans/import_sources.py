@@ -1,0 +1,143 @@
+"""Where a streamed import's rows come from (loans.import_stream): the reader process, or the service itself.
+
+ReaderProcess runs loans.import_reader in a process of its own and turns its frames back into blocks of rows;
+InServiceReader reads a small file in a worker thread (a process costs ~0.2 s to start) and cuts it into the
+same blocks. Both are async context managers with `sheet()`, then `blocks()`, then `repeats` (whether a rule
+across rows fails; None when not known, and the caller checks the rows itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import msgspec
+
+from loans import import_rules
+from loans.excel import RowError, Sheet
+from loans.import_reader import LENGTH, BlockFrame, EndFrame, Frame, ProblemFrame, Request, SheetFrame
+from loans.import_rules import PolicyCheck, Row, read_rows
+from loans.policy import ContractTerms
+from service.problems import Problem, get_problem_type
+
+log = logging.getLogger("zizhu.import")
+
+
+@dataclass
+class Block:
+    """Rows as read, with the errors of their cells and of the rules within a row; from the reader process also
+    their check codes and their policy: limits and terms by row number (`plans`), and whether any row broke it."""
+
+    rows: list[Row]
+    errors: list[RowError]
+    plans: dict[int, tuple[tuple[int, int], ContractTerms]] | None = None
+    over_limit: bool = False
+
+
+class ReaderFailed(Exception):
+    """The reader process could not be started or broke its protocol: read the file in the service instead."""
+
+
+class ReaderProcess:
+    """A running reader process for one file (loans.import_reader). Leaving the context ends it in any state."""
+
+    command = (sys.executable, "-m", "loans.import_reader")
+
+    def __init__(self, source: bytes | Path, policy: PolicyCheck) -> None:
+        self.source, self.policy = source, policy
+        self._process: Any = None
+        self._terms: list[ContractTerms] = []
+        self._decoder = msgspec.msgpack.Decoder(Frame)  # type: ignore[arg-type]
+        self.repeats: bool | None = None  # at the end: whether a rule across rows fails (None: not known)
+
+    async def __aenter__(self) -> ReaderProcess:
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                *self.command, stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+            path = str(self.source) if isinstance(self.source, Path) else None
+            frames = [msgspec.msgpack.encode(Request(self.policy.rows, import_rules.BLOCK, path))]
+            if path is None:
+                frames.append(bytes(self.source))  # type: ignore[arg-type]
+            for body in frames:
+                self._process.stdin.write(LENGTH.pack(len(body)) + body)
+            await self._process.stdin.drain()
+            self._process.stdin.close()
+        except (OSError, ConnectionResetError) as exc:
+            await self.__aexit__()
+            raise ReaderFailed(f"cannot start the reader process: {exc}") from exc
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            if process.returncode is None:
+                process.kill()
+            await process.wait()
+
+    async def _next(self) -> Frame:
+        try:
+            (size,) = LENGTH.unpack(await self._process.stdout.readexactly(LENGTH.size))
+            return self._decoder.decode(await self._process.stdout.readexactly(size))
+        except (asyncio.IncompleteReadError, msgspec.DecodeError) as exc:
+            code = await self._process.wait()
+            log.warning("import reader process ended with exit code %s; the service reads the file itself", code)
+            raise ReaderFailed(f"the reader process ended with {code}") from exc
+
+    async def sheet(self) -> Sheet:
+        """The sheet's layout; the file's own Problem (not a workbook, wrong columns, ...) is raised here."""
+        frame = await self._next()
+        if isinstance(frame, ProblemFrame):
+            kind = get_problem_type(frame.slug)
+            if kind is None:
+                raise ReaderFailed(f"unknown problem type {frame.slug!r}")
+            raise Problem(kind, frame.detail_zh, frame.detail_en, field=frame.field, extra=frame.extra)
+        if not isinstance(frame, SheetFrame):
+            raise ReaderFailed("the reader process did not start with the sheet")
+        return Sheet(frame.name, frame.header_row, frame.first_col, frame.columns, frame.total_rows, iter(()), [],
+                     frame.report_col)
+
+    async def blocks(self) -> AsyncIterator[Block]:
+        while True:
+            frame = await self._next()
+            if isinstance(frame, EndFrame):
+                self.repeats = frame.repeats
+                return
+            if not isinstance(frame, BlockFrame):
+                raise ReaderFailed("unexpected frame from the reader process")
+            terms = self._terms
+            terms.extend(frame.terms)
+            plans = {r.row: ((p[0], p[1]), terms[p[2]]) for r, p in zip(frame.rows, frame.plans) if p is not None}
+            yield Block(frame.rows, [RowError(*e) for e in frame.errors], plans, frame.over_limit)
+
+
+class InServiceReader:
+    """The same interface over loans.import_rules.read_rows in a worker thread: one block, no check codes."""
+
+    def __init__(self, source: bytes | Path) -> None:
+        self.source = source
+        self._read: tuple[Sheet, list[Row], list[RowError]] | None = None
+        self.repeats: bool | None = None
+
+    async def __aenter__(self) -> InServiceReader:
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        self._read = None
+
+    async def sheet(self) -> Sheet:
+        self._read = await anyio.to_thread.run_sync(read_rows, self.source)
+        return self._read[0]
+
+    async def blocks(self) -> AsyncIterator[Block]:
+        assert self._read is not None
+        _, rows, errors = self._read
+        size = import_rules.BLOCK
+        for start in range(0, len(rows), size):  # the errors go with the first block: they stop the writing
+            yield Block(rows[start:start + size], errors if start == 0 else [])
