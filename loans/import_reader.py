@@ -6,10 +6,11 @@ process these queue behind each other: a thread gains nothing, as the lock is th
 process loads the file, types its rows, applies the rules within a row and the policy's limits and terms, and
 keeps a yes/no check across rows (loans.import_rules, CrossCheck); it sends the rows a block at a time, and the
 service checks them against the database and inserts them as they arrive (loans.import_stream). The reader
-imports nothing of the web service, so that it starts in a fraction of a second, and is given no secret.
+imports nothing of the web service, so that it starts in a fraction of a second. It signs the rows too
+(loans.check_code), with the secret sent down its pipe.
 
 The protocol, MessagePack frames each after its 4-byte big-endian length:
-- service to reader (stdin): `Request` (the policy, the block size, and the file's path, or none and a second
+- service to reader (stdin): `Request` (the check codes' secret, the policy, the block size, and the file's path, or none and a second
   frame with the file's bytes);
 - reader to service (stdout): `SheetFrame` or `ProblemFrame` (the file cannot be used), then a `BlockFrame` per
   block of rows, then `EndFrame`.
@@ -26,6 +27,7 @@ from typing import Any, BinaryIO
 
 import msgspec
 
+from loans.check_code import check_code
 from loans.excel import RowError, read_sheet
 from loans.import_rules import PolicyCheck, Row, policy_rules, typed_blocks
 from loans.policy import ContractTerms, PolicyRow
@@ -35,6 +37,7 @@ LENGTH = struct.Struct(">I")
 
 
 class Request(msgspec.Struct):
+    secret: str  # for the check codes: sent down the pipe, never on the command line or in the environment
     policy: list[PolicyRow]  # the service's policy rows, for the limits and terms of each row
     block: int  # rows a block
     path: str | None = None
@@ -60,6 +63,7 @@ class ProblemFrame(msgspec.Struct, tag="problem"):
 class BlockFrame(msgspec.Struct, tag="block"):
     rows: list[Row]
     errors: list[tuple[int, str, str, str, str, str]]  # of the cells and of the rules within a row
+    codes: list[str | None]  # each row's check code (loans.check_code), None where a field it needs is missing
     plans: list[tuple[int, int, int] | None]  # per row: its two limit rows' ids and its terms' number, or None
     terms: list[ContractTerms]  # the terms first met in this block, numbered on from the previous blocks'
     over_limit: bool  # a row breaks the policy (loans.import_rules.policy_rules says which)
@@ -96,6 +100,12 @@ class CrossCheck:
         # a co-borrower who borrows (in any row, before or after): both are in both dictionaries' keys
         if not self.found and not names.keys().isdisjoint(co_names.keys()):
             self.found = True
+
+
+def sign(rows: list[Row], secret: str) -> list[str | None]:
+    """Each row's check code; None for a row missing a field the code is made of (such a row fails anyway)."""
+    return [check_code(secret, r.contract_no, r.id_number, r.principal, r.signed_on)
+            if r.contract_no and r.id_number and r.principal is not None and r.signed_on else None for r in rows]
 
 
 # --- the reader process ---------------------------------------------------------------------------------------
@@ -141,6 +151,7 @@ def main() -> None:
         for _, terms in plans.values():
             numbered.setdefault(terms, len(numbered))
         send(BlockFrame(rows, [(e.row, e.column, e.header, e.field, e.message_zh, e.message_en) for e in errors],
+                        sign(rows, request.secret),
                         [(p[0][0], p[0][1], numbered[p[1]]) if (p := plans.get(r.row)) else None for r in rows],
                         list(numbered)[known:], bool(broken)))
     send(EndFrame(cross.found))

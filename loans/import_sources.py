@@ -27,17 +27,30 @@ from loans.policy import ContractTerms
 from service.problems import Problem, get_problem_type
 
 log = logging.getLogger("zizhu.import")
+# How far the reader may run ahead of the service, in bytes of frames not yet taken (a block of 5,000 rows is
+# ~1.5 MB): with the pipe's own 64 KB it would stop within its next block until the service asked for it.
+READ_AHEAD = 8 << 20
 
 
 @dataclass
 class Block:
     """Rows as read, with the errors of their cells and of the rules within a row; from the reader process also
-    their check codes and their policy: limits and terms by row number (`plans`), and whether any row broke it."""
+    their check codes, their policy: limits and terms by row number (`plans`), whether any row broke it, and the frame they came in."""
 
     rows: list[Row]
     errors: list[RowError]
+    codes: list[str | None] | None = None
     plans: dict[int, tuple[tuple[int, int], ContractTerms]] | None = None
     over_limit: bool = False
+    frame: bytes | None = None  # the reader's frame: kept instead of the rows (rows_of), a fifth of their memory
+
+
+_BLOCKS = msgspec.msgpack.Decoder(BlockFrame)
+
+
+def rows_of(frames: list[bytes]) -> list[Row]:
+    """The rows of blocks kept as their frames."""
+    return [r for frame in frames for r in _BLOCKS.decode(frame).rows]
 
 
 class ReaderFailed(Exception):
@@ -49,10 +62,11 @@ class ReaderProcess:
 
     command = (sys.executable, "-m", "loans.import_reader")
 
-    def __init__(self, source: bytes | Path, policy: PolicyCheck) -> None:
-        self.source, self.policy = source, policy
+    def __init__(self, source: bytes | Path, secret: str, policy: PolicyCheck) -> None:
+        self.source, self.secret, self.policy = source, secret, policy
         self._process: Any = None
         self._terms: list[ContractTerms] = []
+        self._body = b""  # the last frame as it came
         self._decoder = msgspec.msgpack.Decoder(Frame)  # type: ignore[arg-type]
         self.repeats: bool | None = None  # at the end: whether a rule across rows fails (None: not known)
 
@@ -60,9 +74,9 @@ class ReaderProcess:
         try:
             self._process = await asyncio.create_subprocess_exec(
                 *self.command, stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, limit=READ_AHEAD)
             path = str(self.source) if isinstance(self.source, Path) else None
-            frames = [msgspec.msgpack.encode(Request(self.policy.rows, import_rules.BLOCK, path))]
+            frames = [msgspec.msgpack.encode(Request(self.secret, self.policy.rows, import_rules.BLOCK, path))]
             if path is None:
                 frames.append(bytes(self.source))  # type: ignore[arg-type]
             for body in frames:
@@ -84,7 +98,8 @@ class ReaderProcess:
     async def _next(self) -> Frame:
         try:
             (size,) = LENGTH.unpack(await self._process.stdout.readexactly(LENGTH.size))
-            return self._decoder.decode(await self._process.stdout.readexactly(size))
+            self._body = await self._process.stdout.readexactly(size)
+            return self._decoder.decode(self._body)
         except (asyncio.IncompleteReadError, msgspec.DecodeError) as exc:
             code = await self._process.wait()
             log.warning("import reader process ended with exit code %s; the service reads the file itself", code)
@@ -114,7 +129,8 @@ class ReaderProcess:
             terms = self._terms
             terms.extend(frame.terms)
             plans = {r.row: ((p[0], p[1]), terms[p[2]]) for r, p in zip(frame.rows, frame.plans) if p is not None}
-            yield Block(frame.rows, [RowError(*e) for e in frame.errors], plans, frame.over_limit)
+            yield Block(frame.rows, [RowError(*e) for e in frame.errors], frame.codes, plans, frame.over_limit,
+                        self._body)
 
 
 class InServiceReader:

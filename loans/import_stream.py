@@ -34,8 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loans.excel import RowError, Sheet
 from loans.import_db import (CO_COLS, INSERTS, STUDENT_COLS, co_borrower_record, insert_records, loan_records,
                              lookup, raise_counters, sqlite_lookup, student_record)
-from loans.check_code import check_code
-from loans.import_sources import Block, InServiceReader, ReaderFailed, ReaderProcess
+from loans.import_reader import sign
+from loans.import_sources import Block, InServiceReader, ReaderFailed, ReaderProcess, rows_of
 from loans.import_rules import PolicyCheck, Progress, Row, cross_rules, no_rows, policy_rules
 from loans.models import Loan
 from service.bulk import insert_statements, reserve_ids
@@ -47,12 +47,6 @@ IMPORT_CACHE_KIB = 256 * 1024  # SQLite's page cache during a streamed import (_
 PROCESS_MIN_BYTES = 1_000_000  # smaller files (under ~8,000 rows) are read in the service: a process costs ~0.2 s
 
 
-def sign(rows: list[Row], secret: str) -> list[str | None]:
-    """Each row's check code; None for a row missing a field the code is made of (such a row fails anyway)."""
-    return [check_code(secret, r.contract_no, r.id_number, r.principal, r.signed_on)
-            if r.contract_no and r.id_number and r.principal is not None and r.signed_on else None for r in rows]
-
-
 class StreamingWrite:
     """Checks each block against the database and writes it; `ok` turns false for good at the first finding."""
 
@@ -61,10 +55,10 @@ class StreamingWrite:
         self.session, self.sheet, self.policy = session, sheet, policy
         self.user_id, self.secret, self.now = user_id, secret, now
         self.ok = True
-        self.plans: dict[int, Any] = {}
         self.student_id: dict[str, int] = {}  # every student met so far: ID number -> key
         self.student_name: dict[str, str] = {}  # of those already in the database: the name registered
-        self.new_students: dict[str, list[Any]] = {}  # of those written here: [key, row written, latest row]
+        # of those written here: [key, record written, academic year of their latest row, its record]
+        self.new_students: dict[str, list[Any]] = {}
         self.co_id: dict[str, int] = {}
         self.co_name: dict[str, str] = {}
         self.new_cos: dict[str, list[Any]] = {}
@@ -116,25 +110,26 @@ class StreamingWrite:
         if not self.ok:
             return
         try:
-            self.ok = await self._check(block.rows, block.plans)
-            if self.ok:
-                await self._write(block.rows, sign(block.rows, self.secret))
+            plans = await self._check(block.rows, block.plans)
+            self.ok = plans is not None
+            if plans is not None:
+                await self._write(block.rows, plans, block.codes or sign(block.rows, self.secret))
         except (IntegrityError, sqlite3.IntegrityError):  # a concurrent write took a key: the whole-file way says
             self.ok = False
 
-    async def _check(self, rows: list[Row], plans: dict[int, Any] | None) -> bool:
+    async def _check(self, rows: list[Row], plans: dict[int, Any] | None) -> dict[int, Any] | None:
+        """The rows' plans (limits and terms) when the block passes, None at the first finding."""
         if plans is None:
             found: list[RowError] = []
             plans = policy_rules(self.sheet, rows, self.policy, found)
             if found:
-                return False
-        self.plans.update(plans)
+                return None
         if await self._lookup("taken", [r.contract_no for r in rows]):
-            return False
+            return None
         universities = {r.university_code for r in rows} - self.universities
         if universities:
             if len(await self._lookup("universities", universities)) < len(universities):
-                return False
+                return None
             self.universities |= universities
         students = {r.id_number for r in rows} - self.student_id.keys()
         if students:
@@ -145,29 +140,29 @@ class StreamingWrite:
                 self.live.update((key, year) for key, year, _ in
                                  await self._lookup("live_loans", [key for _, key, _ in known]))
             if await self._lookup("co_on_live", students):
-                return False
+                return None
         cos = {r.co_id_number for r in rows} - self.co_id.keys()
         if cos:
             for number, key, name in await self._lookup("co_borrowers", cos):
                 self.co_id[number], self.co_name[number] = key, name
             if await self._lookup("borrowing", cos):
-                return False
+                return None
         student_name, co_name, live, student_id = self.student_name, self.co_name, self.live, self.student_id
         for r in rows:
             if student_name and student_name.get(r.id_number, r.name) != r.name:
-                return False
+                return None
             if co_name and co_name.get(r.co_id_number, r.co_name) != r.co_name:
-                return False
+                return None
             if live and (student_id.get(r.id_number), r.academic_year) in live:
-                return False
-        return True
+                return None
+        return plans
 
-    async def _write(self, rows: list[Row], codes: list[str | None]) -> None:
+    async def _write(self, rows: list[Row], plans: dict[int, Any], codes: list[str | None]) -> None:
         await self._people(rows, "id_number", self.student_id, self.new_students, Student, "students", student_record)
         await self._people(rows, "co_id_number", self.co_id, self.new_cos, CoBorrower, "co_borrowers",
                            co_borrower_record)
         loan_ids = await self._ids(Loan, len(rows))
-        loans, payouts = loan_records(rows, loan_ids, self.plans, codes, self.student_id, self.co_id,  # type: ignore[arg-type]
+        loans, payouts = loan_records(rows, loan_ids, plans, codes, self.student_id, self.co_id,  # type: ignore[arg-type]
                                       self.user_id, self.now)
         await self._insert("loans", loans)
         await self._insert("loan_payouts", payouts)
@@ -184,8 +179,9 @@ class StreamingWrite:
             number = getattr(r, key)
             mine = ours.get(number)
             if mine is not None:
-                if r.academic_year >= mine[2].academic_year:  # type: ignore[operator]
-                    mine[2] = r
+                if r.academic_year >= mine[2]:  # type: ignore[operator]
+                    latest = record(mine[0], r, self.now)
+                    mine[2:] = r.academic_year, mine[1] if latest == mine[1] else latest
             elif number not in ids:
                 seen = first.get(number)
                 if seen is None or r.academic_year >= seen.academic_year:  # type: ignore[operator]
@@ -193,19 +189,21 @@ class StreamingWrite:
         if not first:
             return
         keys = await self._ids(model, len(first))
-        await self._insert(table, [record(k, r, self.now) for k, r in zip(keys, first.values())])
-        for k, (number, r) in zip(keys, first.items()):
+        records = [record(k, r, self.now) for k, r in zip(keys, first.values())]
+        await self._insert(table, records)
+        # Records, not rows, are kept: a row holds the whole contract, tens of thousands of them add up.
+        for k, (number, r), written in zip(keys, first.items(), records):
             ids[number] = k
-            ours[number] = [k, r, r]
+            ours[number] = [k, written, r.academic_year, written]
 
     async def finish(self) -> None:
         """Bring people whose latest row came in a later block up to that row, and lift the contract counters."""
-        for ours, table, columns, record in ((self.new_students, Student.__table__, STUDENT_COLS, student_record),
-                                             (self.new_cos, CoBorrower.__table__, CO_COLS, co_borrower_record)):
+        for ours, table, columns in ((self.new_students, Student.__table__, STUDENT_COLS),
+                                     (self.new_cos, CoBorrower.__table__, CO_COLS)):
             changed = []
-            for key, written, latest in ours.values():
-                if latest is not written and (fresh := record(key, latest, self.now)) != record(key, written, self.now):
-                    changed.append({"b_key": key, **dict(zip(columns[1:], fresh[1:]))})
+            for key, written, _, latest in ours.values():
+                if latest is not written:
+                    changed.append({"b_key": key, **dict(zip(columns[1:], latest[1:]))})
             if changed:
                 # No .values(): the SET clause comes from the parameters' keys, as for any executemany UPDATE.
                 await self.session.execute(update(table).where(table.c.id == bindparam("b_key")), changed)
@@ -215,7 +213,8 @@ class StreamingWrite:
 @dataclass
 class Streamed:
     sheet: Sheet
-    rows: list[Row]
+    rows: list[Row]  # all of them when nothing stays written (else perhaps none: not kept)
+    count: int
     errors: list[RowError]
     written: StreamingWrite | None  # None: nothing stays written, the caller checks the whole file
 
@@ -226,7 +225,7 @@ async def stream_import(session: AsyncSession, source: bytes | Path, *, secret: 
     size = len(source) if isinstance(source, bytes) else source.stat().st_size
     if size >= PROCESS_MIN_BYTES:
         try:
-            return await _stream(session, ReaderProcess(source, policy), secret, user_id, policy, now,
+            return await _stream(session, ReaderProcess(source, secret, policy), secret, user_id, policy, now,
                                  progress)
         except ReaderFailed:
             pass  # logged; the savepoint is rolled back
@@ -236,8 +235,10 @@ async def stream_import(session: AsyncSession, source: bytes | Path, *, secret: 
 async def _stream(session: AsyncSession, reader: Any, secret: str, user_id: int, policy: PolicyCheck,
                   now: datetime, progress: Progress | None) -> Streamed:
     connection = await session.connection()
-    rows: list[Row] = []
+    rows: list[Row] = []  # as read, or
+    frames: list[bytes] = []  # as they came from the reader process (rows_of)
     errors: list[RowError] = []
+    count = 0
     async with reader, _savepoint(connection) as savepoint, _page_cache(connection):
         sheet = await reader.sheet()
         writer = StreamingWrite(session, sheet, policy, user_id, secret, now)
@@ -246,18 +247,22 @@ async def _stream(session: AsyncSession, reader: Any, secret: str, user_id: int,
         await writer.start()
         try:
             async for block in reader.blocks():
-                rows.extend(block.rows)
+                count += len(block.rows)
+                if block.frame is None:
+                    rows.extend(block.rows)
+                else:
+                    frames.append(block.frame)
                 errors.extend(block.errors)
                 await writer.add(block)
                 if progress:
                     progress("reading", block.rows[-1].row, sheet.total_rows)
         finally:
             await writer.stop()  # every queued insert done before the savepoint is kept or rolled back
-        if not rows:
+        if not count:
             raise no_rows()
         if writer.ok:
             if progress:
-                progress("checking", 0, len(rows))
+                progress("checking", 0, count)
             if reader.repeats is None:
                 crossed: list[RowError] = []
                 cross_rules(sheet, rows, crossed)
@@ -267,7 +272,9 @@ async def _stream(session: AsyncSession, reader: Any, secret: str, user_id: int,
         if writer.ok:
             await writer.finish()
             savepoint.keep = True
-    return Streamed(sheet, rows, errors, writer if savepoint.keep else None)
+    if savepoint.keep:
+        return Streamed(sheet, rows, count, errors, writer)
+    return Streamed(sheet, rows or rows_of(frames), count, errors, None)
 
 
 @contextlib.asynccontextmanager

@@ -210,7 +210,7 @@ async def import_contracts(session: AsyncSession, source: bytes | Path, *, filen
             sheet, rows, errors = streamed.sheet, streamed.rows, streamed.errors
             if streamed.written is not None:
                 written = streamed.written
-                result.rows = result.valid = result.imported = len(rows)
+                result.rows = result.valid = result.imported = streamed.count
                 result.students_created, result.co_borrowers_created = len(written.new_students), len(written.new_cos)
                 result.payouts = written.payouts
                 await _audit(session, actor, filename, result)

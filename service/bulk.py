@@ -67,8 +67,7 @@ def insert_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], records
     convert = [(index, processor, {None: None}) for index, processor in processors]
     multi = None
     if dialect.name == "sqlite" and " VALUES (" in sql:
-        per = max(1, _SQLITE_VARIABLES // len(columns))
-        multi = (per, _multi_row(sql, per))
+        multi = min(SQLITE_ROWS, max(1, _SQLITE_VARIABLES // len(columns)))
     same_order = order == list(range(len(order)))
     statements: list[tuple[str, Any]] = []
     for start in range(0, len(records), BATCH):
@@ -89,14 +88,19 @@ def insert_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], records
         if multi is None:
             statements.append((sql, batch))
             continue
-        per = multi[0]  # SQLite: many rows a statement (see _multi_row)
-        for at in range(0, len(batch), per):
-            rows = batch[at:at + per]
-            statements.append((multi[1] if len(rows) == per else _multi_row(sql, len(rows)),
-                               tuple(itertools.chain.from_iterable(rows))))
+        at = 0  # SQLite: many rows a statement (see _multi_row)
+        while at < len(batch):
+            # `multi` rows at a time, then the rest in powers of two: a few statement texts, each prepared once
+            # and kept in the driver's statement cache (where a text per remainder size piled up hundreds of MB).
+            rest = len(batch) - at
+            size = multi if rest >= multi else 1 << (rest.bit_length() - 1)
+            rows = batch[at:at + size]
+            statements.append((_multi_row(sql, size), tuple(itertools.chain.from_iterable(rows))))
+            at += size
     return statements
 
 
+SQLITE_ROWS = 1024  # rows a SQLite INSERT statement at most (fewer if its columns need it: 999 or 32,766 parameters)
 # The most parameters a SQLite statement may have: 32766 since SQLite 3.32, 999 before.
 _SQLITE_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 
