@@ -11,6 +11,8 @@ import sqlite3
 import weakref
 from typing import Any
 
+import msgspec
+
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,9 +67,12 @@ def insert_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], records
         return None
     sql, order, processors = plan
     convert = [(index, processor, {None: None}) for index, processor in processors]
-    multi = None
+    multi = as_json = None
     if dialect.name == "sqlite" and " VALUES (" in sql:
-        multi = min(SQLITE_ROWS, max(1, _SQLITE_VARIABLES // len(columns)))
+        if len(columns) <= JSON_MAX_COLUMNS and sqlite3.sqlite_version_info >= (3, 38):
+            as_json = _from_json(sql, len(columns))
+        else:
+            multi = min(SQLITE_ROWS, max(1, _SQLITE_VARIABLES // len(columns)))
     same_order = order == list(range(len(order)))
     statements: list[tuple[str, Any]] = []
     for start in range(0, len(records), BATCH):
@@ -85,6 +90,12 @@ def insert_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], records
                 else:
                     cells[index] = list(map(seen.__getitem__, column))
             batch = list(zip(*(cells[i] for i in order)))
+        if as_json is not None:
+            try:
+                statements.append((as_json, (msgspec.json.encode(batch).decode(),)))
+                continue
+            except TypeError:  # a value JSON cannot carry (bytes): row by row instead
+                pass
         if multi is None:
             statements.append((sql, batch))
             continue
@@ -98,6 +109,19 @@ def insert_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], records
             statements.append((_multi_row(sql, size), tuple(itertools.chain.from_iterable(rows))))
             at += size
     return statements
+
+
+JSON_MAX_COLUMNS = 8  # SQLite: a table this narrow gets its rows as one JSON parameter (_from_json)
+
+
+@functools.lru_cache(maxsize=64)
+def _from_json(sql: str, width: int) -> str:
+    """The one-row INSERT as INSERT … SELECT over a JSON array of rows (json_each): a whole batch is bound as one
+    text and inserted in one call into SQLite, without Python's lock. Each row's values are read with ->>, which
+    parses the row's JSON again for each column: cheap for a few columns, not for a wide table."""
+    head = sql.rsplit(" VALUES ", 1)[0]
+    values = ", ".join(f"value ->> {i}" for i in range(width))
+    return f"{head} SELECT {values} FROM json_each(?)"
 
 
 SQLITE_ROWS = 1024  # rows a SQLite INSERT statement at most (fewer if its columns need it: 999 or 32,766 parameters)
