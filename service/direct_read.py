@@ -69,13 +69,13 @@ class DirectRead:
 
     async def all(self, engine: AsyncEngine, **params: Any) -> list[Any]:
         sync_engine = engine.sync_engine
-        if self.batching is not None:
+        reader = _SQLITE_READERS.get(sync_engine)
+        if reader is None and self.batching is not None:  # SQLite's on-loop read pays no look-up for batching
             pg = _PG_READERS.get(sync_engine)
             if pg is not None:
                 return await self._batched_all(engine.dialect, pg, params)
         plan = self._plan(engine.dialect)
         args = plan.arguments(params)
-        reader = _SQLITE_READERS.get(sync_engine)
         records = reader.fetch(plan.sql, args) if reader is not None else None
         if records is None:
             pg = _PG_READERS.get(sync_engine)
