@@ -18,8 +18,11 @@ import msgspec
 from sqlalchemy import JSON, Date, DateTime, Select, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlalchemy.util.concurrency import await_, greenlet_spawn
+
+from service import read_batches
 
 
 class DirectRead:
@@ -44,13 +47,19 @@ class DirectRead:
     and a single SELECT is atomic by itself: so this is only for one-statement reads that need no consistency with
     another statement, and, since on SQLite it runs on the event loop, only for reads of a few rows by an index.
     Bind parameters must be plain values (no IN-list expansion).
+
+    `batch_by=<the key column>` (a statement `WHERE column == bindparam(...)` by an integer key): on PostgreSQL,
+    concurrent reads of this statement are coalesced into one `WHERE column = ANY($1::bigint[])` query
+    (service.read_batches); elsewhere it reads as without it.
     """
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any], batch_by: ColumnElement[Any] | None = None) -> None:
         self.statement = statement
         self.columns = [c.key for c in statement.selected_columns]
         self.row_type = namedtuple("Row", self.columns)  # type: ignore[misc]  # attribute access, like an ORM object
         self._plans: weakref.WeakKeyDictionary[Dialect, _ReadPlan] = weakref.WeakKeyDictionary()
+        self.batching = None if batch_by is None else read_batches.KeyBatching(statement, batch_by)
+        self._batched_plans: weakref.WeakKeyDictionary[Dialect, _ReadPlan] = weakref.WeakKeyDictionary()
 
     def _plan(self, dialect: Dialect) -> _ReadPlan:
         plan = self._plans.get(dialect)
@@ -59,10 +68,14 @@ class DirectRead:
         return plan
 
     async def all(self, engine: AsyncEngine, **params: Any) -> list[Any]:
-        plan = self._plan(engine.dialect)
-        args = plan.arguments(params)
         sync_engine = engine.sync_engine
         reader = _SQLITE_READERS.get(sync_engine)
+        if reader is None and self.batching is not None:  # SQLite's on-loop read pays no look-up for batching
+            pg = _PG_READERS.get(sync_engine)
+            if pg is not None:
+                return await self._batched_all(engine.dialect, pg, params)
+        plan = self._plan(engine.dialect)
+        args = plan.arguments(params)
         records = reader.fetch(plan.sql, args) if reader is not None else None
         if records is None:
             pg = _PG_READERS.get(sync_engine)
@@ -73,6 +86,19 @@ class DirectRead:
     async def first(self, engine: AsyncEngine, **params: Any) -> Any | None:
         rows = await self.all(engine, **params)
         return rows[0] if rows else None
+
+    async def _batched_all(self, dialect: Dialect, pg: _PgReadConnections, params: dict[str, Any]) -> list[Any]:
+        batching = self.batching
+        assert batching is not None
+        if len(params) != 1 or batching.param not in params:  # other values would need a batch of their own
+            raise TypeError(f"a batched DirectRead takes only {batching.param}=, not {sorted(params)}")
+        key = read_batches.checked_key(params[batching.param])  # before queueing: the 400 is this caller's alone
+        plan = self._batched_plans.get(dialect)
+        if plan is None:
+            plan = self._batched_plans[dialect] = _ReadPlan(batching.statement, dialect)
+        records = await read_batches.coalescer(pg, plan, batching).read(key)
+        make = self.row_type._make
+        return [make(plan.convert(record)) for record in records]
 
 
 async def _pooled_fetch(engine: AsyncEngine, plan: _ReadPlan, args: tuple[Any, ...]) -> Any:
@@ -247,6 +273,7 @@ class _PgReadConnections:
         # per connection, its prepared statements by SQL: asyncpg's own statement cache costs a lookup and an
         # LRU update per call; a prepared statement object is called straight away.
         self._prepared: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+        self.coalescers: dict[Any, Any] = {}  # batched reads' queues by plan (service.read_batches.coalescer)
 
     async def fetch(self, sql: str, args: tuple[Any, ...]) -> Any:
         connection = await self._take()
