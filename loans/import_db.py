@@ -143,7 +143,8 @@ PAYOUT_COLS = ("loan_id", "payee", "payee_ref", "amount", "paid_on", "created_at
 
 
 
-INSERTS = {"students": (insert(Student.__table__), STUDENT_COLS), "co_borrowers": (insert(CoBorrower.__table__), CO_COLS),
+INSERTS = {"students": (insert(Student.__table__), STUDENT_COLS),
+           "co_borrowers": (insert(CoBorrower.__table__), CO_COLS),
            "loans": (insert(Loan.__table__), LOAN_COLS), "loan_payouts": (insert(LoanPayout.__table__), PAYOUT_COLS)}
 
 

@@ -10,8 +10,8 @@ imports nothing of the web service, so that it starts in a fraction of a second.
 (loans.check_code), with the secret sent down its pipe.
 
 The protocol, MessagePack frames each after its 4-byte big-endian length:
-- service to reader (stdin): `Request` (the check codes' secret, the policy, the block size, and the file's path, or none and a second
-  frame with the file's bytes);
+- service to reader (stdin): `Request` (the check codes' secret, the policy, the block size, and the file's
+  path, or none and a second frame with the file's bytes);
 - reader to service (stdout): `SheetFrame` or `ProblemFrame` (the file cannot be used), then a `BlockFrame` per
   block of rows, then `EndFrame`.
 A reader that fails in any other way exits non-zero, and the service reads the file itself. The service's side
@@ -95,7 +95,9 @@ class CrossCheck:
                 self.found = True
             contracts.add(r.contract_no)
             years.add((r.id_number, r.academic_year))
-            if names.setdefault(r.id_number, r.name) != r.name or co_names.setdefault(r.co_id_number, r.co_name) != r.co_name:
+            if names.setdefault(r.id_number, r.name) != r.name:
+                self.found = True
+            if co_names.setdefault(r.co_id_number, r.co_name) != r.co_name:
                 self.found = True
         # a co-borrower who borrows (in any row, before or after): both are in both dictionaries' keys
         if not self.found and not names.keys().isdisjoint(co_names.keys()):

@@ -35,7 +35,8 @@ READ_AHEAD = 8 << 20
 @dataclass
 class Block:
     """Rows as read, with the errors of their cells and of the rules within a row; from the reader process also
-    their check codes, their policy: limits and terms by row number (`plans`), whether any row broke it, and the frame they came in."""
+    their check codes, their policy: limits and terms by row number (`plans`), whether any row broke it, and the
+    frame they came in."""
 
     rows: list[Row]
     errors: list[RowError]

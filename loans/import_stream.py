@@ -100,7 +100,8 @@ class StreamingWrite:
             await insert_records(self.session, table, records)
             return
         statement, columns = INSERTS[table]
-        statements = insert_statements(self.session.bind.dialect, statement, columns, records)  # type: ignore[union-attr]
+        dialect = self.session.bind.dialect  # type: ignore[union-attr]
+        statements = insert_statements(dialect, statement, columns, records)
         assert statements is not None  # planned for SQLite
         await self.pipeline.send(statements)
 
@@ -162,7 +163,8 @@ class StreamingWrite:
         await self._people(rows, "co_id_number", self.co_id, self.new_cos, CoBorrower, "co_borrowers",
                            co_borrower_record)
         loan_ids = await self._ids(Loan, len(rows))
-        loans, payouts = loan_records(rows, loan_ids, plans, codes, self.student_id, self.co_id,  # type: ignore[arg-type]
+        loans, payouts = loan_records(rows, loan_ids, plans, codes,  # type: ignore[arg-type]
+                                      self.student_id, self.co_id,
                                       self.user_id, self.now)
         await self._insert("loans", loans)
         await self._insert("loan_payouts", payouts)
