@@ -269,16 +269,6 @@ class RowError:
                 "message_zh": self.message_zh, "message_en": self.message_en}
 
 
-def column_letter(number: int) -> str:
-    """Excel's column name for a 1-based column number: 1 -> A, 27 -> AA (openpyxl's get_column_letter, which
-    this module does not import: loading openpyxl costs the import's reader process a fifth of a second)."""
-    letters = ""
-    while number > 0:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _norm_header(value: Any) -> str:
     return re.sub(r"\s+", "", str(value)).replace("（", "(").replace("）", ")").rstrip("*")
 
@@ -300,7 +290,11 @@ class Sheet:
     report_col: int | None  # where an earlier error report's 错误说明 column is
 
     def letter(self, field: str) -> str:
-        return column_letter(self.first_col + self.columns[field] + 1)
+        # Imported here: openpyxl costs the import's reader process (loans.import_reader) a fifth of a second to
+        # load, and only a file with errors needs a column letter.
+        from openpyxl.utils import get_column_letter
+
+        return get_column_letter(self.first_col + self.columns[field] + 1)
 
     def error(self, row: int, field: str, message_zh: str, message_en: str) -> RowError:
         return RowError(row, self.letter(field), BY_FIELD[field].header, field, message_zh, message_en)

@@ -135,7 +135,8 @@ class ReaderProcess:
 
 
 class InServiceReader:
-    """The same interface over loans.import_rules.read_rows in a worker thread: one block, no check codes."""
+    """The same interface over loans.import_rules.read_rows in a worker thread: blocks cut from the rows it read,
+    without check codes (the writer signs them)."""
 
     def __init__(self, source: bytes | Path) -> None:
         self.source = source
