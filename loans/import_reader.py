@@ -23,13 +23,14 @@ from __future__ import annotations
 import struct
 import sys
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import msgspec
 
 from loans.check_code import check_code
-from loans.excel import RowError, read_sheet
-from loans.import_rules import PolicyCheck, Row, policy_rules, typed_blocks
+from loans.excel import RowError, Sheet, read_sheet
+from loans.import_rules import PolicyCheck, Row, RowTyping, policy_rules, typed_blocks
 from loans.policy import ContractTerms, PolicyRow
 from service.problems import Problem
 
@@ -41,6 +42,8 @@ class Request(msgspec.Struct):
     policy: list[PolicyRow]  # the service's policy rows, for the limits and terms of each row
     block: int  # rows a block
     path: str | None = None
+    folder: str | None = None  # where a large sheet may be cut into chunks (loans.import_chunked); none: never
+    chunk_bytes: int = 0  # of sheet XML a chunk (0: loans.import_chunks.CHUNK_BYTES)
 
 
 class SheetFrame(msgspec.Struct, tag="sheet"):
@@ -50,6 +53,15 @@ class SheetFrame(msgspec.Struct, tag="sheet"):
     columns: dict[str, int]
     total_rows: int
     report_col: int | None
+
+    @classmethod
+    def of(cls, sheet: Sheet) -> SheetFrame:
+        return cls(sheet.name, sheet.header_row, sheet.first_col, sheet.columns, sheet.total_rows, sheet.report_col)
+
+    def layout(self) -> Sheet:
+        """The sheet as laid out, without its rows."""
+        return Sheet(self.name, self.header_row, self.first_col, self.columns, self.total_rows, iter(()), [],
+                     self.report_col)
 
 
 class ProblemFrame(msgspec.Struct, tag="problem"):
@@ -123,41 +135,74 @@ def _read_frame(stream: BinaryIO) -> bytes:
     return body
 
 
+class _Writer:
+    """Frames out, each after its length."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.encoder = msgspec.msgpack.Encoder()
+
+    def send(self, frame: Any) -> None:
+        self.send_body(self.encoder.encode(frame))
+
+    def send_body(self, body: bytes) -> None:
+        self.stream.write(LENGTH.pack(len(body)))
+        self.stream.write(body)
+        self.stream.flush()
+
+
+class _Blocks:
+    """Typing a sheet's rows a block at a time into BlockFrames: the rules within a row, the policy, the check
+    codes, and the contract terms numbered as first met (by this process: loans.import_chunked renumbers a
+    helper's)."""
+
+    def __init__(self, request: Request, layout: Sheet) -> None:
+        self.request = request
+        self.policy = PolicyCheck(request.policy)
+        self.typing = RowTyping(layout)
+        self.numbered: dict[ContractTerms, int] = {}
+
+    def frames(self, sheet: Sheet) -> Iterator[BlockFrame]:
+        numbered = self.numbered
+        for rows, errors in typed_blocks(sheet, self.request.block, self.typing):
+            broken: list[RowError] = []
+            plans = policy_rules(sheet, rows, self.policy, broken)
+            known = len(numbered)
+            for _, terms in plans.values():
+                numbered.setdefault(terms, len(numbered))
+            yield BlockFrame(rows, [(e.row, e.column, e.header, e.field, e.message_zh, e.message_en) for e in errors],
+                             sign(rows, self.request.secret),
+                             [(p[0][0], p[0][1], numbered[p[1]]) if (p := plans.get(r.row)) else None for r in rows],
+                             list(numbered)[known:], bool(broken))
+
+
 def main() -> None:
-    encoder = msgspec.msgpack.Encoder()
-    out = sys.stdout.buffer
-
-    def send(frame: Frame) -> None:
-        body = encoder.encode(frame)
-        out.write(LENGTH.pack(len(body)))
-        out.write(body)
-        out.flush()
-
+    out = _Writer(sys.stdout.buffer)
     request = msgspec.msgpack.decode(_read_frame(sys.stdin.buffer), type=Request)
     source: bytes | Path = Path(request.path) if request.path else _read_frame(sys.stdin.buffer)
+    if request.folder:
+        from loans.import_chunked import read_in_chunks  # only a large sheet needs it
+
+        if read_in_chunks(request, source, out):
+            return
     try:
         sheet = read_sheet(source)
     except Problem as exc:
-        send(ProblemFrame(exc.kind.slug, exc.detail_zh, exc.detail_en, exc.field, exc.extra))
+        out.send(ProblemFrame(exc.kind.slug, exc.detail_zh, exc.detail_en, exc.field, exc.extra))
         return
     del source
     cross = CrossCheck()
-    policy = PolicyCheck(request.policy)
-    numbered: dict[ContractTerms, int] = {}
-    send(SheetFrame(sheet.name, sheet.header_row, sheet.first_col, sheet.columns, sheet.total_rows, sheet.report_col))
-    for rows, errors in typed_blocks(sheet, request.block):
-        cross.add(rows)
-        broken: list[RowError] = []
-        plans = policy_rules(sheet, rows, policy, broken)
-        known = len(numbered)
-        for _, terms in plans.values():
-            numbered.setdefault(terms, len(numbered))
-        send(BlockFrame(rows, [(e.row, e.column, e.header, e.field, e.message_zh, e.message_en) for e in errors],
-                        sign(rows, request.secret),
-                        [(p[0][0], p[0][1], numbered[p[1]]) if (p := plans.get(r.row)) else None for r in rows],
-                        list(numbered)[known:], bool(broken)))
-    send(EndFrame(cross.found))
+    out.send(SheetFrame.of(sheet))
+    for frame in _Blocks(request, sheet).frames(sheet):
+        cross.add(frame.rows)
+        out.send(frame)
+    out.send(EndFrame(cross.found))
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--helper"]:
+        from loans.import_chunked import helper
+
+        helper()
+    else:
+        main()

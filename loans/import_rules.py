@@ -25,6 +25,7 @@ from service.money import format_yuan
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 BLOCK = 5000  # rows typed together, column by column
 _UNCACHED = {"contract_no"}  # unique per row: remembering it would only cost memory
+MEMO_MAX = 4 * BLOCK  # values a column remembers at most (RowTyping)
 
 
 class Row(msgspec.Struct, array_like=True, gc=False):
@@ -103,6 +104,8 @@ class RowTyping:
                 bad: Iterable[int] = [i for i, v in enumerate(out) if v.__class__ is CellError]
             else:
                 values = set(raw)
+                if len(seen) > MEMO_MAX:  # names and ID numbers pile up; what repeats, repeats within a block
+                    seen.clear()
                 for v in values.difference(seen):
                     got = seen[v] = _cell(column, v)
                     if got.__class__ is CellError:
@@ -128,10 +131,12 @@ def _row_number(error: RowError) -> int:
     return error.row
 
 
-def typed_blocks(sheet: Sheet, size: int | None = None) -> Iterator[tuple[list[Row], list[RowError]]]:
+def typed_blocks(sheet: Sheet, size: int | None = None,
+                 typing: RowTyping | None = None) -> Iterator[tuple[list[Row], list[RowError]]]:
     """The sheet's data rows typed, a block at a time, with the errors of their cells and of the rules
-    within a row (in row order; a row's cell errors before its rules' errors)."""
-    typing = RowTyping(sheet)
+    within a row (in row order; a row's cell errors before its rules' errors). `typing` carries what the
+    columns' values parsed to over from sheets laid out alike (the chunks of one, loans.import_chunks)."""
+    typing = typing or RowTyping(sheet)
     data = sheet.data_rows()
     while block := list(itertools.islice(data, size or BLOCK)):
         found: list[RowError] = []

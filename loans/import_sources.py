@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any
 import anyio.to_thread
 import msgspec
 
-from loans import import_rules
+from loans import import_chunks, import_rules
 from loans.excel import RowError, Sheet
 from loans.import_reader import LENGTH, BlockFrame, EndFrame, Frame, ProblemFrame, Request, SheetFrame
 from loans.import_rules import PolicyCheck, Row, read_rows
@@ -62,10 +64,12 @@ class ReaderProcess:
     """A running reader process for one file (loans.import_reader). Leaving the context ends it in any state."""
 
     command = (sys.executable, "-m", "loans.import_reader")
+    chunk_bytes = import_chunks.CHUNK_BYTES  # a sheet of more than two such chunks of XML is read in chunks
 
     def __init__(self, source: bytes | Path, secret: str, policy: PolicyCheck) -> None:
         self.source, self.secret, self.policy = source, secret, policy
         self._process: Any = None
+        self._folder: str | None = None  # for the chunks of a large sheet (loans.import_chunked)
         self._terms: list[ContractTerms] = []
         self._body = b""  # the last frame as it came
         self._decoder = msgspec.msgpack.Decoder(Frame)  # type: ignore[arg-type]
@@ -73,11 +77,13 @@ class ReaderProcess:
 
     async def __aenter__(self) -> ReaderProcess:
         try:
+            self._folder = tempfile.mkdtemp(prefix="zizhu-import-")
             self._process = await asyncio.create_subprocess_exec(
                 *self.command, stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, limit=READ_AHEAD)
             path = str(self.source) if isinstance(self.source, Path) else None
-            frames = [msgspec.msgpack.encode(Request(self.secret, self.policy.rows, import_rules.BLOCK, path))]
+            frames = [msgspec.msgpack.encode(Request(self.secret, self.policy.rows, import_rules.BLOCK, path,
+                                                     self._folder, self.chunk_bytes))]
             if path is None:
                 frames.append(bytes(self.source))  # type: ignore[arg-type]
             for body in frames:
@@ -95,6 +101,9 @@ class ReaderProcess:
             if process.returncode is None:
                 process.kill()
             await process.wait()
+        folder, self._folder = self._folder, None
+        if folder is not None:
+            await anyio.to_thread.run_sync(shutil.rmtree, folder, True)
 
     async def _next(self) -> Frame:
         try:
@@ -116,8 +125,7 @@ class ReaderProcess:
             raise Problem(kind, frame.detail_zh, frame.detail_en, field=frame.field, extra=frame.extra)
         if not isinstance(frame, SheetFrame):
             raise ReaderFailed("the reader process did not start with the sheet")
-        return Sheet(frame.name, frame.header_row, frame.first_col, frame.columns, frame.total_rows, iter(()), [],
-                     frame.report_col)
+        return frame.layout()
 
     async def blocks(self) -> AsyncIterator[Block]:
         while True:
