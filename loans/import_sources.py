@@ -45,15 +45,41 @@ class Block:
     codes: list[str | None] | None = None
     plans: dict[int, tuple[tuple[int, int], ContractTerms]] | None = None
     over_limit: bool = False
-    frame: bytes | None = None  # the reader's frame: kept instead of the rows (rows_of), a fifth of their memory
+    frame: bytes | None = None  # the reader's frame: kept instead of the rows (KeptFrames), a fifth of their size
 
 
 _BLOCKS = msgspec.msgpack.Decoder(BlockFrame)
 
 
-def rows_of(frames: list[bytes]) -> list[Row]:
-    """The rows of blocks kept as their frames."""
-    return [r for frame in frames for r in _BLOCKS.decode(frame).rows]
+class KeptFrames:
+    """The reader's frames, kept in a temporary file in case the whole file must be checked after all (rows): a
+    100,000-row file's frames are ~23 MB, which the service need not hold while it writes (tempfile's own
+    folder, deleted when closed)."""
+
+    def __init__(self) -> None:
+        self._file: Any = None
+
+    def add(self, frame: bytes) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="zizhu-import-")
+        self._file.write(LENGTH.pack(len(frame)))
+        self._file.write(frame)
+
+    def rows(self) -> list[Row]:
+        """The rows of the frames kept."""
+        if self._file is None:
+            return []
+        self._file.seek(0)
+        rows: list[Row] = []
+        while head := self._file.read(LENGTH.size):
+            (size,) = LENGTH.unpack(head)
+            rows.extend(_BLOCKS.decode(self._file.read(size)).rows)
+        return rows
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 class ReaderFailed(Exception):

@@ -35,12 +35,13 @@ from loans.excel import RowError, Sheet
 from loans.import_db import (CO_COLS, INSERTS, STUDENT_COLS, co_borrower_record, insert_records, loan_records,
                              lookup, raise_counters, sqlite_lookup, student_record)
 from loans.import_reader import sign
-from loans.import_sources import Block, InServiceReader, ReaderFailed, ReaderProcess, rows_of
+from loans.import_sources import Block, InServiceReader, KeptFrames, ReaderFailed, ReaderProcess
 from loans.import_rules import PolicyCheck, Progress, Row, cross_rules, no_rows, policy_rules
 from loans.models import Loan
 from service.bulk import insert_statements, reserve_ids
 from service.db import SQLITE_CACHE_KIB
 from service.registry.models import CoBorrower, Student
+from service.sqlite_checkpoint import defer_checkpoint
 from service.sqlite_pipeline import SqlitePipeline
 
 IMPORT_CACHE_KIB = 256 * 1024  # SQLite's page cache during a streamed import (_page_cache)
@@ -238,45 +239,48 @@ async def _stream(session: AsyncSession, reader: Any, secret: str, user_id: int,
                   now: datetime, progress: Progress | None) -> Streamed:
     connection = await session.connection()
     rows: list[Row] = []  # as read, or
-    frames: list[bytes] = []  # as they came from the reader process (rows_of)
+    frames = KeptFrames()  # or as they came from the reader process
     errors: list[RowError] = []
     count = 0
-    async with reader, _savepoint(connection) as savepoint, _page_cache(connection):
-        sheet = await reader.sheet()
-        writer = StreamingWrite(session, sheet, policy, user_id, secret, now)
-        if progress:
-            progress("reading", 0, sheet.total_rows)
-        await writer.start()
-        try:
-            async for block in reader.blocks():
-                count += len(block.rows)
-                if block.frame is None:
-                    rows.extend(block.rows)
-                else:
-                    frames.append(block.frame)
-                errors.extend(block.errors)
-                await writer.add(block)
-                if progress:
-                    progress("reading", block.rows[-1].row, sheet.total_rows)
-        finally:
-            await writer.stop()  # every queued insert done before the savepoint is kept or rolled back
-        if not count:
-            raise no_rows()
-        if writer.ok:
+    try:
+        async with reader, _savepoint(connection) as savepoint, _page_cache(connection):
+            sheet = await reader.sheet()
+            writer = StreamingWrite(session, sheet, policy, user_id, secret, now)
             if progress:
-                progress("checking", 0, count)
-            if reader.repeats is None:
-                crossed: list[RowError] = []
-                cross_rules(sheet, rows, crossed)
-                writer.ok = not crossed
-            else:
-                writer.ok = not reader.repeats
-        if writer.ok:
-            await writer.finish()
-            savepoint.keep = True
-    if savepoint.keep:
-        return Streamed(sheet, rows, count, errors, writer)
-    return Streamed(sheet, rows or rows_of(frames), count, errors, None)
+                progress("reading", 0, sheet.total_rows)
+            await writer.start()
+            try:
+                async for block in reader.blocks():
+                    count += len(block.rows)
+                    if block.frame is None:
+                        rows.extend(block.rows)
+                    else:
+                        frames.add(block.frame)
+                    errors.extend(block.errors)
+                    await writer.add(block)
+                    if progress:
+                        progress("reading", block.rows[-1].row, sheet.total_rows)
+            finally:
+                await writer.stop()  # every queued insert done before the savepoint is kept or rolled back
+            if not count:
+                raise no_rows()
+            if writer.ok:
+                if progress:
+                    progress("checking", 0, count)
+                if reader.repeats is None:
+                    crossed: list[RowError] = []
+                    cross_rules(sheet, rows, crossed)
+                    writer.ok = not crossed
+                else:
+                    writer.ok = not reader.repeats
+            if writer.ok:
+                await writer.finish()
+                savepoint.keep = True
+        if savepoint.keep:
+            return Streamed(sheet, rows, count, errors, writer)
+        return Streamed(sheet, rows or frames.rows(), count, errors, None)
+    finally:
+        frames.close()
 
 
 @contextlib.asynccontextmanager
@@ -290,6 +294,7 @@ async def _page_cache(connection: Any) -> AsyncIterator[None]:
         yield
         return
     await connection.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
+    await defer_checkpoint(connection)  # ~70 MB of log to copy: after the commit, not before it returns
     try:
         yield
     finally:

@@ -28,6 +28,7 @@ from loans.excel import FIELDS, RowError, Sheet
 from loans.import_db import co_borrower_record, insert_records, loan_records, lookup, raise_counters, student_record
 from loans.import_rules import PolicyCheck, Progress, Row, cross_rules, policy_rules, read_rows
 from loans.import_stream import stream_import
+from service.sqlite_checkpoint import defer_checkpoint
 from loans.models import Loan
 from loans.policy import ContractTerms
 from service import audit
@@ -145,6 +146,8 @@ async def write(session: AsyncSession, rows: list[Row], plans: dict[int, tuple[t
                 progress: Progress | None = None) -> None:
     now = utcnow()
     total = len(rows)
+    if total >= 1000:
+        await defer_checkpoint(await session.connection())  # SQLite: the log copied after the commit
     # Keys are taken up front (service.bulk.reserve_ids), so that no row has to be read back for its id.
     new_students = [r for number, r in _latest(rows, "id_number").items() if number not in known.students]
     new_ids = await reserve_ids(session, Student.__table__, len(new_students))

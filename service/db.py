@@ -37,6 +37,7 @@ from sqlalchemy.types import TypeDecorator
 
 from service.direct_read import attach_pg_readers, attach_sqlite_reader
 from service.settings import Settings
+from service.sqlite_checkpoint import after_return
 
 write_intent: ContextVar[bool] = ContextVar("zizhu_write_intent", default=False)
 
@@ -131,15 +132,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
     @event.listens_for(engine.sync_engine, "reset")
-    def _on_reset(dbapi_connection: Any, _record: Any, reset_state: PoolResetState) -> None:
+    def _on_reset(dbapi_connection: Any, record: Any, reset_state: PoolResetState) -> None:
         # Instead of the pool's unconditional rollback when a connection comes back: roll back only if a
         # transaction is really open. Connections nearly always come back with their transaction already ended
         # by SQLAlchemy (a session's commit or rollback) or never begun (DirectRead), and through aiosqlite every
         # needless rollback is a round trip to the connection's thread. `in_transaction` is sqlite3's own flag
         # (sqlite3_get_autocommit), read without that trip. Like the pool itself, nothing is awaited when the
         # reset comes from garbage collection (asyncio_safe false): such a connection is discarded, not reused.
-        if reset_state.asyncio_safe and engine.dialect.get_driver_connection(dbapi_connection).in_transaction:
+        if not reset_state.asyncio_safe:
+            return
+        if engine.dialect.get_driver_connection(dbapi_connection).in_transaction:
             dbapi_connection.rollback()
+        after_return(dbapi_connection, record.info)  # a large write's checkpoint (service.sqlite_checkpoint)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
