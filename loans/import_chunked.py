@@ -187,10 +187,11 @@ def helper() -> None:
         if layout is None:
             return  # the reader gave up on chunks
         sheet = laid_out(layout.layout(), loaded)
+        del loaded
         blocks = blocks or _Blocks(request, sheet)
         for frame in blocks.frames(sheet):
             out.send(frame)
         out.send(ChunkDone())
-        del sheet, loaded
+        del sheet
         give_back_memory()
 

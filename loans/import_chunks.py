@@ -24,7 +24,7 @@ import re
 import shutil
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
@@ -87,23 +87,23 @@ def load_chunk(path: Path) -> Any:
 
 
 def laid_out(layout: Sheet, loaded: Any) -> Sheet:
-    """A chunk other than the first, its rows laid out as the first one's header says (`layout`)."""
-    first_col = loaded.start[1] if loaded.start else layout.first_col
+    """A chunk other than the first, its rows laid out as the first one's header says (`layout`).
+
+    Its rows are taken from calamine at once, from the chunk's first row (the sheet's iter_rows would first yield
+    an empty row for every row of the chunks before), and calamine's copy can go: `loaded` is not needed after.
+    The chunk's Sheet has the row before its first as its header row, from which data_rows numbers its rows."""
+    if not loaded.start:
+        return replace(layout, _rows=iter(()), leading=[])
+    (first_row, first_col), (last_row, _) = loaded.start, loaded.end
     if first_col < layout.first_col:  # a cell left of every column of the first chunk: read the whole sheet
         raise ChunkMismatch(f"a cell in column {first_col}, left of the first chunk's {layout.first_col}")
-    return replace(layout, header_row=0, _rows=_numbered_rows(loaded, first_col - layout.first_col), leading=[])
-
-
-def _numbered_rows(sheet: Any, pad: int) -> Iterator[list[Any]]:
-    """Every row of the chunk from the sheet's row 1 (those before the chunk's own are empty), shifted right by
-    `pad` empty cells to the first chunk's columns. Checks, at the end, that rows were yielded from row 1 on."""
-    count = 0
-    blanks = [""] * pad
-    for values in sheet.iter_rows():
-        count += 1
-        yield blanks + values if pad else values
-    if sheet.end and count != sheet.end[0] + 1:
-        raise ChunkMismatch(f"calamine yielded {count} rows of a sheet ending at row {sheet.end[0] + 1}")
+    rows = loaded.to_python(skip_empty_area=True)
+    if len(rows) != last_row - first_row + 1:
+        raise ChunkMismatch(f"calamine gave {len(rows)} rows for rows {first_row + 1} to {last_row + 1}")
+    if first_col > layout.first_col:
+        blanks = [""] * (first_col - layout.first_col)
+        rows = [blanks + values for values in rows]
+    return replace(layout, header_row=first_row, _rows=iter(rows), leading=[])
 
 
 def give_back_memory() -> None:

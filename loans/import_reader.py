@@ -1,21 +1,22 @@
 """Reading a contract workbook in a process of its own, on the other core, while the service writes what it has read.
 
-Why: an import's own work is a python-calamine load (a few seconds, during which the interpreter is free), the
-typing of every cell (Python, holding the interpreter lock), and the service's checks and inserts. In one
-process these queue behind each other: a thread gains nothing, as the lock is the queue. Here the reader
-process loads the file, types its rows, applies the rules within a row and the policy's limits and terms, and
-keeps a yes/no check across rows (loans.import_rules, CrossCheck); it sends the rows a block at a time, and the
-service checks them against the database and inserts them as they arrive (loans.import_stream). The reader
-imports nothing of the web service, so that it starts in a fraction of a second. It signs the rows too
-(loans.check_code), with the secret sent down its pipe.
+Why: an import's own work is a python-calamine load (seconds, holding the interpreter lock), the typing of every
+cell (Python), and the service's checks and inserts. In one process these queue behind each other: a thread
+gains nothing, as the lock is the queue. Here the reader process loads the file, types its rows, applies the
+rules within a row and the policy's limits and terms, and keeps a yes/no check across rows (CrossCheck); it sends
+the rows a block at a time, and the service checks them against the database and inserts them as they arrive
+(loans.import_stream). A very large sheet is cut into chunks and read with a helper process, a chunk each in turn
+(loans.import_chunked), so that the rows start coming within a second. The reader imports nothing of the web
+service, so that it starts in a fraction of a second. It signs the rows too (loans.check_code), with the secret
+sent down its pipe.
 
 The protocol, MessagePack frames each after its 4-byte big-endian length:
-- service to reader (stdin): `Request` (the check codes' secret, the policy, the block size, and the file's
-  path, or none and a second frame with the file's bytes);
+- service to reader (stdin): `Request` (the check codes' secret, the policy, the block size, where chunks may go,
+  and the file's path, or none and a second frame with the file's bytes);
 - reader to service (stdout): `SheetFrame` or `ProblemFrame` (the file cannot be used), then a `BlockFrame` per
   block of rows, then `EndFrame`.
 A reader that fails in any other way exits non-zero, and the service reads the file itself. The service's side
-is loans.import_sources.ReaderProcess. Run as `python -m loans.import_reader`.
+is loans.import_sources.ReaderProcess. Run as `python -m loans.import_reader` (`--helper` for the helper).
 """
 
 from __future__ import annotations
