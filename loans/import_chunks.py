@@ -207,7 +207,8 @@ class _Cutter:
             self._close()
             self._open()
             at = found.start()
-        last = buffer.rfind(self.row_open, at, upto)
+        # A row whose tag begins before `upto` and ends after it is counted here: the next piece begins inside it.
+        last = buffer.rfind(self.row_open, at, upto + len(self.row_open) - 1)
         number = self._row_number.match(buffer, last) if last >= 0 else None
         if number is not None:
             self.last_row = max(self.last_row, int(number.group(1)))

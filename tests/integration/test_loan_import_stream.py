@@ -3,21 +3,26 @@
 The streamed way must leave the database exactly as the whole-file way does (the same rows, keys in the same
 order, people with the facts of their latest row), and a file with any error must end with what the whole-file
 way reports and nothing written. Blocks are made small so that a student's rows fall into several of them, and
-the reader process (loans.import_reader) is used for files of any size, or made to fail.
+the reader process (loans.import_reader) is used for files of any size, or made to fail. A sheet cut into chunks
+that the reader and its helper process read in turn (loans.import_chunked) must do the same.
 """
 
 from __future__ import annotations
 
 import random
 import sys
+import tempfile
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from loans import import_rules, import_stream
+from loans import import_rules, import_sources, import_stream
+from loans.import_chunks import cut
 from loans.imports import ImportResult, import_contracts
 from loans.models import ContractCounter, Loan, LoanPayout
 from service.auth import User
@@ -28,6 +33,7 @@ from service.registry.models import CoBorrower, Student, University
 from .test_loan_import import person, row, workbook
 
 SECRET = "s" * 43
+FAULTS = ["cell", "repeat", "taken", "over_limit", "known_name", "co_borrows"]
 
 
 @pytest.fixture(autouse=True)
@@ -151,10 +157,8 @@ async def test_streamed_import_writes_what_the_whole_file_import_writes(
     assert student4["phone"] == "13712345678" and student4["university_code"] == "10027"  # its 2025 row
 
 
-@pytest.mark.parametrize("fault", ["cell", "repeat", "taken", "over_limit", "known_name", "co_borrows"])
-async def test_a_file_with_an_error_late_in_it_writes_nothing_and_reports_what_the_whole_file_way_does(
-        db: AsyncEngine, reader: str, fault: str) -> None:
-    user_id = await prepare(db)
+async def with_fault(db: AsyncEngine, user_id: int, fault: str) -> bytes:
+    """The contracts with an error late in the file; for "taken", the database holds one of its contract numbers."""
     rows = contracts()
     last = rows[-1]
     if fault == "cell":
@@ -168,11 +172,18 @@ async def test_a_file_with_an_error_late_in_it_writes_nothing_and_reports_what_t
     elif fault == "co_borrows":  # a co-borrower who is a borrower further down the file
         rows.append(row(90, co_id_number=rows[0]["id_number"], co_name=rows[0]["name"],
                         contract_no="150430-2024-900002"))
-    content = workbook(rows)
     if fault == "taken":  # the database has one of the file's contract numbers already
         async with session_factory(db)() as s, s.begin():
             await import_contracts(s, workbook([row(99, contract_no=last["contract_no"])]), filename="y.xlsx",
                                    user_id=user_id, actor="test", secret=SECRET)
+    return workbook(rows)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_a_file_with_an_error_late_in_it_writes_nothing_and_reports_what_the_whole_file_way_does(
+        db: AsyncEngine, reader: str, fault: str) -> None:
+    user_id = await prepare(db)
+    content = await with_fault(db, user_id, fault)
     streamed, state = await run(db, user_id, content)
     checked, _ = await run(db, user_id, content, dry_run=True)  # the whole-file way, writing nothing
     assert streamed.errors and streamed.errors == checked.errors
@@ -199,3 +210,126 @@ async def test_file_problems_come_back_from_the_reader_process(
     with pytest.raises(Problem) as caught:
         await run(db, user_id, workbook([]))
     assert "没有数据行" in caught.value.detail_zh
+
+
+# --- a large sheet read in chunks by the reader process and its helper (loans.import_chunked) -----------------
+
+CHUNK_BYTES = 2_000  # of sheet XML: the files here (50 to 60 rows) are cut into chunks of two rows or so
+# The reader process's command, around its real entry point, with its chunks or its helper's made not to fit (a
+# monkeypatch does not reach another process): the reader then meets a ChunkMismatch in its second chunk, or the
+# helper in its first. "none" runs the same wrapper without a mismatch: both processes read every chunk.
+_MISMATCH = ("import loans.import_chunked\n"
+             "from loans.import_chunks import ChunkMismatch\n"
+             "def laid_out(layout, loaded):\n"
+             "    raise ChunkMismatch('made to fail')\n"
+             "loans.import_chunked.laid_out = laid_out\n")
+_READER = "from loans.import_reader import main\nmain()\n"
+
+
+def _helper_command(patch: str) -> str:
+    helper = patch + "from loans.import_chunked import helper\nhelper()\n"
+    return ("import subprocess, sys\n"
+            "popen = subprocess.Popen\n"
+            f"subprocess.Popen = lambda command, **kw: popen([sys.executable, '-c', {helper!r}], **kw)\n")
+
+
+READERS = {"none": _helper_command("") + _READER, "reader": _MISMATCH + _READER,
+           "helper": _helper_command(_MISMATCH) + _READER}
+
+
+@dataclass
+class Chunked:
+    folders: list[str]  # the temporary folders the service made for the chunks
+    blocks: list[int]  # rows of each block the service was sent
+
+
+@pytest.fixture
+def chunked(monkeypatch: pytest.MonkeyPatch) -> Chunked:
+    """Every file read by the reader process, its sheet cut into small chunks; blocks of up to 1,000 rows, so
+    that a block is a chunk's rows (a whole file read, in the service or not, is one block)."""
+    monkeypatch.setattr(import_stream, "PROCESS_MIN_BYTES", 0)
+    monkeypatch.setattr(import_sources.ReaderProcess, "chunk_bytes", CHUNK_BYTES)
+    monkeypatch.setattr(import_rules, "BLOCK", 1000)
+    seen = Chunked([], [])
+    mkdtemp, add = tempfile.mkdtemp, import_stream.StreamingWrite.add
+
+    def recorded(*args: Any, **kwargs: Any) -> str:
+        folder = mkdtemp(*args, **kwargs)
+        if kwargs.get("prefix") == "zizhu-import-":  # the service's (loans.import_sources.ReaderProcess)
+            seen.folders.append(folder)
+        return folder
+
+    async def counted(self: Any, block: Any) -> None:
+        seen.blocks.append(len(block.rows))
+        await add(self, block)
+
+    monkeypatch.setattr(import_sources.tempfile, "mkdtemp", recorded)
+    monkeypatch.setattr(import_stream.StreamingWrite, "add", counted)
+    return seen
+
+
+def chunk_count(content: bytes, folder: Path, chunk_bytes: int = CHUNK_BYTES) -> int:
+    """How many chunks the reader cuts the file's sheet into."""
+    chunks = cut(content, folder, chunk_bytes)
+    assert chunks is not None
+    return len(chunks.paths)
+
+
+def helper_reads_the_last_row(content: bytes, folder: Path) -> int:
+    """A chunk size near CHUNK_BYTES that cuts the file into an even number of chunks: the last, with the last
+    rows, is the helper's (the reader reads chunks 0, 2, 4...)."""
+    return next(size for size in range(CHUNK_BYTES, 2 * CHUNK_BYTES, 50)
+                if chunk_count(content, folder, size) % 2 == 0)
+
+
+def all_gone(folders: list[str]) -> bool:
+    return bool(folders) and not any(Path(f).exists() for f in folders)
+
+
+async def test_a_sheet_read_in_chunks_writes_what_the_whole_file_import_writes(
+        db: AsyncEngine, chunked: Chunked, tmp_path: Path) -> None:
+    user_id = await prepare(db)
+    content = workbook(contracts())
+    streamed, by_chunks = await run(db, user_id, content)
+    assert len(chunked.blocks) == chunk_count(content, tmp_path) > 4 and min(chunked.blocks) > 0
+    assert all_gone(chunked.folders)  # chunks the readers did not delete go with their folder
+    whole, by_file = await run(db, user_id, content, valid_only=True)  # a clean file: the whole-file way
+    assert streamed.errors == [] and streamed.imported == whole.imported == len(contracts())
+    assert (streamed.students_created, streamed.co_borrowers_created, streamed.payouts) == \
+           (whole.students_created, whole.co_borrowers_created, whole.payouts)
+    assert by_chunks == by_file
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_a_sheet_read_in_chunks_with_an_error_late_in_it_reports_what_the_whole_file_way_does(
+        db: AsyncEngine, chunked: Chunked, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fault: str) -> None:
+    user_id = await prepare(db)
+    content = await with_fault(db, user_id, fault)
+    size = helper_reads_the_last_row(content, tmp_path)
+    monkeypatch.setattr(import_sources.ReaderProcess, "chunk_bytes", size)
+    chunked.blocks.clear()
+    streamed, state = await run(db, user_id, content)
+    assert len(chunked.blocks) == chunk_count(content, tmp_path, size)  # read in chunks, the last by the helper
+    checked, _ = await run(db, user_id, content, dry_run=True)  # the whole-file way, writing nothing
+    assert streamed.errors and streamed.errors == checked.errors
+    assert streamed.imported == 0 and len(state["loans"]) == (1 if fault == "taken" else 0)
+    assert all_gone(chunked.folders)
+
+
+@pytest.mark.parametrize("failing", ["none", "reader", "helper"])
+async def test_a_chunk_that_does_not_fit_leaves_the_service_to_read_the_file(
+        db: AsyncEngine, chunked: Chunked, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, failing: str) -> None:
+    user_id = await prepare(db)
+    monkeypatch.setattr(import_sources.ReaderProcess, "command", (sys.executable, "-c", READERS[failing]))
+    content = workbook(contracts())
+    result, state = await run(db, user_id, content)
+    if failing == "none":
+        assert len(chunked.blocks) == chunk_count(content, tmp_path)  # the wrapped processes read every chunk
+    else:
+        *sent, read_here = chunked.blocks
+        assert sent and sum(sent) < len(contracts())  # the reader's blocks up to the chunk that did not fit,
+        assert read_here == len(contracts())  # then the file, read in the service
+    _, by_file = await run(db, user_id, content, valid_only=True)
+    assert result.errors == [] and result.imported == len(contracts())
+    assert state == by_file
+    assert all_gone(chunked.folders)
