@@ -11,8 +11,6 @@ import sqlite3
 import weakref
 from typing import Any
 
-import msgspec
-
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,16 +65,14 @@ def insert_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], records
         return None
     sql, order, processors = plan
     convert = [(index, processor, {None: None}) for index, processor in processors]
-    multi = as_json = None
+    multi = None
     if dialect.name == "sqlite" and " VALUES (" in sql:
-        if len(columns) <= JSON_MAX_COLUMNS and sqlite3.sqlite_version_info >= (3, 38):
-            as_json = _from_json(sql, len(columns))
-        else:
-            multi = min(SQLITE_ROWS, max(1, _SQLITE_VARIABLES // len(columns)))
+        multi = min(SQLITE_ROWS, max(1, _SQLITE_VARIABLES // len(columns)))
     same_order = order == list(range(len(order)))
     statements: list[tuple[str, Any]] = []
     for start in range(0, len(records), BATCH):
         batch = records[start:start + BATCH]
+        cells: list[Any] | None = None  # column by column, in the statement's order, once converted
         if convert or not same_order:
             # Column by column: each converter sees each distinct value once, and `map` does the rest.
             cells = list(zip(*batch))
@@ -89,15 +85,9 @@ def insert_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], records
                     cells[index] = [None if v is None else processor(v) for v in column]
                 else:
                     cells[index] = list(map(seen.__getitem__, column))
-            batch = list(zip(*(cells[i] for i in order)))
-        if as_json is not None:
-            try:
-                statements.append((as_json, (msgspec.json.encode(batch).decode(),)))
-                continue
-            except TypeError:  # a value JSON cannot carry (bytes): row by row instead
-                pass
+            cells = [cells[i] for i in order]
         if multi is None:
-            statements.append((sql, batch))
+            statements.append((sql, batch if cells is None else list(zip(*cells))))
             continue
         at = 0  # SQLite: many rows a statement (see _multi_row)
         while at < len(batch):
@@ -105,23 +95,11 @@ def insert_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], records
             # and kept in the driver's statement cache (where a text per remainder size piled up hundreds of MB).
             rest = len(batch) - at
             size = multi if rest >= multi else 1 << (rest.bit_length() - 1)
-            rows = batch[at:at + size]
+            # The rows' values one after another, straight from the columns (no list of row tuples in between).
+            rows = batch[at:at + size] if cells is None else zip(*[column[at:at + size] for column in cells])
             statements.append((_multi_row(sql, size), tuple(itertools.chain.from_iterable(rows))))
             at += size
     return statements
-
-
-JSON_MAX_COLUMNS = 8  # SQLite: a table this narrow gets its rows as one JSON parameter (_from_json)
-
-
-@functools.lru_cache(maxsize=64)
-def _from_json(sql: str, width: int) -> str:
-    """The one-row INSERT as INSERT … SELECT over a JSON array of rows (json_each): a whole batch is bound as one
-    text and inserted in one call into SQLite, without Python's lock. Each row's values are read with ->>, which
-    parses the row's JSON again for each column: cheap for a few columns, not for a wide table."""
-    head = sql.rsplit(" VALUES ", 1)[0]
-    values = ", ".join(f"value ->> {i}" for i in range(width))
-    return f"{head} SELECT {values} FROM json_each(?)"
 
 
 SQLITE_ROWS = 1024  # rows a SQLite INSERT statement at most (fewer if its columns need it: 999 or 32,766 parameters)
