@@ -11,7 +11,7 @@ import hashlib
 from datetime import date
 
 _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-_SHIFTS = tuple(range(45, -1, -5))
+_PAIRS = tuple(a + b for a in _BASE32 for b in _BASE32)  # the Base32 of every 10 bits
 _BLOCK = 64  # SHA-256's block size, the size HMAC pads its key to (RFC 2104)
 
 
@@ -39,5 +39,6 @@ def check_code(secret: str, contract_no: str, id_number: str, principal: int, si
     # straight from the integer, not through base64's pure-Python encoder.
     # tests/unit/test_check_code.py holds it to hmac and base64.b32encode.
     bits = int.from_bytes(outer.digest()[:7], "big") >> 6
-    code = "".join([_BASE32[(bits >> shift) & 31] for shift in _SHIFTS])
-    return f"{code[:5]}-{code[5:]}"
+    one, two = _BASE32, _PAIRS  # two characters (10 bits) a lookup where the dash allows
+    return (f"{two[bits >> 40]}{two[(bits >> 30) & 1023]}{one[(bits >> 25) & 31]}-"
+            f"{one[(bits >> 20) & 31]}{two[(bits >> 10) & 1023]}{two[bits & 1023]}")

@@ -28,7 +28,6 @@ from loans.excel import read_sheet
 from loans.import_chunks import CHUNK_BYTES, cut, give_back_memory, laid_out, load_chunk
 from loans.import_reader import (BlockFrame, CrossCheck, EndFrame, Request, SheetFrame, _Blocks, _read_frame,
                                  _Writer)
-from loans.policy import ContractTerms
 from service.problems import Problem
 from service.uploads import zip_bomb
 
@@ -79,7 +78,7 @@ def read_in_chunks(request: Request, source: bytes | Path, out: _Writer) -> bool
         blocks, cross = _Blocks(request, layout), CrossCheck()
         for index, path in enumerate(chunks.paths):
             if index % 2:
-                for frame in helper.blocks(blocks.numbered):
+                for frame in helper.blocks(blocks):
                     cross.add(frame.rows)
                     out.send(frame)
                 continue
@@ -110,7 +109,7 @@ class _Helper:
         self.input = _Writer(self.process.stdin)
         self.input.send(msgspec.structs.replace(request, path=None, folder=None))
         self.frames: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self.terms: list[ContractTerms] = []  # the helper's, in its numbering
+        self.numbers: list[int] = []  # the reader's number for each of the helper's terms, in the helper's order
         self._decoder = msgspec.msgpack.Decoder(BlockFrame | ChunkDone)  # type: ignore[arg-type]
         threading.Thread(target=_relay, args=(self.process.stdout, self.frames), daemon=True).start()
 
@@ -121,8 +120,9 @@ class _Helper:
         assert self.process.stdin is not None
         self.process.stdin.close()
 
-    def blocks(self, numbered: dict[ContractTerms, int]) -> Any:
-        """The helper's blocks of its next chunk, its contract terms numbered as `numbered` (the reader's)."""
+    def blocks(self, reader: _Blocks) -> Any:
+        """The helper's blocks of its next chunk, its contract terms numbered as the reader's (`reader.number`)."""
+        numbered = reader.numbered
         while True:
             body = self.frames.get()
             if body is None:
@@ -130,10 +130,11 @@ class _Helper:
             frame = self._decoder.decode(body)
             if isinstance(frame, ChunkDone):
                 return
-            self.terms.extend(frame.terms)
             known = len(numbered)
-            frame.plans = [p if p is None else (p[0], p[1], numbered.setdefault(self.terms[p[2]], len(numbered)))
-                           for p in frame.plans]
+            # Each of the helper's terms is hashed once, when it first comes: by value, as its object will go.
+            self.numbers.extend(numbered.setdefault(terms, len(numbered)) for terms in frame.terms)
+            numbers = self.numbers
+            frame.plans = [p if p is None else (p[0], p[1], numbers[p[2]]) for p in frame.plans]
             frame.terms = list(numbered)[known:]
             yield frame
 

@@ -203,22 +203,27 @@ class PolicyCheck:
         self._terms: dict[tuple[date, int], ContractTerms | PolicyError] = {}
 
     def limits(self, year: int, level: str) -> Limits | PolicyError:
-        key = (year, level)
-        if key not in self._limits:
+        try:
+            return self._limits[year, level]
+        except KeyError:
             try:
-                self._limits[key] = limits_for(self.rows, year, level)
+                found: Limits | PolicyError = limits_for(self.rows, year, level)
             except PolicyError as exc:
-                self._limits[key] = exc
-        return self._limits[key]
+                found = exc
+            self._limits[year, level] = found
+            return found
 
     def terms(self, signed_on: date, graduation_year: int) -> ContractTerms | PolicyError:
-        key = (signed_on, graduation_year)
-        if key not in self._terms:
+        """The same object for the same arguments (loans.import_reader numbers terms by it)."""
+        try:
+            return self._terms[signed_on, graduation_year]
+        except KeyError:
             try:
-                self._terms[key] = contract_terms(self.rows, signed_on, graduation_year)
+                found: ContractTerms | PolicyError = contract_terms(self.rows, signed_on, graduation_year)
             except PolicyError as exc:
-                self._terms[key] = exc
-        return self._terms[key]
+                found = exc
+            self._terms[signed_on, graduation_year] = found
+            return found
 
 
 def policy_rules(sheet: Sheet, rows: list[Row], policy: PolicyCheck,
