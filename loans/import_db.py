@@ -169,29 +169,58 @@ _STATUSES = (LoanStatus.CONTRACTED.value, LoanStatus.RECEIPT_CONFIRMED.value, Lo
 def loan_records(rows: list[Row], loan_ids: list[int], plans: dict[int, tuple[tuple[int, int], ContractTerms]],
                  codes: list[str], student_id: dict[str, int], co_id: dict[str, int], user_id: int,
                  now: datetime) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The loans of rows that passed every rule (so have all their required fields), and their payouts."""
-    loans, payouts = [], []
+    """The loans of rows that passed every rule (so have all their required fields), and their payouts, as
+    records (tuples in LOAN_COLS and PAYOUT_COLS order)."""
+    loans, payouts = loan_columns(rows, loan_ids, plans, codes, student_id, co_id, user_id, now)
+    return list(zip(*loans)), list(zip(*payouts))
+
+
+def loan_columns(rows: list[Row], loan_ids: list[int], plans: dict[int, tuple[tuple[int, int], ContractTerms]],
+                 codes: list[str], student_id: dict[str, int], co_id: dict[str, int], user_id: int,
+                 now: datetime) -> tuple[list[list[Any]], list[list[Any]]]:
+    """The same as loan_records, column by column (service.bulk.column_statements takes them so): a column the
+    same for every row is one list repeated, the rest one comprehension each, and no tuple is built per row."""
+    n = len(rows)
+    taken = [plans[r.row] for r in rows]
+    terms = [t for _, t in taken]
+    receipts = [r.receipt_amount for r in rows]
+    has_receipt = [a is not None for a in receipts]
+    disbursed = [r.disbursed_on for r in rows]
     statuses = _STATUSES
-    for loan_id, r, code in zip(loan_ids, rows, codes):
-        limit_ids, t = plans[r.row]
-        receipt = r.receipt_amount is not None
-        principal = r.principal
-        sid = student_id[r.id_number]
-        loans.append((
-            loan_id, sid, r.academic_year, principal, co_id[r.co_id_number], r.relationship,
-            statuses[2 if r.disbursed_on else 1 if receipt else 0], user_id, user_id, now, None, limit_ids,
-            r.contract_no, r.signed_on, t.rate, t.lpr, t.spread_bp, t.term_years, t.maturity_date, t.grace_years,
-            t.subsidy_end, r.expected_graduation.year, t.policy_ids, code,
-            r.receipt_amount, user_id if receipt else None, now if receipt else None, r.disbursed_on, True, 1,
-            now, now))
-        if r.disbursed_on is not None:
-            # The university is paid the tuition and accommodation of its receipt, the student the rest.
-            to_university = r.receipt_amount or 0
-            if to_university:
-                payouts.append((loan_id, "university", r.university_code, to_university, r.disbursed_on, now))
-            to_student = principal - to_university
-            if to_student:
-                payouts.append((loan_id, "student", str(sid), to_student, r.disbursed_on, now))
+    students = [student_id[r.id_number] for r in rows]
+    principals = [r.principal for r in rows]
+    loans = [
+        loan_ids, students, [r.academic_year for r in rows], principals, [co_id[r.co_id_number] for r in rows],
+        [r.relationship for r in rows],
+        [statuses[2 if d else 1 if h else 0] for d, h in zip(disbursed, has_receipt)],
+        [user_id] * n, [user_id] * n, [now] * n, [None] * n, [ids for ids, _ in taken],
+        [r.contract_no for r in rows], [r.signed_on for r in rows],
+        [t.rate for t in terms], [t.lpr for t in terms], [t.spread_bp for t in terms], [t.term_years for t in terms],
+        [t.maturity_date for t in terms], [t.grace_years for t in terms], [t.subsidy_end for t in terms],
+        [r.expected_graduation.year for r in rows], [t.policy_ids for t in terms], codes, receipts,  # type: ignore[union-attr]
+        [user_id if h else None for h in has_receipt], [now if h else None for h in has_receipt], disbursed,
+        [True] * n, [1] * n, [now] * n, [now] * n]
+    payouts: list[list[Any]] = [[], [], [], [], [], []]
+    loan_id, payee, payee_ref, amount, paid_on, _ = payouts
+    for i, day in enumerate(disbursed):
+        if day is None:
+            continue
+        # The university is paid the tuition and accommodation of its receipt, the student the rest.
+        to_university = receipts[i] or 0
+        if to_university:
+            loan_id.append(loan_ids[i])
+            payee.append("university")
+            payee_ref.append(rows[i].university_code)
+            amount.append(to_university)
+            paid_on.append(day)
+        to_student = principals[i] - to_university  # type: ignore[operator]
+        if to_student:
+            loan_id.append(loan_ids[i])
+            payee.append("student")
+            payee_ref.append(str(students[i]))
+            amount.append(to_student)
+            paid_on.append(day)
+    payouts[5] = [now] * len(loan_id)
     return loans, payouts
 
 

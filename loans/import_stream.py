@@ -32,13 +32,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.excel import RowError, Sheet
-from loans.import_db import (CO_COLS, INSERTS, STUDENT_COLS, co_borrower_record, insert_records, loan_records,
+from loans.import_db import (CO_COLS, INSERTS, STUDENT_COLS, co_borrower_record, insert_records, loan_columns,
                              lookup, raise_counters, sqlite_lookup, student_record)
 from loans.import_reader import sign
 from loans.import_sources import Block, InServiceReader, KeptFrames, ReaderFailed, ReaderProcess
 from loans.import_rules import PolicyCheck, Progress, Row, cross_rules, no_rows, policy_rules
 from loans.models import Loan
-from service.bulk import insert_statements, reserve_ids
+from service.bulk import column_statements, insert_statements, reserve_ids
 from service.db import SQLITE_CACHE_KIB
 from service.registry.models import CoBorrower, Student
 from service.sqlite_checkpoint import defer_checkpoint
@@ -96,15 +96,19 @@ class StreamingWrite:
             return await reserve_ids(self.session, model.__table__, count)
         return self.pipeline.take_ids(model.__table__, count)
 
-    async def _insert(self, table: str, records: list[tuple[Any, ...]]) -> None:
-        if self.pipeline is None or not records:
-            await insert_records(self.session, table, records)
+    async def _insert(self, table: str, records: list[tuple[Any, ...]] | None = None,
+                      columns: list[list[Any]] | None = None) -> None:
+        """Records, or the same column by column (`columns`), into the table."""
+        if self.pipeline is None:
+            await insert_records(self.session, table, records if columns is None else list(zip(*columns)))
             return
-        statement, columns = INSERTS[table]
+        statement, names = INSERTS[table]
         dialect = self.session.bind.dialect  # type: ignore[union-attr]
-        statements = insert_statements(dialect, statement, columns, records)
+        statements = (insert_statements(dialect, statement, names, records or []) if columns is None
+                      else column_statements(dialect, statement, names, columns))
         assert statements is not None  # planned for SQLite
-        await self.pipeline.send(statements)
+        if statements:
+            await self.pipeline.send(statements)
 
     async def add(self, block: Block) -> None:
         if block.errors or block.over_limit:
@@ -164,14 +168,13 @@ class StreamingWrite:
         await self._people(rows, "co_id_number", self.co_id, self.new_cos, CoBorrower, "co_borrowers",
                            co_borrower_record)
         loan_ids = await self._ids(Loan, len(rows))
-        loans, payouts = loan_records(rows, loan_ids, plans, codes,  # type: ignore[arg-type]
-                                      self.student_id, self.co_id,
-                                      self.user_id, self.now)
-        await self._insert("loans", loans)
-        await self._insert("loan_payouts", payouts)
+        loans, payouts = loan_columns(rows, loan_ids, plans, codes,  # type: ignore[arg-type]
+                                      self.student_id, self.co_id, self.user_id, self.now)
+        await self._insert("loans", columns=loans)
+        await self._insert("loan_payouts", columns=payouts)
         self.numbers.extend(r.contract_no for r in rows)  # type: ignore[misc]
         self.imported += len(rows)
-        self.payouts += len(payouts)
+        self.payouts += len(payouts[0])
 
     async def _people(self, rows: list[Row], key: str, ids: dict[str, int], ours: dict[str, list[Any]],
                       model: Any, table: str, record: Any) -> None:

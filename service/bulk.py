@@ -63,20 +63,41 @@ def insert_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], records
     plan = _plan(stmt, columns, dialect, table_insert)
     if plan is None:
         return None
-    sql, order, processors = plan
-    convert = [(index, processor, {None: None}) for index, processor in processors]
-    multi = None
-    if dialect.name == "sqlite" and " VALUES (" in sql:
-        multi = min(SQLITE_ROWS, max(1, _SQLITE_VARIABLES // len(columns)))
-    same_order = order == list(range(len(order)))
-    statements: list[tuple[str, Any]] = []
+    writer = _Statements(dialect, plan, len(columns))
     for start in range(0, len(records), BATCH):
-        batch = records[start:start + BATCH]
-        cells: list[Any] | None = None  # column by column, in the statement's order, once converted
-        if convert or not same_order:
+        writer.add(records[start:start + BATCH], None)
+    return writer.statements
+
+
+def column_statements(dialect: Any, stmt: Any, columns: tuple[str, ...],
+                      values: list[list[Any]]) -> list[tuple[str, Any]] | None:
+    """The same as insert_statements for records given column by column (a list per column, in `columns`' order):
+    for callers that build them so, it saves making a tuple per record and taking them apart again."""
+    plan = _plan(stmt, columns, dialect, True)
+    if plan is None:
+        return None
+    writer = _Statements(dialect, plan, len(columns))
+    for start in range(0, len(values[0]) if values else 0, BATCH):
+        writer.add(None, [column[start:start + BATCH] for column in values])
+    return writer.statements
+
+
+class _Statements:
+    def __init__(self, dialect: Any, plan: tuple[str, list[int], list[tuple[int, Any]]], width: int) -> None:
+        self.sql, self.order, processors = plan
+        self.convert = [(index, processor, {None: None}) for index, processor in processors]
+        self.multi = None
+        if dialect.name == "sqlite" and " VALUES (" in self.sql:
+            self.multi = min(SQLITE_ROWS, max(1, _SQLITE_VARIABLES // width))
+        self.same_order = self.order == list(range(len(self.order)))
+        self.statements: list[tuple[str, Any]] = []
+
+    def add(self, batch: list[tuple[Any, ...]] | None, cells: list[Any] | None) -> None:
+        """One batch, given as records or as columns (in the columns' order, not yet converted)."""
+        if cells is not None or self.convert or not self.same_order:
             # Column by column: each converter sees each distinct value once, and `map` does the rest.
-            cells = list(zip(*batch))
-            for index, processor, seen in convert:
+            cells = list(zip(*batch)) if cells is None else list(cells)  # type: ignore[misc]
+            for index, processor, seen in self.convert:
                 column = cells[index]
                 try:
                     for value in set(column).difference(seen):
@@ -85,21 +106,22 @@ def insert_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], records
                     cells[index] = [None if v is None else processor(v) for v in column]
                 else:
                     cells[index] = list(map(seen.__getitem__, column))
-            cells = [cells[i] for i in order]
-        if multi is None:
-            statements.append((sql, batch if cells is None else list(zip(*cells))))
-            continue
+            if not self.same_order:
+                cells = [cells[i] for i in self.order]
+        size_of = len(batch) if batch is not None else len(cells[0]) if cells else 0  # type: ignore[index]
+        if self.multi is None:
+            self.statements.append((self.sql, batch if cells is None else list(zip(*cells))))
+            return
         at = 0  # SQLite: many rows a statement (see _multi_row)
-        while at < len(batch):
+        while at < size_of:
             # `multi` rows at a time, then the rest in powers of two: a few statement texts, each prepared once
             # and kept in the driver's statement cache (where a text per remainder size piled up hundreds of MB).
-            rest = len(batch) - at
-            size = multi if rest >= multi else 1 << (rest.bit_length() - 1)
+            rest = size_of - at
+            size = self.multi if rest >= self.multi else 1 << (rest.bit_length() - 1)
             # The rows' values one after another, straight from the columns (no list of row tuples in between).
-            rows = batch[at:at + size] if cells is None else zip(*[column[at:at + size] for column in cells])
-            statements.append((_multi_row(sql, size), tuple(itertools.chain.from_iterable(rows))))
+            rows = batch[at:at + size] if cells is None else zip(*[column[at:at + size] for column in cells])  # type: ignore[index]
+            self.statements.append((_multi_row(self.sql, size), tuple(itertools.chain.from_iterable(rows))))
             at += size
-    return statements
 
 
 SQLITE_ROWS = 1024  # rows a SQLite INSERT statement at most (fewer if its columns need it: 999 or 32,766 parameters)
