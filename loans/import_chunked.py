@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 import msgspec
 
 from loans.excel import read_sheet
-from loans.import_chunks import CHUNK_BYTES, cut, give_back_memory, laid_out, load_chunk
+from loans.import_chunks import CHUNK_BYTES, ChunkMismatch, SheetCut, give_back_memory, laid_out, load_chunk
 from loans.import_reader import (BlockFrame, CrossCheck, EndFrame, Request, SheetFrame, _Blocks, _read_frame,
                                  _Writer)
 from service.problems import Problem
@@ -49,52 +49,62 @@ class HelperFailed(Exception):
 
 
 def read_in_chunks(request: Request, source: bytes | Path, out: _Writer) -> bool:
-    """Read the sheet in chunks with a helper and send all of it; False (nothing sent) for a sheet not cut."""
+    """Read the sheet in chunks with a helper and send all of it; False (nothing sent) for a sheet not cut.
+
+    The reader cuts the chunks as it goes, two at a time, its own next one and the helper's: the first rows go
+    out after two chunks are cut, not the whole sheet (its cutting, a fifth of its load, is spread over the read).
+    """
     if zip_bomb(source):
         return False  # read_sheet says so
-    folder = Path(request.folder or ".")
+    cut = SheetCut.open(source, Path(request.folder or "."), request.chunk_bytes or CHUNK_BYTES)
+    if cut is None:
+        return False
     helper: _Helper | None = None
-
-    def done(index: int, path: Path) -> None:
-        nonlocal helper
-        if index == 0:
-            helper = _Helper(request)
-        elif index % 2 and helper is not None:
-            helper.send(ChunkFrame(str(path)))
-
     try:
-        chunks = cut(source, folder, request.chunk_bytes or CHUNK_BYTES, done)
-        if chunks is None or helper is None:
+        try:
+            first, second = cut.next_chunk(), cut.next_chunk()
+        except ChunkMismatch:
+            return False  # nothing sent yet: the reader reads the whole sheet
+        if first is None or second is None:
             return False
         try:
-            layout = read_sheet(chunks.paths[0])
+            layout = read_sheet(first)
         except Problem:
             return False  # the whole sheet says what is wrong, and where
-        layout.total_rows = chunks.total_rows
-        chunks.paths[0].unlink()
+        first.unlink()
+        layout.total_rows = cut.total_rows()
+        helper = _Helper(request)
+        helper.send(ChunkFrame(str(second)))
         helper.send(LayoutFrame(SheetFrame.of(layout)))
-        helper.close_input()
         out.send(SheetFrame.of(layout))
         blocks, cross = _Blocks(request, layout), CrossCheck()
-        for index, path in enumerate(chunks.paths):
-            if index % 2:
-                for frame in helper.blocks(blocks):
-                    cross.add(frame.rows)
-                    out.send(frame)
-                continue
-            if index:
-                sheet = laid_out(layout, load_chunk(path))
-                path.unlink()
-            else:
-                sheet = layout
+        sheet, helpers_turn = layout, True
+        while sheet is not None:
             for frame in blocks.frames(sheet):
                 cross.add(frame.rows)
                 out.send(frame)
             del sheet
             give_back_memory()
+            # The next two chunks cut before the helper's blocks are taken: it gets its next chunk early.
+            mine = cut.next_chunk()
+            theirs = cut.next_chunk() if mine is not None else None
+            if theirs is not None:
+                helper.send(ChunkFrame(str(theirs)))
+            else:
+                helper.close_input()
+            if helpers_turn:
+                for frame in helper.blocks(blocks):
+                    cross.add(frame.rows)
+                    out.send(frame)
+            helpers_turn = theirs is not None
+            sheet = None
+            if mine is not None:
+                sheet = laid_out(layout, load_chunk(mine))
+                mine.unlink()
         out.send(EndFrame(cross.found))
         return True
     finally:
+        cut.close()
         if helper is not None:
             helper.stop()
 

@@ -24,7 +24,8 @@ import re
 import shutil
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
@@ -40,6 +41,9 @@ _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _SHEET_DATA = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)sheetData(?:\s[^>]*?)?(/?)>")
 _ROOT = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?worksheet)[\s>]")
+_DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\s+ref=\"[A-Z]+\d+:[A-Z]+(\d+)\"")
+_CUT_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, OSError, ValueError, EOFError, zlib.error,
+               ElementTree.ParseError)
 
 
 class ChunkMismatch(Exception):
@@ -52,31 +56,80 @@ class Chunks:
     total_rows: int  # the number of the sheet's last row
 
 
-def cut(source: bytes | Path, folder: Path, chunk_bytes: int = CHUNK_BYTES,
-        done: Callable[[int, Path], None] | None = None) -> Chunks | None:
-    """Cut the first sheet into chunks in `folder`, calling `done(index, path)` as each is complete; None when
-    the sheet is small or not sure to cut well (chunks already done are then to be ignored)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as book:
+class SheetCut:
+    """A first sheet being cut into chunks, one chunk a call of `next_chunk`: the reader cuts a chunk or two ahead
+    of what it reads, so that it starts on the first one at once, not after the whole sheet is cut."""
+
+    def __init__(self, book: zipfile.ZipFile, cutter: _Cutter, chunks: Iterator[Path], size: int) -> None:
+        self._book, self._cutter, self._chunks, self._size = book, cutter, chunks, size
+        self.paths: list[Path] = []
+
+    @classmethod
+    def open(cls, source: bytes | Path, folder: Path, chunk_bytes: int = CHUNK_BYTES) -> SheetCut | None:
+        """Ready to cut; None when the sheet is small or not sure to cut well."""
+        book = None
+        try:
+            book = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
             name = _first_sheet(book)
             size = book.getinfo(name).file_size if name else 0
             if name is None or size < 2 * chunk_bytes:
+                book.close()
                 return None
             # An even number of chunks of about the same size: the two readers take turns.
             pairs = -(-size // (2 * chunk_bytes))
-            chunk_bytes = -(-size // (2 * pairs))
             others = [(info, book.read(info)) for info in book.infolist() if info.filename != name and not info.is_dir()]
-            cutter = _Cutter(folder, name, others, chunk_bytes, done)
-            try:
-                with book.open(name) as xml:
-                    return cutter.run(xml)
-            finally:
-                cutter.close()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, OSError, ValueError, EOFError, zlib.error,
-            ElementTree.ParseError, _NotCuttable):
+            cutter = _Cutter(folder, name, others, -(-size // (2 * pairs)))
+            cutter.start(book.open(name))  # what cannot be cut at all is known before the first chunk
+            return cls(book, cutter, cutter.chunks(), size)
+        except _CUT_ERRORS:
+            if book is not None:
+                book.close()
+            return None
+
+    def next_chunk(self) -> Path | None:
+        """The next chunk, cut; None after the last. Raises ChunkMismatch for a sheet found not to cut well."""
+        try:
+            path = next(self._chunks, None)
+        except _CUT_ERRORS as exc:
+            raise ChunkMismatch(f"the sheet cannot be cut on: {exc!r}") from None
+        if path is not None:
+            self.paths.append(path)
+        return path
+
+    def total_rows(self) -> int:
+        """The sheet's rows, for progress: its <dimension> says, or the first chunk's rows times the chunks."""
+        return self._cutter.dimension_rows or self._cutter.last_row * max(1, -(-self._size // self._cutter.size))
+
+    @property
+    def last_row(self) -> int:
+        """The number of the last row cut so far (all of them once next_chunk has said None)."""
+        return self._cutter.last_row
+
+    def close(self) -> None:
+        self._cutter.close()
+        self._book.close()
+
+
+def cut(source: bytes | Path, folder: Path, chunk_bytes: int = CHUNK_BYTES,
+        done: Callable[[int, Path], None] | None = None) -> Chunks | None:
+    """The whole sheet cut at once (SheetCut), calling `done(index, path)` as each chunk is complete; None when the
+    sheet is small or not sure to cut well (the folder then emptied: chunks already done are gone)."""
+    sheet = SheetCut.open(source, folder, chunk_bytes)
+    if sheet is None:
+        return None
+    try:
+        while (path := sheet.next_chunk()) is not None:
+            if done:
+                done(len(sheet.paths) - 1, path)
+        if len(sheet.paths) < 2:
+            raise ChunkMismatch("one chunk")
+        return Chunks(sheet.paths, sheet.last_row)
+    except ChunkMismatch:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True, exist_ok=True)
         return None
+    finally:
+        sheet.close()
 
 
 def load_chunk(path: Path) -> Any:
@@ -115,7 +168,7 @@ def give_back_memory() -> None:
         pass
 
 
-class _NotCuttable(Exception):
+class _NotCuttable(ValueError):
     pass
 
 
@@ -138,9 +191,8 @@ def _first_sheet(book: zipfile.ZipFile) -> str | None:
 class _Cutter:
     """Streams the sheet's XML into chunk files, cutting before a row element once a chunk has its size."""
 
-    def __init__(self, folder: Path, name: str, others: list[tuple[zipfile.ZipInfo, bytes]], size: int,
-                 done: Callable[[int, Path], None] | None) -> None:
-        self.folder, self.name, self.others, self.size, self.done = folder, name, others, size, done
+    def __init__(self, folder: Path, name: str, others: list[tuple[zipfile.ZipInfo, bytes]], size: int) -> None:
+        self.folder, self.name, self.others, self.size = folder, name, others, size
         self.paths: list[Path] = []
         self.prefix = b""  # the XML down to and with <sheetData>
         self.closing = b""  # </sheetData></worksheet>, with the file's namespace prefixes
@@ -149,13 +201,19 @@ class _Cutter:
         self.end_tag = b"</sheetData>"
         self._row_number = re.compile(b"")
         self.last_row = 0
+        self.dimension_rows = 0  # the last row <dimension ref="A1:U100001"/> names, if there is one
+        self._xml: IO[bytes] | None = None
+        self._buffer = b""
         self._book: zipfile.ZipFile | None = None
         self._sheet: IO[bytes] | None = None
         self._written = 0
+        self._completed: deque[Path] = deque()
 
-    def run(self, xml: IO[bytes]) -> Chunks:
+    def start(self, xml: IO[bytes]) -> None:
+        """Read the head of the sheet, down to <sheetData>; _NotCuttable when it has no rows to cut."""
+        self._xml = xml
         buffer = b""
-        while not self.prefix:  # the head, down to <sheetData>
+        while not self.prefix:
             piece = xml.read(_READ)
             if not piece:
                 raise _NotCuttable("no <sheetData>")
@@ -175,11 +233,17 @@ class _Cutter:
             self.row_tag = re.compile(re.escape(self.row_open) + b"[\\s>]")
             self.end_tag = b"</" + ns + b"sheetData>"
             self._row_number = re.compile(re.escape(self.row_open) + b"\\s[^>]*?\\br=\"(\\d+)\"")
-            buffer = buffer[found.end():]
+            dimension = _DIMENSION.search(self.prefix)
+            self.dimension_rows = int(dimension.group(1)) if dimension else 0
+            self._buffer = buffer[found.end():]
+
+    def chunks(self) -> Iterator[Path]:
+        """Each chunk's path as soon as it is complete."""
+        assert self._xml is not None
         self._open()
-        done = False
+        buffer, done = self._buffer, False
         while not done:
-            piece = xml.read(_READ)
+            piece = self._xml.read(_READ)
             buffer += piece
             end = buffer.find(self.end_tag)
             done = end >= 0 or not piece
@@ -187,10 +251,10 @@ class _Cutter:
                 raise _NotCuttable("the sheet ends without </sheetData>")
             upto = end if end >= 0 else max(0, len(buffer) - _KEEP)
             buffer = self._rows(buffer, upto)
+            while self._completed:
+                yield self._completed.popleft()
         self._close()
-        if len(self.paths) < 2:
-            raise _NotCuttable("one chunk")
-        return Chunks(self.paths, self.last_row)
+        yield from self._completed
 
     def _rows(self, buffer: bytes, upto: int) -> bytes:
         """Write buffer[:upto] (whole rows and cells) into chunks, cutting where one is full; the rest is kept."""
@@ -231,10 +295,12 @@ class _Cutter:
         self._written += len(data)
 
     def close(self) -> None:
-        """Close a chunk left open by an error."""
+        """Close a chunk left open by an error (its file is left incomplete, for the folder's owner to remove)."""
+        if self._sheet is not None:
+            self._sheet.close()
         if self._book is not None:
             self._book.close()
-            self._book = self._sheet = None
+        self._book = self._sheet = None
 
     def _close(self) -> None:
         assert self._sheet is not None and self._book is not None
@@ -242,5 +308,4 @@ class _Cutter:
         self._sheet.close()
         self._book.close()
         self._book = self._sheet = None
-        if self.done:
-            self.done(len(self.paths) - 1, self.paths[-1])
+        self._completed.append(self.paths[-1])
