@@ -33,7 +33,7 @@ from xml.etree import ElementTree
 
 from loans.excel import Sheet
 
-CHUNK_BYTES = 24 << 20  # of sheet XML a chunk (about 22,000 rows of the template); a sheet under two is not cut
+CHUNK_BYTES = 16 << 20  # of sheet XML a chunk (about 22,000 rows of the template); a sheet under two is not cut
 _READ = 1 << 20
 _KEEP = 512  # bytes held back between reads, so that no tag the cutting looks for is split across two
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -77,7 +77,8 @@ class SheetCut:
                 return None
             # An even number of chunks of about the same size: the two readers take turns.
             pairs = -(-size // (2 * chunk_bytes))
-            others = [(info, book.read(info)) for info in book.infolist() if info.filename != name and not info.is_dir()]
+            others = [(info, book.read(info)) for info in book.infolist()
+                      if info.filename != name and not info.is_dir()]
             cutter = _Cutter(folder, name, others, -(-size // (2 * pairs)))
             cutter.start(book.open(name))  # what cannot be cut at all is known before the first chunk
             return cls(book, cutter, cutter.chunks(), size)

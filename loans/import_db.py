@@ -197,7 +197,8 @@ def loan_columns(rows: list[Row], loan_ids: list[int], plans: dict[int, tuple[tu
         [r.contract_no for r in rows], [r.signed_on for r in rows],
         [t.rate for t in terms], [t.lpr for t in terms], [t.spread_bp for t in terms], [t.term_years for t in terms],
         [t.maturity_date for t in terms], [t.grace_years for t in terms], [t.subsidy_end for t in terms],
-        [r.expected_graduation.year for r in rows], [t.policy_ids for t in terms], codes, receipts,  # type: ignore[union-attr]
+        [r.expected_graduation.year for r in rows],  # type: ignore[union-attr]
+        [t.policy_ids for t in terms], codes, receipts,
         [user_id if h else None for h in has_receipt], [now if h else None for h in has_receipt], disbursed,
         [True] * n, [1] * n, [now] * n, [now] * n]
     payouts: list[list[Any]] = [[], [], [], [], [], []]
@@ -224,12 +225,19 @@ def loan_columns(rows: list[Row], loan_ids: list[int], plans: dict[int, tuple[tu
     return loans, payouts
 
 
-async def raise_counters(session: AsyncSession, numbers: list[str]) -> None:
-    """New contracts must never reuse an imported number: lift each counter to the highest imported one."""
-    highest: dict[str, str] = {}  # "county-year" -> the highest of our numbers (zero-padded: text order works)
+def highest_numbers(numbers: Iterable[str], highest: dict[str, str]) -> dict[str, str]:
+    """Fold contract numbers into `highest`: "county-year" -> the highest of our numbers among them (zero-padded:
+    text order works); numbers not of our form are left out."""
     for number in filter(_OUR_NUMBER.fullmatch, numbers):
         if number > highest.get(number[:11], ""):
             highest[number[:11]] = number
+    return highest
+
+
+async def raise_counters(session: AsyncSession, numbers: list[str] | dict[str, str]) -> None:
+    """New contracts must never reuse an imported number: lift each counter to the highest imported one (of the
+    numbers, or of a `highest_numbers` already folded)."""
+    highest = numbers if isinstance(numbers, dict) else highest_numbers(numbers, {})
     for county, year, seq in sorted((n[:6], int(n[7:11]), int(n[12:])) for n in highest.values()):
         where = (ContractCounter.county == county, ContractCounter.year == year)
         current = await session.scalar(select(ContractCounter.last_seq).where(*where))

@@ -92,29 +92,34 @@ Frame = SheetFrame | ProblemFrame | BlockFrame | EndFrame
 class CrossCheck:
     """Whether loans.import_rules.cross_rules would find anything, kept up row by row: a contract number or a
     student's academic year twice, an ID number under two names, a co-borrower who is a borrower in the file.
-    Only yes or no; where, and the messages, come from cross_rules itself when the answer is yes."""
+    Only yes or no; where, and the messages, come from cross_rules itself when the answer is yes.
+
+    Contract numbers and ID numbers are remembered by their hash, not their text (a third of the reader's memory
+    at the end of a 100,000-row file). Equal values have equal hashes, so nothing repeated is missed; two values
+    whose hashes collide (about once in 10^9 files of 100,000 rows) give a yes that cross_rules then answers."""
 
     def __init__(self) -> None:
         self.found = False
-        self._contracts: set[str | None] = set()
-        self._years: set[tuple[str | None, int | None]] = set()
-        self._names: dict[str | None, str | None] = {}
-        self._co_names: dict[str | None, str | None] = {}
+        self._contracts: set[int] = set()
+        self._years: set[int] = set()  # hashes of (ID number, academic year)
+        self._names: dict[int, str | None] = {}  # ID number's hash -> name
+        self._co_names: dict[int, str | None] = {}
 
     def add(self, rows: list[Row]) -> None:
         contracts, years, names, co_names = self._contracts, self._years, self._names, self._co_names
+        found = self.found
         for r in rows:
-            if r.contract_no in contracts or (r.id_number, r.academic_year) in years:
-                self.found = True
-            contracts.add(r.contract_no)
-            years.add((r.id_number, r.academic_year))
-            if names.setdefault(r.id_number, r.name) != r.name:
-                self.found = True
-            if co_names.setdefault(r.co_id_number, r.co_name) != r.co_name:
-                self.found = True
+            contract, year = hash(r.contract_no), hash((r.id_number, r.academic_year))
+            if contract in contracts or year in years:
+                found = True
+            contracts.add(contract)
+            years.add(year)
+            if names.setdefault(hash(r.id_number), r.name) != r.name:
+                found = True
+            if co_names.setdefault(hash(r.co_id_number), r.co_name) != r.co_name:
+                found = True
         # a co-borrower who borrows (in any row, before or after): both are in both dictionaries' keys
-        if not self.found and not names.keys().isdisjoint(co_names.keys()):
-            self.found = True
+        self.found = found or not names.keys().isdisjoint(co_names.keys())
 
 
 def sign(rows: list[Row], secret: str) -> list[str | None]:

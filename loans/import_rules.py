@@ -25,7 +25,7 @@ from service.money import format_yuan
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 BLOCK = 5000  # rows typed together, column by column
 _UNCACHED = {"contract_no"}  # unique per row: remembering it would only cost memory
-MEMO_MAX = 4 * BLOCK  # values a column remembers at most (RowTyping)
+MEMO_MAX = 2 * BLOCK  # values a column remembers at most (RowTyping)
 
 
 class Row(msgspec.Struct, array_like=True, gc=False):

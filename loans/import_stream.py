@@ -32,8 +32,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.excel import RowError, Sheet
-from loans.import_db import (CO_COLS, INSERTS, STUDENT_COLS, co_borrower_record, insert_records, loan_columns,
-                             lookup, raise_counters, sqlite_lookup, student_record)
+from loans.import_db import (CO_COLS, INSERTS, STUDENT_COLS, co_borrower_record, highest_numbers, insert_records,
+                             loan_columns, lookup, raise_counters, sqlite_lookup, student_record)
 from loans.import_reader import sign
 from loans.import_sources import Block, InServiceReader, KeptFrames, ReaderFailed, ReaderProcess
 from loans.import_rules import PolicyCheck, Progress, Row, cross_rules, no_rows, policy_rules
@@ -58,14 +58,15 @@ class StreamingWrite:
         self.ok = True
         self.student_id: dict[str, int] = {}  # every student met so far: ID number -> key
         self.student_name: dict[str, str] = {}  # of those already in the database: the name registered
-        # of those written here: [key, record written, academic year of their latest row, its record]
+        # of those written here: [key, hash of the record written, academic year of their latest row, its record
+        # if it differs from the one written, else None]
         self.new_students: dict[str, list[Any]] = {}
         self.co_id: dict[str, int] = {}
         self.co_name: dict[str, str] = {}
         self.new_cos: dict[str, list[Any]] = {}
         self.universities: set[str] = set()
         self.live: set[tuple[int, int]] = set()  # (student key, academic year) of the database's live loans
-        self.numbers: list[str] = []
+        self.highest: dict[str, str] = {}  # the highest contract number written, by county and year
         self.imported = self.payouts = 0
         self.pipeline: SqlitePipeline | None = None  # SQLite: inserts queued beside the event loop (start)
 
@@ -172,7 +173,7 @@ class StreamingWrite:
                                       self.student_id, self.co_id, self.user_id, self.now)
         await self._insert("loans", columns=loans)
         await self._insert("loan_payouts", columns=payouts)
-        self.numbers.extend(r.contract_no for r in rows)  # type: ignore[misc]
+        highest_numbers([r.contract_no for r in rows], self.highest)  # type: ignore[misc]
         self.imported += len(rows)
         self.payouts += len(payouts[0])
 
@@ -187,7 +188,7 @@ class StreamingWrite:
             if mine is not None:
                 if r.academic_year >= mine[2]:  # type: ignore[operator]
                     latest = record(mine[0], r, self.now)
-                    mine[2:] = r.academic_year, mine[1] if latest == mine[1] else latest
+                    mine[2:] = r.academic_year, None if hash(latest) == mine[1] else latest
             elif number not in ids:
                 seen = first.get(number)
                 if seen is None or r.academic_year >= seen.academic_year:  # type: ignore[operator]
@@ -197,23 +198,25 @@ class StreamingWrite:
         keys = await self._ids(model, len(first))
         records = [record(k, r, self.now) for k, r in zip(keys, first.values())]
         await self._insert(table, records)
-        # Records, not rows, are kept: a row holds the whole contract, tens of thousands of them add up.
+        # Of each person written, the record's hash is kept, not the record: tens of thousands of them added up to a
+        # tenth of the import's memory. A later row whose record hashes the same is taken for the same (that two
+        # different records hash alike is a chance of one in 2^64).
         for k, (number, r), written in zip(keys, first.items(), records):
             ids[number] = k
-            ours[number] = [k, written, r.academic_year, written]
+            ours[number] = [k, hash(written), r.academic_year, None]
 
     async def finish(self) -> None:
         """Bring people whose latest row came in a later block up to that row, and lift the contract counters."""
         for ours, table, columns in ((self.new_students, Student.__table__, STUDENT_COLS),
                                      (self.new_cos, CoBorrower.__table__, CO_COLS)):
             changed = []
-            for key, written, _, latest in ours.values():
-                if latest is not written:
+            for key, _, _, latest in ours.values():
+                if latest is not None:
                     changed.append({"b_key": key, **dict(zip(columns[1:], latest[1:]))})
             if changed:
                 # No .values(): the SET clause comes from the parameters' keys, as for any executemany UPDATE.
                 await self.session.execute(update(table).where(table.c.id == bindparam("b_key")), changed)
-        await raise_counters(self.session, self.numbers)
+        await raise_counters(self.session, self.highest)
 
 
 @dataclass

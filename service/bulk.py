@@ -119,7 +119,8 @@ class _Statements:
             rest = size_of - at
             size = self.multi if rest >= self.multi else 1 << (rest.bit_length() - 1)
             # The rows' values one after another, straight from the columns (no list of row tuples in between).
-            rows = batch[at:at + size] if cells is None else zip(*[column[at:at + size] for column in cells])  # type: ignore[index]
+            rows = (batch[at:at + size] if cells is None  # type: ignore[index]
+                    else zip(*[column[at:at + size] for column in cells]))
             self.statements.append((_multi_row(self.sql, size), tuple(itertools.chain.from_iterable(rows))))
             at += size
 
