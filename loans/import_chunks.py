@@ -33,7 +33,7 @@ from xml.etree import ElementTree
 
 from loans.excel import Sheet
 
-CHUNK_BYTES = 16 << 20  # of sheet XML a chunk (about 22,000 rows of the template); a sheet under two is not cut
+CHUNK_BYTES = 16 << 20  # of sheet XML a chunk (about 15,000 rows of the template); a sheet under two is not cut
 _READ = 1 << 20
 _KEEP = 512  # bytes held back between reads, so that no tag the cutting looks for is split across two
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

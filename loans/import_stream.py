@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +37,7 @@ from loans.import_db import (CO_COLS, INSERTS, STUDENT_COLS, co_borrower_record,
                              loan_columns, lookup, raise_counters, sqlite_lookup, student_record)
 from loans.import_reader import sign
 from loans.import_sources import Block, InServiceReader, KeptFrames, ReaderFailed, ReaderProcess
-from loans.import_rules import PolicyCheck, Progress, Row, cross_rules, no_rows, policy_rules
+from loans.import_rules import PolicyCheck, Progress, Row, cross_rules, no_rows, policy_rules, read_rows
 from loans.models import Loan
 from service.bulk import column_statements, insert_statements, reserve_ids
 from service.db import SQLITE_CACHE_KIB
@@ -239,6 +240,33 @@ async def stream_import(session: AsyncSession, source: bytes | Path, *, secret: 
         except ReaderFailed:
             pass  # logged; the savepoint is rolled back
     return await _stream(session, InServiceReader(source), secret, user_id, policy, now, progress)
+
+
+async def read_all(source: bytes | Path, *, secret: str, policy: PolicyCheck,
+                   progress: Progress | None = None) -> tuple[Sheet, list[Row], list[RowError]]:
+    """Every row and its errors, as import_rules.read_rows gives them, read by the reader process (in chunks, for
+    a large sheet: loans.import_chunked) while the service waits; for the imports that check the whole file before
+    they write (PostgreSQL, a dry run, the valid rows only). A small file, or a reader that fails: read_rows."""
+    size = len(source) if isinstance(source, bytes) else source.stat().st_size
+    if size >= PROCESS_MIN_BYTES:
+        rows: list[Row] = []
+        errors: list[RowError] = []
+        try:
+            async with ReaderProcess(source, secret, policy) as reader:
+                sheet = await reader.sheet()
+                if progress:
+                    progress("reading", 0, sheet.total_rows)
+                async for block in reader.blocks():
+                    rows.extend(block.rows)
+                    errors.extend(block.errors)
+                    if progress:
+                        progress("reading", block.rows[-1].row, sheet.total_rows)
+            if not rows:
+                raise no_rows()
+            return sheet, rows, errors
+        except ReaderFailed:
+            pass  # logged
+    return await anyio.to_thread.run_sync(read_rows, source, progress)
 
 
 async def _stream(session: AsyncSession, reader: Any, secret: str, user_id: int, policy: PolicyCheck,

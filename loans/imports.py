@@ -19,15 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.applications import policy_rows
 from loans.check_code import check_code
 from loans.excel import FIELDS, RowError, Sheet
 from loans.import_db import co_borrower_record, insert_records, loan_records, lookup, raise_counters, student_record
-from loans.import_rules import PolicyCheck, Progress, Row, cross_rules, policy_rules, read_rows
-from loans.import_stream import stream_import
+from loans.import_rules import PolicyCheck, Progress, Row, cross_rules, policy_rules
+from loans.import_stream import read_all, stream_import
 from service.sqlite_checkpoint import defer_checkpoint
 from loans.models import Loan
 from loans.policy import ContractTerms
@@ -208,8 +207,9 @@ async def import_contracts(session: AsyncSession, source: bytes | Path, *, filen
         # made block by block after rows this transaction inserted plan badly (those rows have no statistics yet):
         # 27 s instead of 17 for 100,000 rows.
         if dry_run or valid_only or session.bind is None or session.bind.dialect.name != "sqlite":
-            # Typing 100,000 rows takes seconds: off the event loop, before any database work.
-            sheet, rows, errors = await anyio.to_thread.run_sync(read_rows, source, progress)
+            # Typing 100,000 rows takes seconds: off the event loop (by the reader process, or a thread), before any
+            # database work.
+            sheet, rows, errors = await read_all(source, secret=secret, policy=policy, progress=progress)
         else:
             # Written as it is read, on the guess that the file is clean; what is read is kept either way.
             streamed = await stream_import(session, source, secret=secret, user_id=user_id, policy=policy,
