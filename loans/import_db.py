@@ -68,6 +68,11 @@ def _lookups(keys: Callable[[Any], Any]) -> dict[str, Any]:
     }
 
 
+# The tables each lookup reads: with any of them empty it finds nothing (StreamingWrite skips it then).
+LOOKUP_TABLES = {"taken": {"loans"}, "universities": {"universities"}, "students": {"students"},
+                 "co_borrowers": {"co_borrowers"}, "live_loans": {"loans"}, "co_on_live": {"co_borrowers", "loans"},
+                 "borrowing": {"students", "loans"}}
+
 _QUERIES = _lookups(_keys)
 _SQLITE_QUERIES = _lookups(_json_keys)
 _SQLITE_SQL: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, list[Any], int]]] = weakref.WeakKeyDictionary()

@@ -33,8 +33,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.excel import RowError, Sheet
-from loans.import_db import (CO_COLS, INSERTS, STUDENT_COLS, co_borrower_record, highest_numbers, insert_records,
-                             loan_columns, lookup, raise_counters, sqlite_lookup, student_record)
+from loans.import_db import (CO_COLS, INSERTS, LOOKUP_TABLES, STUDENT_COLS, co_borrower_record, highest_numbers,
+                             insert_records, loan_columns, lookup, raise_counters, sqlite_lookup, student_record)
 from loans.import_reader import sign
 from loans.import_sources import Block, InServiceReader, KeptFrames, ReaderFailed, ReaderProcess
 from loans.import_rules import PolicyCheck, Progress, Row, cross_rules, no_rows, policy_rules, read_rows
@@ -90,6 +90,8 @@ class StreamingWrite:
     async def _lookup(self, name: str, keys: Any) -> list[Any]:
         if self.pipeline is None:
             return await lookup(self.session, name, keys)
+        if LOOKUP_TABLES[name] & self.pipeline.empty:  # a first import into an empty database, say
+            return []
         query = sqlite_lookup(self.session.bind.dialect, name, keys)  # type: ignore[union-attr]
         return self.pipeline.read(*query) if query else []
 

@@ -26,6 +26,9 @@ class SqlitePipeline:
         self._driver = driver_connection  # the aiosqlite connection of the caller's transaction
         self._reader = reader
         self._next_ids = next_ids
+        # Tables without a row when the pipeline opened. What the side reader sees of them stays so: it reads what
+        # is committed, and no one else commits while this transaction holds the write lock.
+        self.empty = {name for name, next_id in next_ids.items() if next_id == 1}
         self._queued: list[asyncio.Future[None]] = []
 
     @classmethod

@@ -29,6 +29,7 @@ from service.auth import User
 from service.db import session_factory, utcnow, write_intent
 from service.errors import Problem
 from service.registry.models import CoBorrower, Student, University
+from service.sqlite_pipeline import SqlitePipeline
 
 from .test_loan_import import person, row, workbook
 
@@ -333,3 +334,24 @@ async def test_a_chunk_that_does_not_fit_leaves_the_service_to_read_the_file(
     assert result.errors == [] and result.imported == len(contracts())
     assert state == by_file
     assert all_gone(chunked.folders)
+
+
+async def test_lookups_against_tables_empty_at_the_start_are_not_made(
+        db: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No loans are committed yet (and none can be while the import holds the write lock): the checks against
+    them are skipped; the students and co-borrowers of the database are still looked up."""
+    user_id = await prepare(db)
+    monkeypatch.setattr(import_rules, "BLOCK", 7)
+    monkeypatch.setattr(import_stream, "PROCESS_MIN_BYTES", 0)
+    queries: list[str] = []
+    read = SqlitePipeline.read
+
+    def recorded(self: SqlitePipeline, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
+        queries.append(sql)
+        return read(self, sql, parameters)
+
+    monkeypatch.setattr(SqlitePipeline, "read", recorded)
+    result, state = await run(db, user_id, workbook(contracts()))
+    assert result.imported == len(contracts()) and len(state["loans"]) == len(contracts())
+    assert queries and not any("FROM loans" in q or "JOIN loans" in q for q in queries)
+    assert any("FROM students" in q for q in queries) and any("FROM co_borrowers" in q for q in queries)
