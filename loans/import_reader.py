@@ -21,6 +21,7 @@ is loans.import_sources.ReaderProcess. Run as `python -m loans.import_reader` (`
 
 from __future__ import annotations
 
+import os
 import struct
 import sys
 from pathlib import Path
@@ -212,10 +213,19 @@ def main() -> None:
     out.send(EndFrame(cross.found))
 
 
+NICENESS = 10  # the reader and its helper yield the cores to the service: see below
+
+
 if __name__ == "__main__":
+    # The service writes what the readers send, and its backlog is what remains when they are done: with the cores
+    # shared alike it built one, then worked it off at the end on one core and a half (its two threads share
+    # Python's lock). Yielding to it, the readers fill the gaps and finish with it: 7% less time, 5% less CPU, in
+    # alternating runs. A busy web service's requests go first too. (The helper, started by the reader, inherits it.)
     if sys.argv[1:] == ["--helper"]:
         from loans.import_chunked import helper
 
         helper()
     else:
+        if hasattr(os, "nice"):
+            os.nice(NICENESS)
         main()
