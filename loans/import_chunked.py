@@ -1,8 +1,8 @@
 """A large sheet read by two processes at once: the import's reader and a helper it starts, a chunk each in turn.
 
-The reader (loans.import_reader) cuts the first sheet into chunks (loans.import_chunks) and starts a helper process
-(`python -m loans.import_reader --helper`) that takes every other chunk, so that while one process types a chunk's
-rows the other loads its next one. The reader reads the header from the first chunk and gives the helper its
+The reader (loans.import_reader) cuts the first sheet into chunks as it goes (loans.import_chunks) and starts a
+helper process (`python -m loans.import_reader --helper`) that takes every other chunk, so that while one process
+types a chunk's rows the other loads its next one. The reader reads the header from the first chunk and gives the helper its
 layout; it sends the service every block in the sheet's order, its own as it types them and the helper's as they
 come (a thread keeps them meanwhile). It keeps the check across rows over all of them (CrossCheck) and numbers the
 helper's contract terms on from its own: the service sees one reader, whose blocks came sooner.

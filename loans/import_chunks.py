@@ -11,7 +11,8 @@ cells as they were (shared strings, styles and the rest of the package are copie
 compression in a temporary folder. Row elements keep their numbers (r="…"), so calamine puts each row where it was;
 the XML after the rows (merged cells, print settings) holds no values and is left out. A sheet is cut only when
 that is sure to work: a first sheet that is a worksheet, rows that carry their numbers, a <sheetData> element. In
-any other case `cut` says None and the caller loads the whole sheet. What a chunk's reader finds that does not fit
+any other case SheetCut.open (or `cut`, all chunks at once) says None and the caller loads the whole sheet. The
+reader cuts as it reads (SheetCut.next_chunk), a chunk or two ahead. What is found not to fit after rows were sent
 (ChunkMismatch) makes the reader process fail, and the service then reads the file itself.
 """
 
