@@ -2,10 +2,10 @@
 
 The reader (loans.import_reader) cuts the first sheet into chunks as it goes (loans.import_chunks) and starts a
 helper process (`python -m loans.import_reader --helper`) that takes every other chunk, so that while one process
-types a chunk's rows the other loads its next one. The reader reads the header from the first chunk and gives the helper its
-layout; it sends the service every block in the sheet's order, its own as it types them and the helper's as they
-come (a thread keeps them meanwhile). It keeps the check across rows over all of them (CrossCheck) and numbers the
-helper's contract terms on from its own: the service sees one reader, whose blocks came sooner.
+types a chunk's rows the other loads its next one. The reader reads the header from the first chunk and gives the
+helper its layout; it sends the service every block in the sheet's order, its own as it types them and the helper's
+as they come (a thread keeps them meanwhile). It keeps the check across rows over all of them (CrossCheck) and
+numbers the helper's contract terms on from its own: the service sees one reader, whose blocks came sooner.
 
 Between reader and helper, frames as between service and reader: to the helper the Request, then a ChunkFrame for
 each of its chunks and one LayoutFrame (in any order), then the end of its input; from the helper, per chunk, its
