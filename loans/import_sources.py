@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -82,6 +83,33 @@ class KeptFrames:
             self._file = None
 
 
+CHUNK_FOLDER = "zizhu-import-"  # + the service's process id + a random part, in the system's temporary folder
+
+
+def sweep_chunk_folders(parent: Path | None = None) -> list[Path]:
+    """Remove chunk folders left by service processes that ended without removing them (killed mid-import, say):
+    a large sheet's chunks are up to its unpacked size. A folder of a process still running is kept; so is one
+    named otherwise. The folders removed."""
+    removed = []
+    for folder in Path(parent or tempfile.gettempdir()).glob(f"{CHUNK_FOLDER}*-*"):
+        owner = folder.name[len(CHUNK_FOLDER):].split("-", 1)[0]
+        if not owner.isdigit() or _running(int(owner)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 class ReaderFailed(Exception):
     """The reader process could not be started or broke its protocol: read the file in the service instead."""
 
@@ -103,7 +131,8 @@ class ReaderProcess:
 
     async def __aenter__(self) -> ReaderProcess:
         try:
-            self._folder = tempfile.mkdtemp(prefix="zizhu-import-")
+            await anyio.to_thread.run_sync(sweep_chunk_folders)
+            self._folder = tempfile.mkdtemp(prefix=f"{CHUNK_FOLDER}{os.getpid()}-")
             self._process = await asyncio.create_subprocess_exec(
                 *self.command, stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, limit=READ_AHEAD)

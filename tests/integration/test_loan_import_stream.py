@@ -256,7 +256,7 @@ def chunked(monkeypatch: pytest.MonkeyPatch) -> Chunked:
 
     def recorded(*args: Any, **kwargs: Any) -> str:
         folder = mkdtemp(*args, **kwargs)
-        if kwargs.get("prefix") == "zizhu-import-":  # the service's (loans.import_sources.ReaderProcess)
+        if str(kwargs.get("prefix")).startswith(import_sources.CHUNK_FOLDER):  # the service's (ReaderProcess)
             seen.folders.append(folder)
         return folder
 
