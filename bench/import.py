@@ -1,6 +1,6 @@
 """Benchmark: importing a 100,000-row contract workbook against a bare python-calamine pass over it.
 
-    python bench/import.py [--rows 100000] [--db-url URL] [--rounds 3] [--regenerate] [--workbook PATH] [--profile N]
+    python bench/import.py [--rows 100000] [--db-url URL] [--rounds 5] [--regenerate] [--workbook PATH] [--profile N]
 
 Generates a valid, realistic workbook (about 40,000 students with 2-3 yearly contracts each, academic
 years 2021-2025 within the limits of each year, signed in each year's autumn), cached in the temp folder
@@ -243,7 +243,8 @@ def main() -> None:
     ap.add_argument("--regenerate", action="store_true", help="Build the workbook again even if cached.")
     ap.add_argument("--workbook", type=Path, help="Import this workbook instead of the generated one (e.g. one "
                                                    "saved by Excel, with shared strings).")
-    ap.add_argument("--rounds", type=int, default=3, help="Alternate bare and import this many times; best counts.")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="Alternate bare and import this many times; the best of each counts (this machine is noisy).")
     ap.add_argument("--profile", type=int, metavar="N", help="Profile one import; print its N costliest functions.")
     ap.add_argument("--child-bare", help=argparse.SUPPRESS)
     ap.add_argument("--child-import", help=argparse.SUPPRESS)
