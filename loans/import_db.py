@@ -153,10 +153,12 @@ INSERTS = {"students": (insert(Student.__table__), STUDENT_COLS),
            "loans": (insert(Loan.__table__), LOAN_COLS), "loan_payouts": (insert(LoanPayout.__table__), PAYOUT_COLS)}
 
 
-async def insert_records(session: AsyncSession, table: str, records: list[tuple[Any, ...]]) -> None:
-    """Records built by the functions below, into their table (service.bulk.bulk_insert)."""
+async def insert_records(session: AsyncSession, table: str, records: list[tuple[Any, ...]] | None = None, *,
+                         by_column: list[list[Any]] | None = None) -> None:
+    """Records built by the functions below (or by loan_columns, column by column), into their table
+    (service.bulk.bulk_insert)."""
     statement, columns = INSERTS[table]
-    await bulk_insert(session, statement, columns, records)
+    await bulk_insert(session, statement, columns, records, by_column=by_column)
 
 
 def student_record(sid: int, r: Row, now: datetime) -> tuple[Any, ...]:
@@ -171,20 +173,12 @@ def co_borrower_record(cid: int, r: Row, now: datetime) -> tuple[Any, ...]:
 _STATUSES = (LoanStatus.CONTRACTED.value, LoanStatus.RECEIPT_CONFIRMED.value, LoanStatus.IN_SCHOOL.value)
 
 
-def loan_records(rows: list[Row], loan_ids: list[int], plans: dict[int, tuple[tuple[int, int], ContractTerms]],
-                 codes: list[str], student_id: dict[str, int], co_id: dict[str, int], user_id: int,
-                 now: datetime) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The loans of rows that passed every rule (so have all their required fields), and their payouts, as
-    records (tuples in LOAN_COLS and PAYOUT_COLS order)."""
-    loans, payouts = loan_columns(rows, loan_ids, plans, codes, student_id, co_id, user_id, now)
-    return list(zip(*loans)), list(zip(*payouts))
-
-
 def loan_columns(rows: list[Row], loan_ids: list[int], plans: dict[int, tuple[tuple[int, int], ContractTerms]],
                  codes: list[str], student_id: dict[str, int], co_id: dict[str, int], user_id: int,
                  now: datetime) -> tuple[list[list[Any]], list[list[Any]]]:
-    """The same as loan_records, column by column (service.bulk.column_statements takes them so): a column the
-    same for every row is one list repeated, the rest one comprehension each, and no tuple is built per row."""
+    """The loans of rows that passed every rule (so have all their required fields), and their payouts, column by
+    column in LOAN_COLS and PAYOUT_COLS order (service.bulk takes them so): a column the same for every row is one
+    list repeated, the rest one comprehension each, and no tuple is built per row."""
     n = len(rows)
     taken = [plans[r.row] for r in rows]
     terms = [t for _, t in taken]

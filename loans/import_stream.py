@@ -104,7 +104,7 @@ class StreamingWrite:
                       columns: list[list[Any]] | None = None) -> None:
         """Records, or the same column by column (`columns`), into the table."""
         if self.pipeline is None:
-            await insert_records(self.session, table, records if columns is None else list(zip(*columns)))
+            await insert_records(self.session, table, records, by_column=columns)
             return
         statement, names = INSERTS[table]
         dialect = self.session.bind.dialect  # type: ignore[union-attr]

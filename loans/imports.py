@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loans.applications import policy_rows
 from loans.check_code import check_code
 from loans.excel import FIELDS, RowError, Sheet
-from loans.import_db import co_borrower_record, insert_records, loan_records, lookup, raise_counters, student_record
+from loans.import_db import co_borrower_record, insert_records, loan_columns, lookup, raise_counters, student_record
 from loans.import_rules import PolicyCheck, Progress, Row, cross_rules, policy_rules
 from loans.import_stream import read_all, stream_import
 from service.sqlite_checkpoint import defer_checkpoint
@@ -166,11 +166,11 @@ async def write(session: AsyncSession, rows: list[Row], plans: dict[int, tuple[t
         batch = rows[start:start + step]
         loan_ids = await reserve_ids(session, Loan.__table__, len(batch))
         codes = [check_code(secret, r.contract_no, r.id_number, r.principal, r.signed_on) for r in batch]
-        loans, payouts = loan_records(batch, loan_ids, plans, codes, student_id, co_id, user_id, now)
-        await insert_records(session, "loans", loans)
-        await insert_records(session, "loan_payouts", payouts)
+        loans, payouts = loan_columns(batch, loan_ids, plans, codes, student_id, co_id, user_id, now)
+        await insert_records(session, "loans", by_column=loans)
+        await insert_records(session, "loan_payouts", by_column=payouts)
         result.imported += len(batch)
-        result.payouts += len(payouts)
+        result.payouts += len(payouts[0])
         if progress:
             progress("writing", result.imported, total)
     await raise_counters(session, [r.contract_no for r in rows])

@@ -36,17 +36,23 @@ async def reserve_ids(session: AsyncSession, table: Table, count: int) -> list[i
     return list(range(highest + 1, highest + 1 + count))
 
 
-async def bulk_insert(session: AsyncSession, stmt: Any, columns: tuple[str, ...], records: list[tuple[Any, ...]],
-                      *, table_insert: bool = True) -> None:
-    """Execute a Core INSERT for many records (tuples in `columns` order) at the driver level (insert_statements)."""
-    if not records:
+async def bulk_insert(session: AsyncSession, stmt: Any, columns: tuple[str, ...],
+                      records: list[tuple[Any, ...]] | None = None, *, by_column: list[list[Any]] | None = None,
+                      table_insert: bool = True) -> None:
+    """Execute a Core INSERT for many records (tuples in `columns` order, or the same given column by column as
+    `by_column`) at the driver level (insert_statements, column_statements)."""
+    count = len(records) if records is not None else len(by_column[0]) if by_column else 0
+    if not count:
         return
     conn = await session.connection()
-    statements = insert_statements(conn.dialect, stmt, columns, records, table_insert=table_insert)
+    statements = (insert_statements(conn.dialect, stmt, columns, records, table_insert=table_insert)
+                  if records is not None else
+                  column_statements(conn.dialect, stmt, columns, by_column, table_insert=table_insert))
     if statements is None:  # a dialect we did not plan for
-        await session.execute(stmt, [dict(zip(columns, r, strict=True)) for r in records])
+        rows = records if records is not None else list(zip(*by_column))  # type: ignore[misc]
+        await session.execute(stmt, [dict(zip(columns, r, strict=True)) for r in rows])
         return
-    if conn.dialect.driver == "asyncpg" and table_insert and len(records) >= COPY_MIN_ROWS:
+    if conn.dialect.driver == "asyncpg" and table_insert and count >= COPY_MIN_ROWS:
         # PostgreSQL: COPY, not INSERT. The rows are the ones executemany would bind (values converted as above),
         # streamed in binary to the server, which then skips parsing, planning and executing a statement per row:
         # a 100,000-contract import's writing went from 11 s to a few.
@@ -82,11 +88,11 @@ def insert_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], records
     return writer.statements
 
 
-def column_statements(dialect: Any, stmt: Any, columns: tuple[str, ...],
-                      values: list[list[Any]]) -> list[tuple[str, Any]] | None:
+def column_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], values: list[list[Any]], *,
+                      table_insert: bool = True) -> list[tuple[str, Any]] | None:
     """The same as insert_statements for records given column by column (a list per column, in `columns`' order):
     for callers that build them so, it saves making a tuple per record and taking them apart again."""
-    plan = _plan(stmt, columns, dialect, True)
+    plan = _plan(stmt, columns, dialect, table_insert)
     if plan is None:
         return None
     writer = _Statements(dialect, plan, len(columns))
