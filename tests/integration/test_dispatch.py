@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
@@ -123,8 +124,9 @@ async def test_time_outs_and_refused_connections_are_retried(db, settings, sessi
 
 
 async def test_quiet_hours_defer_sms_without_dropping_them(db, settings, sessions):
-    await queue(db, 2)
     evening = datetime(2026, 12, 1, 22, 0, tzinfo=SHANGHAI)
+    with time_machine.travel(evening - timedelta(hours=1), tick=False):  # queued that evening, whatever today is
+        await queue(db, 2)
     with ThreadedGateway() as gw:
         d = dispatcher(db, settings, url=gw.url, quiet_hours=(21 * 60, 8 * 60))
         assert (await d.run_once(evening)).claimed == 0
