@@ -1,4 +1,4 @@
-"""The `zizhu` command as a newcomer uses it: migrations, demo, users, audit verification (help: tests/unit/test_cli_help.py)."""
+"""The `zizhu` command as a newcomer uses it: migrations, demo, users, audit verification (--help: test_cli_help)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ started, and the port is free again; a worker follows its main process even when
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -105,24 +106,27 @@ def stop_and_check(proc: subprocess.Popen[bytes], sig: int, port: int, log: Path
         print(log.read_text())
         raise
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # whatever a failure left behind (the group outlives its leader)
-        except ProcessLookupError:
-            pass
+        with contextlib.suppress(ProcessLookupError):  # whatever a failure left behind (the group outlives its leader)
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_dev_py_start_stops_with_everything_it_started(cli_env, tmp_path, sig):
     port = free_port()
     root = dev_py_root(tmp_path)
-    proc = start([sys.executable, str(root / "dev.py"), "start", "--port", str(port), "--no-demo"], cli_env, port,
-                 tmp_path / "server.log")
+    proc = start(
+        [sys.executable, str(root / "dev.py"), "start", "--port", str(port), "--no-demo"],
+        cli_env,
+        port,
+        tmp_path / "server.log",
+    )
     stop_and_check(proc, sig, port, tmp_path / "server.log", workers=1)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=["SIGTERM", "SIGINT", "SIGKILL"])
 def test_zizhu_serve_stops_with_its_workers(cli_env, tmp_path, sig):
     port = free_port()
-    proc = start([ZIZHU, "serve", "--port", str(port), "--no-demo", "--workers", "2"], cli_env, port,
-                 tmp_path / "server.log")
+    proc = start(
+        [ZIZHU, "serve", "--port", str(port), "--no-demo", "--workers", "2"], cli_env, port, tmp_path / "server.log"
+    )
     stop_and_check(proc, sig, port, tmp_path / "server.log", workers=2)

@@ -11,8 +11,10 @@ from click.testing import CliRunner
 
 from service.cli import main
 
+Path = tuple[str, ...]
 
-def command_paths(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+
+def command_paths(command: click.Command, path: Path = ()) -> Iterator[tuple[Path, click.Command]]:
     yield path, command
     if isinstance(command, click.Group):
         for name, sub in sorted(command.commands.items()):

@@ -53,7 +53,8 @@ async def test_an_idle_dispatcher_turn_logs_at_debug_only(records):
 
     info = [r for r in records.records if r.levelno >= logging.INFO]
     assert [(r.name, r.getMessage()) for r in info] == [
-        ("zizhu.scheduler", f"job {busy.name} done: {DispatchReport(claimed=2, sent=2)}")]
+        ("zizhu.scheduler", f"job {busy.name} done: {DispatchReport(claimed=2, sent=2)}")
+    ]
     debug = [r.getMessage() for r in records.records if r.levelno == logging.DEBUG and r.name == "zizhu.scheduler"]
     assert f"job {idle.name} ran: nothing to do" in debug
 
