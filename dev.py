@@ -5,7 +5,8 @@
     python3 dev.py test  [pytest options]        # venv, install with test extras, run the whole suite
 
 The virtual environment lives in .venv and is only reinstalled when pyproject.toml changes, so a
-second run starts at once.
+second run starts at once. Once set up, this process becomes the command it runs (exec), so Ctrl-C and a
+SIGTERM reach the server itself and stop it with everything it started.
 """
 
 from __future__ import annotations
@@ -47,9 +48,18 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     os.chdir(ROOT)
     if command == "start":
-        exe = BIN / "zizhu"
-        return subprocess.call([str(exe), "serve", *rest])
-    return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest])
+        return become([str(BIN / "zizhu"), "serve", *rest])
+    return become([str(BIN / "python"), "-m", "pytest", *rest])
+
+
+def become(argv: list[str]) -> int:
+    """Replace this process with the command: a parent left in between would die of a SIGTERM and leave the
+    server running without it, holding the port. (Windows has no exec that keeps the process: a child there.)"""
+    if os.name == "nt":
+        return subprocess.call(argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(argv[0], argv)
 
 
 if __name__ == "__main__":

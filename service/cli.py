@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import signal
 import sys
 from typing import Any
 
@@ -108,8 +109,27 @@ def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
                       f"{', '.join(f'{u.username}/{u.password}' for u in DEMO_USERS)}")
     console.print()
     sys.stdout.flush()
-    Granian("service.app:create_app", address=host, port=port, interface=Interfaces.ASGI,
+    # Granian's main process stops its workers on SIGINT and SIGTERM; worker_app makes them follow it on any death.
+    Granian("service.cli:worker_app", address=host, port=port, interface=Interfaces.ASGI,
             workers=workers, factory=True, log_access=False).serve()
+
+
+def worker_app() -> Any:
+    """The app as each Granian worker process builds it. First the worker asks Linux to send it SIGTERM when the
+    server's main process dies, however it dies (kill -9, the OOM killer): no worker is left holding the port."""
+    import multiprocessing
+
+    from service.app import create_app
+
+    parent = multiprocessing.parent_process()
+    if sys.platform.startswith("linux") and parent is not None:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent.pid:  # the main process died before the request took hold
+            sys.exit(1)
+    return create_app()
 
 
 @main.command()

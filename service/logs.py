@@ -35,5 +35,7 @@ def configure_logging(level: str = "INFO") -> None:
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("sqlalchemy.engine", "aiosqlite", "asyncio"):
+    # APScheduler says "Running job …" and "… executed successfully" at INFO on every turn (the dispatcher's: every
+    # few seconds); what a job did is logged by service.scheduler, so only its warnings and errors are kept.
+    for noisy in ("sqlalchemy.engine", "aiosqlite", "asyncio", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -77,7 +77,9 @@ def _logged(job: Job, engine: AsyncEngine | None = None) -> Callable[[], Awaitab
     async def run() -> None:
         try:
             result = await (run_exclusive(engine, job) if engine is not None else job.run())
-            if result is not None and not (job.every_seconds and not result):
+            if result is None or (job.every_seconds and not result):  # skipped, or a routine turn: nothing done
+                log.debug("job %s ran: nothing to do", job.name)
+            else:
                 log.info("job %s done: %s", job.name, result)
         except Exception:  # a failed night must not kill the scheduler; the next run catches up
             log.exception("job %s failed", job.name)
