@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans.lifecycle import LIVE, LoanStatus, TransitionError, transition
+from loans.lifecycle import LIVE, LOAN, LoanStatus
 from loans.models import Loan, PolicyRule
 from loans.policy import PolicyError, PolicyRow, limits_for
 from loans.schemas import ApplicationIn
-from service import audit
+from service import audit, lifecycle
 from service.auth import AuthUser
 from service.db import utcnow
 from service.errors import NOT_FOUND, Problem, problem_type
@@ -25,7 +25,6 @@ NO_POLICY = problem_type("no-policy-in-force", 422, "没有生效的政策", "No
 CO_BORROWER = problem_type("co-borrower-not-allowed", 422, "共同借款人不符合规定", "Co-borrower not allowed")
 DUPLICATE = problem_type("loan-application-exists", 409, "该学年已有贷款申请", "An application exists for that year")
 MAKER_CHECKER = problem_type("maker-checker", 403, "不能审批自己经办的业务", "You may not approve your own work")
-BAD_TRANSITION = problem_type("invalid-transition", 409, "当前状态不允许此操作", "Not allowed in the current status")
 BAD_AMOUNT = problem_type("invalid-amount", 422, "金额格式有误", "Invalid amount")
 
 _LIVE_VALUES = [s.value for s in LIVE]
@@ -146,17 +145,7 @@ async def get_loan(session: AsyncSession, loan_id: int) -> Loan:
 async def move(session: AsyncSession, loan: Loan, wanted: LoanStatus, user: AuthUser, action: str,
                **changes: object) -> Loan:
     """Apply one state-machine step with its field changes, and audit it."""
-    try:
-        new = transition(loan.status, wanted)
-    except TransitionError as exc:
-        raise Problem(BAD_TRANSITION, exc.message_zh, str(exc), extra={"current_status": loan.status}) from None
-    before = audit.model_snapshot(loan)
-    loan.status = new.value
-    for name, value in changes.items():
-        setattr(loan, name, value)
-    await session.flush()
-    await audit.record(session, user.actor, action, "loan", loan.id, before, audit.model_snapshot(loan))
-    return loan
+    return await lifecycle.move(session, LOAN, loan, wanted, actor=user.actor, action=action, **changes)
 
 
 async def decide(session: AsyncSession, loan: Loan, user: AuthUser, approve: bool, reason: str | None) -> Loan:
