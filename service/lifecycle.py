@@ -30,7 +30,8 @@ BAD_TRANSITION = problem_type("invalid-transition", 409, "当前状态不允许�
 class Lifecycle:
     """A state machine: `edges[s]` are the statuses a row in status `s` may move to.
 
-    `entity` names the rows in the audit trail; `name_zh`/`name_en` in the refusal ("贷款", "a loan");
+    `entity` names the rows in the audit trail (each by its `key` column); `name_zh`/`name_en` in the refusal
+    ("贷款", "A loan");
     `labels` gives each status its words (zh, en). `idempotent`: writing the status a row already has is
     no step at all (statuses derived from figures, such as a schedule line's), rather than a refusal.
     """
@@ -42,6 +43,7 @@ class Lifecycle:
     labels: Mapping[str, tuple[str, str]]
     audited: bool = True
     idempotent: bool = False
+    key: str = "id"
     _sources: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -103,7 +105,7 @@ async def move(session: AsyncSession, lifecycle: Lifecycle, row: Any, wanted: st
         setattr(row, name, value)
     await session.flush()
     after = audit.model_snapshot(row) if after is None else after
-    await audit.record(session, actor, action, lifecycle.entity, row.id, before, {**after, **(also or {})}, audit_note)
+    await audit.record(session, actor, action, lifecycle.entity, getattr(row, lifecycle.key), before, {**after, **(also or {})}, audit_note)
     return row
 
 
@@ -120,20 +122,23 @@ def step(lifecycle: Lifecycle, row: Any, wanted: str, **changes: Any) -> Any:
 
 @dataclass(frozen=True)
 class Moved:
-    """What a bulk step did: how many rows moved (and which, for an audited lifecycle)."""
+    """What a bulk step did: how many rows moved, which (for an audited lifecycle), and the `returning` rows."""
 
     count: int
     ids: tuple[int, ...] = ()
+    rows: tuple[Any, ...] = ()
 
 
 async def move_all(session: AsyncSession, lifecycle: Lifecycle, table: Any, wanted: str, *,
                    where: Iterable[Any] = (), from_states: Iterable[str] | None = None,
                    values: Mapping[str, Any] | None = None, params: Sequence[Mapping[str, Any]] | None = None,
-                   actor: str = "system", action: str = "", ref: str = "bulk", audit_note: str | None = None) -> Moved:
+                   returning: Sequence[Any] = (), actor: str = "system", action: str = "", ref: str = "bulk",
+                   audit_note: str | None = None) -> Moved:
     """Every row matching `where` that is in an allowed from-state (of `from_states`, default all the table
     allows) moves to `wanted` in one UPDATE; rows in other statuses stay as they are. `table` is a mapped
-    class or a Table; `params` runs the statement once per parameter set (executemany). An audited lifecycle
-    gets one audit record for the step: the from-states, the count and the ids moved."""
+    class or a Table; `params` runs the statement once per parameter set (executemany); `returning` names
+    columns to give back for each row moved (rows by name). An audited lifecycle gets one audit record for the step: the
+    from-states, the count and the ids moved."""
     allowed = lifecycle.sources(wanted)
     if from_states is not None:
         wanted_from = {str(s) for s in from_states}
@@ -144,19 +149,18 @@ async def move_all(session: AsyncSession, lifecycle: Lifecycle, table: Any, want
         return Moved(0)
     t = table if isinstance(table, Table) else table.__table__
     stmt = update(t).where(t.c.status.in_(sorted(allowed)), *where).values(status=str(wanted), **(values or {}))
+    moved = Moved(0)
     if params is not None:
-        if not params:
-            return Moved(0)
-        result = await session.execute(stmt.execution_options(synchronize_session=False), list(params))
-        count = result.rowcount or 0
-        ids: tuple[int, ...] = ()
-    elif lifecycle.audited:
-        ids = tuple(sorted((await session.execute(stmt.returning(t.c.id))).scalars()))
-        count = len(ids)
+        if params:
+            result = await session.execute(stmt.execution_options(synchronize_session=False), list(params))
+            moved = Moved(result.rowcount or 0)
+    elif lifecycle.audited or returning:
+        rows = (await session.execute(stmt.returning(t.c.id.label("_moved_id"), *returning))).all()
+        moved = Moved(len(rows), tuple(sorted(r[0] for r in rows)), tuple(rows))
     else:
-        count, ids = (await session.execute(stmt)).rowcount or 0, ()
-    if lifecycle.audited and count:
+        moved = Moved((await session.execute(stmt)).rowcount or 0)
+    if lifecycle.audited and moved.count:
         await audit.record(session, actor, action or f"{lifecycle.entity}-{wanted}", lifecycle.entity, ref,
-                           {"status": sorted(allowed)}, {"status": str(wanted), "count": count, "ids": list(ids)},
-                           audit_note)
-    return Moved(count, ids)
+                           {"status": sorted(allowed)}, {"status": str(wanted), "count": moved.count,
+                                                          "ids": list(moved.ids)}, audit_note)
+    return moved
