@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
@@ -148,7 +148,9 @@ async def move_all(session: AsyncSession, lifecycle: Lifecycle, table: Any, want
     if not allowed:
         return Moved(0)
     t = table if isinstance(table, Table) else table.__table__
-    stmt = update(t).where(t.c.status.in_(sorted(allowed)), *where).values(status=str(wanted), **(values or {}))
+    # (one bound value per from-state: an expanding IN cannot run as an executemany)
+    in_allowed = or_(*(t.c.status == status for status in sorted(allowed)))
+    stmt = update(t).where(in_allowed, *where).values(status=str(wanted), **(values or {}))
     moved = Moved(0)
     if params is not None:
         if params:
