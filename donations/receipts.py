@@ -14,13 +14,14 @@ from donations.funding import issue_receipt
 from donations.lifecycle import RECEIPT
 from donations.models import Funding, Receipt
 from donations.paper import ReceiptData
-from donations.reports import DonorTrace, by_key, level_zh
+from donations.reports import DonorTrace, by_key
 from donations.report_pdf import DonorReportData, RecipientRow
 from donations.views import receipt_qr_url, verify_url
 from service import audit, lifecycle
 from service.db import utcnow
 from service.errors import NOT_FOUND, Problem
 from service.money import parse_yuan
+from service.registry.vocabulary import level_zh
 
 
 async def get_receipt(session: AsyncSession, receipt_no: str) -> Receipt:

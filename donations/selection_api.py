@@ -24,7 +24,7 @@ from donations.paper import AcknowledgementData, render_acknowledgement
 from donations.report_pdf import NoticeEntryRow, render_notice
 from donations.selection import BAD_TRANSITION
 from donations.models import Application, Award, Notice
-from donations.rules import LEVELS_ZH
+from service.registry.vocabulary import LEVELS_ZH
 from donations.schemas import (
     AcknowledgeIn, ApplicationIn, ApplicationOut, AwardOut, AwardReviewIn, FinalizeIn, FinalizeOut, NoticeEntry,
     NoticeIn, NoticeOut, ObjectionIn, ObjectionOut, PayIn, PaymentOut, ReviewIn, RevokeIn,

@@ -16,6 +16,7 @@ from service.errors import NOT_FOUND, Problem, problem_type
 from service.identity import mask_id_number
 from service.money import MoneyFormatError, format_yuan, parse_yuan
 from service.registry.models import CoBorrower, Student
+from service.registry.vocabulary import level_zh
 from service.registry.students import checked_id_number, checked_phone
 
 OVER_LIMIT = problem_type("loan-over-limit", 422, "超过贷款额度", "Over the loan limit")
@@ -58,14 +59,13 @@ def check_amount(rows: list[PolicyRow], amount: int, academic_year: int, level: 
     except PolicyError as exc:
         raise policy_problem(exc, "academic_year") from None
     lo, hi = limits.rows
-    level_zh = {"junior_college": "专科", "undergraduate": "本科", "graduate": "研究生"}[level]
     if amount % 100:
         raise Problem(NOT_WHOLE_YUAN, f"贷款金额 {format_yuan(amount)} 元须为整元。",
                       f"The amount {format_yuan(amount)} must be whole yuan.", field="amount")
     if amount > limits.maximum:
         raise Problem(
             OVER_LIMIT,
-            f"{academic_year} 学年{level_zh}学生每年贷款上限为 {format_yuan(limits.maximum)} 元"
+            f"{academic_year} 学年{level_zh(level)}学生每年贷款上限为 {format_yuan(limits.maximum)} 元"
             f"（依据：{hi.source}），申请金额 {format_yuan(amount)} 元超出。",
             f"The limit for a {level.replace('_', ' ')} student in academic year {academic_year} is "
             f"{format_yuan(limits.maximum)} yuan (policy row {hi.id}); {format_yuan(amount)} is over it.",

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from donations import funding, selection
 from donations.lifecycle import AppStatus
 from donations.models import Application, Notice, Program
-from donations.rules import CATEGORIES_ZH, LEVELS_ZH, rule_out
+from donations.rules import rule_out
+from service.registry.vocabulary import CATEGORIES_ZH, LEVELS_ZH
 from donations.schemas import ApplicationIn, FinalizeIn, NoticeIn, ProgramIn, ReviewIn
 from donations.selection_api import notice_out
 from service.auth import allow
