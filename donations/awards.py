@@ -25,9 +25,10 @@ from donations.models import Allocation, Award, DirectedStudent, Funding, Progra
 from donations.selection import checked_card
 from service import audit, lifecycle
 from service.db import utcnow
-from service.errors import CONFLICT, FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem, problem_type
+from service.errors import CONFLICT, FORBIDDEN, UNPROCESSABLE, Problem, problem_type
 from service.lifecycle import BAD_TRANSITION
 from service.money import format_yuan
+from service.lookups import get_or_404
 
 SHORTFALL = problem_type("award-not-fully-funded", 422, "资金不足，不能发放", "The award is not fully funded")
 DUPLICATE_PAYMENT = problem_type("duplicate-payment-reference", 409, "发放流水号已使用",
@@ -35,9 +36,7 @@ DUPLICATE_PAYMENT = problem_type("duplicate-payment-reference", 409, "发放流�
 
 
 async def get_award(session: AsyncSession, award_id: int) -> Award:
-    award = await session.get(Award, award_id)
-    if award is None:
-        raise Problem(NOT_FOUND, f"资助 {award_id} 不存在。", f"Award {award_id} does not exist.")
+    award = await get_or_404(session, Award, award_id, "资助", "Award")
     return award
 
 

@@ -21,6 +21,7 @@ from service.errors import NOT_FOUND, UNPROCESSABLE, Problem, problem_type
 from service.identity import IdentityError, mask_id_number, normalize_bank_card
 from service.lifecycle import BAD_TRANSITION
 from service.registry.models import Student, University
+from service.lookups import get_or_404
 
 NOT_ELIGIBLE = problem_type("grant-not-eligible", 422, "不符合资助条件", "Not eligible")
 DUPLICATE = problem_type("grant-application-exists", 409, "重复申请", "The application exists already")
@@ -161,9 +162,7 @@ async def notice_entries(session: AsyncSession, notice: Notice) -> list[Any]:
 
 async def object_to(session: AsyncSession, notice_id: int, application_id: int, reason: str) -> Objection:
     """Anyone may object; the application goes back to review. Taken until the award is final."""
-    notice = await session.get(Notice, notice_id)
-    if notice is None:
-        raise Problem(NOT_FOUND, f"公示 {notice_id} 不存在。", f"Notice {notice_id} does not exist.")
+    notice = await get_or_404(session, Notice, notice_id, "公示", "Notice")
     app = await session.get(Application, application_id)
     if app is None or app.notice_id != notice.id:
         raise Problem(UNPROCESSABLE, "该申请不在本次公示名单中。", "The application is not on this notice.",

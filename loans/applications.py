@@ -18,6 +18,7 @@ from service.money import MoneyFormatError, format_yuan, parse_yuan
 from service.registry.models import CoBorrower, Student
 from service.registry.vocabulary import level_zh
 from service.registry.students import checked_id_number, checked_phone
+from service.lookups import get_or_404
 
 OVER_LIMIT = problem_type("loan-over-limit", 422, "超过贷款额度", "Over the loan limit")
 BELOW_MINIMUM = problem_type("loan-below-minimum", 422, "低于最低贷款金额", "Below the minimum loan")
@@ -136,9 +137,7 @@ async def submit(session: AsyncSession, data: ApplicationIn, user: AuthUser) -> 
 
 
 async def get_loan(session: AsyncSession, loan_id: int) -> Loan:
-    loan = await session.get(Loan, loan_id)
-    if loan is None:
-        raise Problem(NOT_FOUND, f"贷款申请 {loan_id} 不存在。", f"Loan application {loan_id} does not exist.")
+    loan = await get_or_404(session, Loan, loan_id, "贷款申请", "Loan application")
     return loan
 
 

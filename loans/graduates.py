@@ -25,6 +25,7 @@ from service.db import utcnow
 from service.errors import FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem
 from service.registry.models import Student
 from service.registry.students import checked_phone
+from service.lookups import get_or_404
 
 
 async def my_student(session: AsyncSession, user: AuthUser) -> Student:
@@ -62,9 +63,7 @@ async def confirm_graduation(session: AsyncSession, student: Student, employer: 
 
 async def review_graduation(session: AsyncSession, item_id: int, approve: bool, note: str | None,
                             user: AuthUser) -> GraduationConfirmation:
-    item = await session.get(GraduationConfirmation, item_id)
-    if item is None:
-        raise Problem(NOT_FOUND, f"毕业确认 {item_id} 不存在。", f"Graduation confirmation {item_id} does not exist.")
+    item = await get_or_404(session, GraduationConfirmation, item_id, "毕业确认", "Graduation confirmation")
     student = await session.get(Student, item.student_id)
     assert student is not None
     if user.role == "school" and student.university_code != user.university_code:

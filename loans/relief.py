@@ -28,7 +28,7 @@ from loans.lifecycle import ACTIVE, RELIEF, SCHEDULE_LINE
 from loans.models import LedgerEntry, LedgerLine, Loan, Relief, ReliefItem, ScheduleLineRow
 from loans.reversal import status_after_reversal
 from loans.schedule import BORROWER, GOVERNMENT, SETTLEMENT_DAY, SETTLEMENT_MONTH
-from service import audit, lifecycle
+from service import lifecycle
 from service.errors import UNPROCESSABLE, Problem
 from service.lifecycle import step
 

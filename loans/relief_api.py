@@ -20,8 +20,9 @@ from loans.models import Relief
 from loans.schemas import Reason
 from service import audit
 from service.auth import STAFF_READERS, allow
-from service.errors import NOT_FOUND, Problem
+from service.errors import Problem
 from service.money import format_yuan
+from service.lookups import get_or_404
 
 
 class ReliefIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -67,9 +68,7 @@ async def _out(session: AsyncSession, r: Relief) -> ReliefOut:
 
 
 async def _get(session: AsyncSession, relief_id: int, status: str | None = None) -> Relief:
-    r = await session.get(Relief, relief_id, with_for_update=True)
-    if r is None:
-        raise Problem(NOT_FOUND, f"减免措施 {relief_id} 不存在。", f"Relief {relief_id} does not exist.")
+    r = await get_or_404(session, Relief, relief_id, "减免措施", "Relief", lock=True)
     if status is not None:
         RELIEF.check(r.status, status)
     return r
@@ -101,9 +100,7 @@ class ReliefController(Controller):
 
     @get("/{relief_id:int}", guards=[allow(*STAFF_READERS)], summary="One relief measure with what it changed")
     async def detail(self, relief_id: FromPath[int], db_session: NamedDependency[AsyncSession]) -> ReliefOut:
-        r = await db_session.get(Relief, relief_id)
-        if r is None:
-            raise Problem(NOT_FOUND, f"减免措施 {relief_id} 不存在。", f"Relief {relief_id} does not exist.")
+        r = await get_or_404(db_session, Relief, relief_id, "减免措施", "Relief")
         return await _out(db_session, r)
 
     @post("/{relief_id:int}/approve", guards=[allow("reviewer")], status_code=200,

@@ -24,6 +24,7 @@ from service.errors import FORBIDDEN, INVALID_REQUEST, NOT_FOUND, Problem
 from service.identity import mask_phone
 from service.money import parse_yuan
 from service.pagination import Page, fetch_page
+from service.lookups import get_or_404
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0)]
@@ -160,9 +161,7 @@ class NotificationController(Controller):
           summary="Send a message that failed for good once more (attempts start again)")
     async def retry(self, item_id: FromPath[int], db_session: NamedDependency[AsyncSession],
                     request: Request) -> NotificationOut:
-        message = await db_session.get(OutboxMessage, item_id)
-        if message is None:
-            raise Problem(NOT_FOUND, f"消息 {item_id} 不存在。", f"Message {item_id} does not exist.")
+        message = await get_or_404(db_session, OutboxMessage, item_id, "消息", "Message")
         before = {"status": message.status, "attempts": message.attempts, "last_error": message.last_error}
         lifecycle.step(OUTBOX, message, "queued", attempts=0, next_attempt_at=utcnow())
         await db_session.flush()
