@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -43,7 +43,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 def _today(request: Request) -> date:
-    return datetime.now(request.app.state.settings.tz).date()
+    return request.app.state.settings.today()
 
 
 class ProgramSelectionController(Controller):

@@ -3,7 +3,7 @@ reject, reverse (officer); every step audited."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 import msgspec
@@ -75,7 +75,7 @@ async def _get(session: AsyncSession, relief_id: int, status: str | None = None)
 
 
 def _today(request: Request) -> date:
-    return datetime.now(request.app.state.settings.tz).date()
+    return request.app.state.settings.today()
 
 
 class ReliefController(Controller):
