@@ -136,7 +136,7 @@ async def move_all(session: AsyncSession, lifecycle: Lifecycle, table: Any, want
                    audit_note: str | None = None) -> Moved:
     """Every row matching `where` that is in an allowed from-state (of `from_states`, default all the table
     allows) moves to `wanted` in one UPDATE; rows in other statuses stay as they are. `table` is a mapped
-    class or a Table; `params` runs the statement once per parameter set (executemany); `returning` names
+    class or a Table; `params` runs the statement once per parameter set (executemany, for a lifecycle that is not audited); `returning` names
     columns to give back for each row moved (rows by name). An audited lifecycle gets one audit record for the step: the
     from-states, the count and the ids moved."""
     allowed = lifecycle.sources(wanted)
@@ -153,9 +153,11 @@ async def move_all(session: AsyncSession, lifecycle: Lifecycle, table: Any, want
     stmt = update(t).where(in_allowed, *where).values(status=str(wanted), **(values or {}))
     moved = Moved(0)
     if params is not None:
-        if params:
+        if lifecycle.audited:  # its audit record names the rows moved: a set-based `where` can return them
+            raise TypeError(f"{lifecycle.entity} is audited: move its rows with `where`, not `params`")
+        if params:  # (asyncpg counts no executemany: its count is then -1)
             result = await session.execute(stmt.execution_options(synchronize_session=False), list(params))
-            moved = Moved(result.rowcount or 0)
+            moved = Moved(result.rowcount if result.rowcount is not None else -1)
     elif lifecycle.audited or returning:
         rows = (await session.execute(stmt.returning(t.c.id.label("_moved_id"), *returning))).all()
         moved = Moved(len(rows), tuple(sorted(r[0] for r in rows)), tuple(rows))
