@@ -20,13 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations.allocation import Need, Result, Source, allocate
 from donations.funding import get_program
-from donations.lifecycle import AwardStatus, TransitionError, award_transition
+from donations.lifecycle import AWARD, AwardStatus
 from donations.models import Allocation, Award, DirectedStudent, Funding, Program
-from donations.selection import BAD_TRANSITION, checked_card
-from service import audit
+from donations.selection import checked_card
+from service import audit, lifecycle
 from service.db import utcnow
-from service.errors import CONFLICT, FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem, problem_type
+from service.errors import CONFLICT, FORBIDDEN, UNPROCESSABLE, Problem, problem_type
+from service.lifecycle import BAD_TRANSITION
 from service.money import format_yuan
+from service.lookups import get_or_404
 
 SHORTFALL = problem_type("award-not-fully-funded", 422, "资金不足，不能发放", "The award is not fully funded")
 DUPLICATE_PAYMENT = problem_type("duplicate-payment-reference", 409, "发放流水号已使用",
@@ -34,17 +36,8 @@ DUPLICATE_PAYMENT = problem_type("duplicate-payment-reference", 409, "发放流�
 
 
 async def get_award(session: AsyncSession, award_id: int) -> Award:
-    award = await session.get(Award, award_id)
-    if award is None:
-        raise Problem(NOT_FOUND, f"资助 {award_id} 不存在。", f"Award {award_id} does not exist.")
+    award = await get_or_404(session, Award, award_id, "资助", "Award")
     return award
-
-
-def _step(award: Award, wanted: AwardStatus) -> str:
-    try:
-        return award_transition(award.status, wanted).value
-    except TransitionError as exc:
-        raise Problem(BAD_TRANSITION, exc.message_zh, str(exc), extra={"current_status": award.status}) from None
 
 
 async def program_sources(session: AsyncSession, program_id: int, as_of: date) -> list[Source]:
@@ -147,7 +140,7 @@ async def pay(session: AsyncSession, award_id: int, paid_on: date, reference: st
     award = await get_award(session, award_id)
     program = await get_program(session, award.program_id, lock=True)
     await session.refresh(award)  # read again under the programme's lock
-    status = _step(award, AwardStatus.PAID)
+    AWARD.check(award.status, AwardStatus.PAID)
     if paid_on < award.finalized_on:
         raise Problem(UNPROCESSABLE, "发放日期不能早于资助确定日期。", "Payment cannot precede the award.",
                       field="paid_on")
@@ -166,9 +159,8 @@ async def pay(session: AsyncSession, award_id: int, paid_on: date, reference: st
                       f"{format_yuan(s.missing)} short. Nothing was paid.",
                       extra={"needed": format_yuan(s.needed), "available": format_yuan(s.found),
                              "shortfall": format_yuan(s.missing)})
-    award.status, award.paid_on, award.payment_reference, award.bank_card = status, paid_on, reference, card
-    await session.flush()
-    await audit.record(session, actor, "pay", "grant_award", award.id, before, audit.model_snapshot(award))
+    await lifecycle.move(session, AWARD, award, AwardStatus.PAID, actor=actor, action="pay", before=before,
+                         paid_on=paid_on, payment_reference=reference, bank_card=card)
     return award, await lines_of(session, award.id)
 
 
@@ -181,7 +173,7 @@ async def revoke(session: AsyncSession, award: Award, on: date, reason: str, act
     """Take the award back: every allocation line is reversed and the money returns to its funding."""
     await get_program(session, award.program_id, lock=True)
     await session.refresh(award)
-    status = _step(award, AwardStatus.REVOKED)
+    AWARD.check(award.status, AwardStatus.REVOKED)
     before = audit.model_snapshot(award)
     reversed_ids = select(Allocation.reverses_id).where(Allocation.award_id == award.id,
                                                         Allocation.reverses_id.is_not(None))
@@ -196,21 +188,15 @@ async def revoke(session: AsyncSession, award: Award, on: date, reason: str, act
     await session.flush()
     if by_funding:
         await _add_to(session, Funding.__table__, "allocated", by_funding)
-    award.status, award.funded, award.revoked_on, award.revoke_reason = status, 0, on, reason
-    await session.flush()
-    await audit.record(session, actor, "revoke", "grant_award", award.id, before, audit.model_snapshot(award))
+    await lifecycle.move(session, AWARD, award, AwardStatus.REVOKED, actor=actor, action="revoke", before=before,
+                         funded=0, revoked_on=on, revoke_reason=reason)
     return award
 
 
 async def flag(session: AsyncSession, award: Award, finding: str, actor: str) -> Award:
     """A cross-check finding: the award goes under review (a second flag only adds to the note)."""
-    before = audit.model_snapshot(award)
-    if award.status != AwardStatus.UNDER_REVIEW.value:
-        award.status = _step(award, AwardStatus.UNDER_REVIEW)
-    award.flag = finding if not award.flag or award.flag == finding else f"{award.flag}；{finding}"
-    await session.flush()
-    await audit.record(session, actor, "flag", "grant_award", award.id, before, audit.model_snapshot(award))
-    return award
+    return await lifecycle.move(session, AWARD, award, AwardStatus.UNDER_REVIEW, actor=actor, action="flag",
+                                flag=finding if not award.flag or award.flag == finding else f"{award.flag}；{finding}")
 
 
 async def review_flag(session: AsyncSession, award: Award, confirmed: bool, reason: str, on: date, actor: str
@@ -221,13 +207,8 @@ async def review_flag(session: AsyncSession, award: Award, confirmed: bool, reas
                       extra={"current_status": award.status})
     if not confirmed:
         return await revoke(session, award, on, reason, actor)
-    before = audit.model_snapshot(award)
-    award.status = _step(award, AwardStatus.PAID if award.paid_on is not None else AwardStatus.AWARDED)
-    award.flag = None
-    await session.flush()
-    await audit.record(session, actor, "clear-flag", "grant_award", award.id, before, audit.model_snapshot(award),
-                       note=reason)
-    return award
+    return await lifecycle.move(session, AWARD, award, AwardStatus.PAID if award.paid_on is not None
+                                else AwardStatus.AWARDED, actor=actor, action="clear-flag", audit_note=reason, flag=None)
 
 
 async def acknowledge(session: AsyncSession, award: Award, on: date, actor: str, student_id: int | None = None

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from donations.awards import flag
 from donations.lifecycle import LABELS_ZH, AwardStatus
 from donations.models import Award, Program
-from donations.rules import CATEGORIES_ZH, LEVELS_ZH
+from service.registry.vocabulary import CATEGORIES_ZH, LEVELS_ZH
 from service.errors import UNPROCESSABLE, Problem, problem_type
 from service.money import format_yuan
 from service.registry.models import Student, University

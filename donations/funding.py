@@ -24,6 +24,7 @@ from service.money import MoneyFormatError, format_yuan, parse_yuan, to_capitals
 from service.registry.models import Student
 from service.registry.students import checked_id_number
 from service.settings import Settings
+from service.lookups import get_or_404
 
 INVALID_CREDIT_CODE = problem_type("invalid-credit-code", 422, "统一社会信用代码无效", "Invalid credit code")
 BAD_RULE = problem_type("invalid-program-rule", 422, "资助规则有误", "Invalid programme rule")
@@ -78,9 +79,7 @@ async def add_donor(session: AsyncSession, data: DonorIn, actor: str) -> Donor:
 
 
 async def get_donor(session: AsyncSession, donor_id: int) -> Donor:
-    donor = await session.get(Donor, donor_id)
-    if donor is None:
-        raise Problem(NOT_FOUND, f"捐赠方 {donor_id} 不存在。", f"Donor {donor_id} does not exist.")
+    donor = await get_or_404(session, Donor, donor_id, "捐赠方", "Donor")
     return donor
 
 

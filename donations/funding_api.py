@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -96,7 +96,7 @@ class DonorController(Controller):
         if format == "json":
             return trace_out(trace)
         settings = request.app.state.settings
-        today = datetime.now(settings.tz).date()
+        today = settings.today()
         period = f"{since or '开始'} 至 {until or today}"
         data = receipts.donor_report_data(trace, settings.centre_name, period, today, settings.secret_key)
         return pdf_response(await anyio.to_thread.run_sync(render_donor_report, data), f"捐赠报告-{donor_id}.pdf")
@@ -215,7 +215,7 @@ class ReceiptController(Controller):
     async def void(self, receipt_no: FromPath[str], data: JSONBody[VoidIn], db_session: NamedDependency[AsyncSession],
                    request: Request) -> dict[str, Any]:
         settings = request.app.state.settings
-        replacement = await receipts.void(db_session, receipt_no, data.reason, datetime.now(settings.tz).date(),
+        replacement = await receipts.void(db_session, receipt_no, data.reason, settings.today(),
                                           request.user.actor, settings.secret_key)
         return {"voided": receipt_no, "replacement_no": replacement.receipt_no}
 
@@ -274,7 +274,7 @@ async def annual_pdf(session: AsyncSession, request: Request, year: int, program
     overall = ProgramLine("合计", total.persons, total.person_times, total.amount, total.poor_persons,
                           total.poor_amount)
     return await anyio.to_thread.run_sync(render_annual, settings.centre_name, year, lines, overall, loans,
-                                          datetime.now(settings.tz).date())
+                                          settings.today())
 
 
 @get("/V/{code:str}", opt={"public": True}, tags=["receipts"],

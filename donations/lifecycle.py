@@ -1,13 +1,17 @@
-"""The two lifecycles of the grants domain, each one table of allowed transitions.
+"""The lifecycles of the grants domain, each one table of allowed transitions (written by service.lifecycle).
 
 Application: taken → reviewed (maker-checker) → on public notice → awarded; an objection sends a noticed
-application back to review. Award: finalised → paid (only when fully funded) → acknowledged by the student
-(a date, not a status); a cross-check flag puts it under review, which confirms it or revokes it.
+application back to review, and the second review resolves the objections. Award: finalised → paid (only
+when fully funded) → acknowledged by the student (a date, not a status); a cross-check flag puts it under
+review (a second flag keeps it there), which confirms it or revokes it. Receipt: issued → void (with its
+replacement named).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from service.lifecycle import Lifecycle
 
 
 class AppStatus(StrEnum):
@@ -38,36 +42,27 @@ APP_TRANSITIONS: dict[AppStatus, frozenset[AppStatus]] = {
 AWARD_TRANSITIONS: dict[AwardStatus, frozenset[AwardStatus]] = {
     W.AWARDED: frozenset({W.PAID, W.UNDER_REVIEW, W.REVOKED}),
     W.PAID: frozenset({W.UNDER_REVIEW, W.REVOKED}),
-    W.UNDER_REVIEW: frozenset({W.AWARDED, W.PAID, W.REVOKED}),  # back where it was, or revoked
+    # back where it was, or revoked; a second finding keeps it under review (its note grows)
+    W.UNDER_REVIEW: frozenset({W.AWARDED, W.PAID, W.REVOKED, W.UNDER_REVIEW}),
     W.REVOKED: frozenset(),
 }
 
-LABELS_ZH: dict[str, str] = {
-    A.SUBMITTED: "待审核", A.APPROVED: "已审核", A.REJECTED: "未通过", A.NOTICED: "公示中", A.AWARDED: "已确定",
-    W.PAID: "已发放", W.UNDER_REVIEW: "复查中", W.REVOKED: "已撤销",
-}
+APPLICATION = Lifecycle("grant_application", "资助申请", "A grant application", APP_TRANSITIONS, {
+    A.SUBMITTED: ("待审核", "submitted"), A.APPROVED: ("已审核", "approved"), A.REJECTED: ("未通过", "rejected"),
+    A.NOTICED: ("公示中", "on public notice"), A.AWARDED: ("已确定", "awarded"),
+})
+AWARD = Lifecycle("grant_award", "资助", "An award", AWARD_TRANSITIONS, {
+    W.AWARDED: ("已确定", "awarded"), W.PAID: ("已发放", "paid"), W.UNDER_REVIEW: ("复查中", "under review"),
+    W.REVOKED: ("已撤销", "revoked"),
+})
+OBJECTION = Lifecycle("grant_objection", "异议", "An objection", {
+    "open": frozenset({"resolved"}), "resolved": frozenset(),
+}, {"open": ("待处理", "open"), "resolved": ("已处理", "resolved")})
+RECEIPT = Lifecycle("receipt", "收据", "A receipt", {
+    "issued": frozenset({"void"}), "void": frozenset(),
+}, {"issued": ("有效", "issued"), "void": ("已作废", "void")}, key="receipt_no")
+
+LABELS_ZH: dict[str, str] = {**{s: APPLICATION.label(s) for s in AppStatus}, **{s: AWARD.label(s) for s in AwardStatus}}
 
 # Applications that count against the once-per-year, quota and budget rules.
 LIVE_APPS = frozenset({A.SUBMITTED, A.APPROVED, A.NOTICED, A.AWARDED})
-
-
-class TransitionError(ValueError):
-    def __init__(self, what: str, current: str, wanted: str, allowed: frozenset[str]) -> None:
-        super().__init__(f"{what} that is {current} cannot become {wanted} "
-                         f"(allowed: {', '.join(sorted(allowed)) or 'none'})")
-        self.current, self.wanted = current, wanted
-        self.message_zh = f"当前状态为“{LABELS_ZH.get(current, current)}”，不能变为“{LABELS_ZH.get(wanted, wanted)}”。"
-
-
-def app_transition(current: str, wanted: str) -> AppStatus:
-    cur, new = AppStatus(current), AppStatus(wanted)
-    if new not in APP_TRANSITIONS[cur]:
-        raise TransitionError("an application", cur, new, APP_TRANSITIONS[cur])
-    return new
-
-
-def award_transition(current: str, wanted: str) -> AwardStatus:
-    cur, new = AwardStatus(current), AwardStatus(wanted)
-    if new not in AWARD_TRANSITIONS[cur]:
-        raise TransitionError("an award", cur, new, AWARD_TRANSITIONS[cur])
-    return new

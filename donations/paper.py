@@ -8,7 +8,6 @@ fields marked 副本; a voided receipt prints with 作废 and its reason, never 
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -17,6 +16,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
+from service.identity import require_masked_id
 from service.money import format_yuan_grouped, to_capitals
 from service.pdf import PAGE_HEIGHT, PAGE_WIDTH, chinese_font, date_zh, draw_qr, draw_wrapped, new_canvas, wrap_lines
 
@@ -30,7 +30,6 @@ CODE_FONT = "Courier-Bold"
 # Receipts are printed by the thousand: a fixed mask pattern saves the search for the best of eight (most of the
 # QR encoding time); every mask decodes.
 QR_MASK: int | None = 0
-_FULL_ID = re.compile(r"\d{15}")
 
 
 @dataclass(frozen=True)
@@ -192,8 +191,7 @@ def render_receipt(d: ReceiptData) -> bytes:
 
 def render_acknowledgement(d: AcknowledgementData) -> bytes:
     """The 受助回执: what the student received, to be signed and kept in the file (档案)."""
-    if _FULL_ID.search(d.id_number_masked):
-        raise ValueError("id_number_masked holds an unmasked ID number; mask it before printing")
+    require_masked_id(d.id_number_masked)
     font = chinese_font()
     buffer = io.BytesIO()
     c = Canvas(buffer, pagesize=A4, pageCompression=1)

@@ -11,15 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations.funding import issue_receipt
+from donations.lifecycle import RECEIPT
 from donations.models import Funding, Receipt
 from donations.paper import ReceiptData
-from donations.reports import DonorTrace, by_key, level_zh
+from donations.reports import DonorTrace, by_key
 from donations.report_pdf import DonorReportData, RecipientRow
 from donations.views import receipt_qr_url, verify_url
-from service import audit
+from service import audit, lifecycle
 from service.db import utcnow
-from service.errors import CONFLICT, NOT_FOUND, Problem
+from service.errors import NOT_FOUND, Problem
 from service.money import parse_yuan
+from service.registry.vocabulary import level_zh
 
 
 async def get_receipt(session: AsyncSession, receipt_no: str) -> Receipt:
@@ -57,18 +59,13 @@ async def void(session: AsyncSession, receipt_no: str, reason: str, today: date,
     original = await session.scalar(select(Receipt).where(Receipt.receipt_no == receipt_no).with_for_update())
     if original is None:
         raise Problem(NOT_FOUND, f"收据 {receipt_no} 不存在。", f"Receipt {receipt_no} does not exist.")
-    if original.status == "void":
-        raise Problem(CONFLICT, f"收据 {receipt_no} 已作废，不能再次作废。", f"Receipt {receipt_no} is void already.",
-                      extra={"current_status": "void"})
-    before = audit.model_snapshot(original)
-    original.status, original.void_reason = "void", reason.strip()
-    await session.flush()
+    RECEIPT.check(original.status, "void")
     funding = await session.get(Funding, original.funding_id)
     assert funding is not None
     fields = {k: v for k, v in original.fields.items() if k != "issued_on"}
     replacement = await issue_receipt(session, funding, today, fields, actor, secret, replaces_no=original.receipt_no)
-    await audit.record(session, actor, "void", "receipt", original.receipt_no, before, audit.model_snapshot(original),
-                       note=f"replaced by {replacement.receipt_no}")
+    await lifecycle.move(session, RECEIPT, original, "void", actor=actor, action="void",
+                         audit_note=f"replaced by {replacement.receipt_no}", void_reason=reason.strip())
     await audit.record(session, actor, "issue", "receipt", replacement.receipt_no, None,
                        audit.model_snapshot(replacement))
     return replacement

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations.lifecycle import AwardStatus
 from donations.models import Allocation, Award, Donor, Funding, Program, Receipt
-from donations.rules import LEVELS_ZH
 from service.identity import mask_name
 from service.registry.models import Student, University
+from service.registry.vocabulary import level_zh
 
 _COUNTED = [AwardStatus.PAID.value, AwardStatus.UNDER_REVIEW.value]  # paid and not taken back
 
@@ -152,10 +152,6 @@ async def donor_trace(session: AsyncSession, donor: Donor, since: date | None = 
         donations[funding_id].lines.append(
             TraceLine(award_id, mask_name(name), university, level, program, int(amount), paid_on))
     return DonorTrace(donor.id, donor.name, donor.kind, list(donations.values()))
-
-
-def level_zh(level: str) -> str:
-    return LEVELS_ZH.get(level, level)
 
 
 def by_key(trace: DonorTrace, key: str) -> dict[str, int]:

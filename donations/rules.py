@@ -12,10 +12,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from service.money import MoneyFormatError, format_yuan, parse_yuan
+from service.registry.vocabulary import CATEGORIES_ZH, LEVELS_ZH
 
-LEVELS_ZH = {"junior_college": "专科", "undergraduate": "本科", "graduate": "研究生"}
-CATEGORIES_ZH = {"registered_poor": "建档立卡", "minimum_allowance": "低保", "destitute": "特困供养",
-                 "orphan": "孤儿", "disabled": "残疾", "other": "其他困难"}
 RULE_TYPES = ("fixed", "by_level", "by_province")
 RECEIPT_SERIES = "JZ"
 

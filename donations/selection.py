@@ -10,22 +10,23 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations.funding import get_program
-from donations.lifecycle import LIVE_APPS, AppStatus, AwardStatus, TransitionError, app_transition
+from donations.lifecycle import APPLICATION, LIVE_APPS, OBJECTION, AppStatus, AwardStatus
 from donations.models import Application, Award, Notice, Objection, Program
 from donations.rules import Candidate, ProgramRules, decide, notice_ends_on, notice_has_ended
 from donations.schemas import ApplicationIn
-from service import audit
+from service import audit, lifecycle
 from service.auth import AuthUser
 from service.db import utcnow
 from service.errors import NOT_FOUND, UNPROCESSABLE, Problem, problem_type
 from service.identity import IdentityError, mask_id_number, normalize_bank_card
+from service.lifecycle import BAD_TRANSITION
 from service.registry.models import Student, University
+from service.lookups import get_or_404
 
 NOT_ELIGIBLE = problem_type("grant-not-eligible", 422, "不符合资助条件", "Not eligible")
 DUPLICATE = problem_type("grant-application-exists", 409, "重复申请", "The application exists already")
 ONCE_ONLY = problem_type("grant-once-only", 409, "该资助只能享受一次", "This grant is once in a lifetime")
 MAKER_CHECKER = problem_type("maker-checker", 403, "不能审批自己经办的业务", "You may not approve your own work")
-BAD_TRANSITION = problem_type("invalid-transition", 409, "当前状态不允许此操作", "Not allowed in the current status")
 INVALID_CARD = problem_type("invalid-bank-card", 422, "银行卡号无效", "Invalid bank card number")
 _LIVE = [s.value for s in LIVE_APPS]
 
@@ -46,17 +47,7 @@ def program_rules(p: Program) -> ProgramRules:
 
 async def move(session: AsyncSession, app: Application, wanted: AppStatus, actor: str, action: str,
                **changes: Any) -> Application:
-    try:
-        new = app_transition(app.status, wanted)
-    except TransitionError as exc:
-        raise Problem(BAD_TRANSITION, exc.message_zh, str(exc), extra={"current_status": app.status}) from None
-    before = audit.model_snapshot(app)
-    app.status = new.value
-    for name, value in changes.items():
-        setattr(app, name, value)
-    await session.flush()
-    await audit.record(session, actor, action, "grant_application", app.id, before, audit.model_snapshot(app))
-    return app
+    return await lifecycle.move(session, APPLICATION, app, wanted, actor=actor, action=action, **changes)
 
 
 async def _once_only_clash(session: AsyncSession, program: Program, student: Student) -> int | None:
@@ -131,13 +122,12 @@ async def review(session: AsyncSession, app: Application, user: AuthUser, approv
                       "The officer who took an application cannot review it.")
     if not approved and not reason:
         raise Problem(UNPROCESSABLE, "不通过须说明理由。", "A rejection needs a reason.", field="reason")
-    objections = (await session.scalars(select(Objection).where(Objection.application_id == app.id,
-                                                                Objection.status == "open"))).all()
     wanted = AppStatus.APPROVED if approved else AppStatus.REJECTED
     app = await move(session, app, wanted, user.actor, "review", reviewed_by=user.id, reviewed_at=utcnow(),
                      reason=reason)
-    for objection in objections:  # the second review answers them
-        objection.status, objection.resolution = "resolved", reason or ("复核通过" if approved else "复核不通过")
+    await lifecycle.move_all(session, OBJECTION, Objection, "resolved", where=[Objection.application_id == app.id],
+                             values={"resolution": reason or ("复核通过" if approved else "复核不通过")},
+                             actor=user.actor, action="resolve", ref=str(app.id))  # the second review answers them
     return app
 
 
@@ -172,9 +162,7 @@ async def notice_entries(session: AsyncSession, notice: Notice) -> list[Any]:
 
 async def object_to(session: AsyncSession, notice_id: int, application_id: int, reason: str) -> Objection:
     """Anyone may object; the application goes back to review. Taken until the award is final."""
-    notice = await session.get(Notice, notice_id)
-    if notice is None:
-        raise Problem(NOT_FOUND, f"公示 {notice_id} 不存在。", f"Notice {notice_id} does not exist.")
+    notice = await get_or_404(session, Notice, notice_id, "公示", "Notice")
     app = await session.get(Application, application_id)
     if app is None or app.notice_id != notice.id:
         raise Problem(UNPROCESSABLE, "该申请不在本次公示名单中。", "The application is not on this notice.",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -24,7 +24,7 @@ from donations.paper import AcknowledgementData, render_acknowledgement
 from donations.report_pdf import NoticeEntryRow, render_notice
 from donations.selection import BAD_TRANSITION
 from donations.models import Application, Award, Notice
-from donations.rules import LEVELS_ZH
+from service.registry.vocabulary import LEVELS_ZH
 from donations.schemas import (
     AcknowledgeIn, ApplicationIn, ApplicationOut, AwardOut, AwardReviewIn, FinalizeIn, FinalizeOut, NoticeEntry,
     NoticeIn, NoticeOut, ObjectionIn, ObjectionOut, PayIn, PaymentOut, ReviewIn, RevokeIn,
@@ -32,17 +32,18 @@ from donations.schemas import (
 from donations.views import application_out, award_out, line_out
 from service import audit
 from service.auth import STAFF_READERS, allow
-from service.errors import FORBIDDEN, NOT_FOUND, TOO_LARGE, Problem
+from service.errors import FORBIDDEN, TOO_LARGE, Problem
 from service.identity import mask_bank_card, mask_id_number, mask_name
 from service.money import format_yuan, parse_yuan
 from service.registry.models import Student, University
 from service.pagination import Page, fetch_page
+from service.lookups import get_or_404
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 def _today(request: Request) -> date:
-    return datetime.now(request.app.state.settings.tz).date()
+    return request.app.state.settings.today()
 
 
 class ProgramSelectionController(Controller):
@@ -127,9 +128,7 @@ class NoticeController(Controller):
          summary="A public notice (no sign-in): masked name, school, level and amount only")
     async def detail(self, notice_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request,
                      format: FromQuery[Literal["json", "pdf"]] = "json") -> Any:
-        notice = await db_session.get(Notice, notice_id)
-        if notice is None:
-            raise Problem(NOT_FOUND, f"公示 {notice_id} 不存在。", f"Notice {notice_id} does not exist.")
+        notice = await get_or_404(db_session, Notice, notice_id, "公示", "Notice")
         out = await notice_out(db_session, notice)
         if format == "json":
             return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 import msgspec
@@ -294,7 +294,7 @@ class BatchController(Controller):
           description="Running it again for a date already run changes nothing. The date may not be in the future.")
     async def close_of_business(self, data: JSONBody[BatchIn], db_session: NamedDependency[AsyncSession],
                                 request: Request) -> BatchOut:
-        today = datetime.now(request.app.state.settings.tz).date()
+        today = request.app.state.settings.today()
         if data.as_of > today:
             raise Problem(UNPROCESSABLE, f"营业日期 {data.as_of} 晚于今天 {today}，不能提前跑批。",
                           f"The business date {data.as_of} is after today ({today}).", field="as_of")

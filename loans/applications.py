@@ -5,18 +5,20 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans.lifecycle import LIVE, LoanStatus, TransitionError, transition
+from loans.lifecycle import LIVE, LOAN, LoanStatus
 from loans.models import Loan, PolicyRule
 from loans.policy import PolicyError, PolicyRow, limits_for
 from loans.schemas import ApplicationIn
-from service import audit
+from service import audit, lifecycle
 from service.auth import AuthUser
 from service.db import utcnow
 from service.errors import NOT_FOUND, Problem, problem_type
 from service.identity import mask_id_number
 from service.money import MoneyFormatError, format_yuan, parse_yuan
 from service.registry.models import CoBorrower, Student
+from service.registry.vocabulary import level_zh
 from service.registry.students import checked_id_number, checked_phone
+from service.lookups import get_or_404
 
 OVER_LIMIT = problem_type("loan-over-limit", 422, "超过贷款额度", "Over the loan limit")
 BELOW_MINIMUM = problem_type("loan-below-minimum", 422, "低于最低贷款金额", "Below the minimum loan")
@@ -25,7 +27,6 @@ NO_POLICY = problem_type("no-policy-in-force", 422, "没有生效的政策", "No
 CO_BORROWER = problem_type("co-borrower-not-allowed", 422, "共同借款人不符合规定", "Co-borrower not allowed")
 DUPLICATE = problem_type("loan-application-exists", 409, "该学年已有贷款申请", "An application exists for that year")
 MAKER_CHECKER = problem_type("maker-checker", 403, "不能审批自己经办的业务", "You may not approve your own work")
-BAD_TRANSITION = problem_type("invalid-transition", 409, "当前状态不允许此操作", "Not allowed in the current status")
 BAD_AMOUNT = problem_type("invalid-amount", 422, "金额格式有误", "Invalid amount")
 
 _LIVE_VALUES = [s.value for s in LIVE]
@@ -59,14 +60,13 @@ def check_amount(rows: list[PolicyRow], amount: int, academic_year: int, level: 
     except PolicyError as exc:
         raise policy_problem(exc, "academic_year") from None
     lo, hi = limits.rows
-    level_zh = {"junior_college": "专科", "undergraduate": "本科", "graduate": "研究生"}[level]
     if amount % 100:
         raise Problem(NOT_WHOLE_YUAN, f"贷款金额 {format_yuan(amount)} 元须为整元。",
                       f"The amount {format_yuan(amount)} must be whole yuan.", field="amount")
     if amount > limits.maximum:
         raise Problem(
             OVER_LIMIT,
-            f"{academic_year} 学年{level_zh}学生每年贷款上限为 {format_yuan(limits.maximum)} 元"
+            f"{academic_year} 学年{level_zh(level)}学生每年贷款上限为 {format_yuan(limits.maximum)} 元"
             f"（依据：{hi.source}），申请金额 {format_yuan(amount)} 元超出。",
             f"The limit for a {level.replace('_', ' ')} student in academic year {academic_year} is "
             f"{format_yuan(limits.maximum)} yuan (policy row {hi.id}); {format_yuan(amount)} is over it.",
@@ -137,26 +137,14 @@ async def submit(session: AsyncSession, data: ApplicationIn, user: AuthUser) -> 
 
 
 async def get_loan(session: AsyncSession, loan_id: int) -> Loan:
-    loan = await session.get(Loan, loan_id)
-    if loan is None:
-        raise Problem(NOT_FOUND, f"贷款申请 {loan_id} 不存在。", f"Loan application {loan_id} does not exist.")
+    loan = await get_or_404(session, Loan, loan_id, "贷款申请", "Loan application")
     return loan
 
 
 async def move(session: AsyncSession, loan: Loan, wanted: LoanStatus, user: AuthUser, action: str,
                **changes: object) -> Loan:
     """Apply one state-machine step with its field changes, and audit it."""
-    try:
-        new = transition(loan.status, wanted)
-    except TransitionError as exc:
-        raise Problem(BAD_TRANSITION, exc.message_zh, str(exc), extra={"current_status": loan.status}) from None
-    before = audit.model_snapshot(loan)
-    loan.status = new.value
-    for name, value in changes.items():
-        setattr(loan, name, value)
-    await session.flush()
-    await audit.record(session, user.actor, action, "loan", loan.id, before, audit.model_snapshot(loan))
-    return loan
+    return await lifecycle.move(session, LOAN, loan, wanted, actor=user.actor, action=action, **changes)
 
 
 async def decide(session: AsyncSession, loan: Loan, user: AuthUser, approve: bool, reason: str | None) -> Loan:

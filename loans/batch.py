@@ -28,11 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loans import collections, credit, ledger, prepayment_requests
 from loans.ledger import Line
 from loans.applications import policy_rows
+from loans.lifecycle import LOAN, SCHEDULE_LINE
 from loans.models import LedgerEntry, LedgerLine, Loan, ScheduleLineRow
 from loans.policy import in_force
 from loans.reminders import queue_reminders
 from loans.servicing import book_unbooked
-from service import audit
+from service import audit, lifecycle
 from service.db import utcnow
 from service.meta import get_meta, set_meta
 
@@ -80,12 +81,12 @@ async def _recognise_interest(session: AsyncSession, day: date, actor: str) -> i
 
 
 async def _mark_lines(session: AsyncSession, day: date) -> tuple[int, int]:
-    unpaid = S.status.in_(("pending", "due"))
-    overdue = await session.execute(update(S).where(S.payer == "borrower", S.due_on < day, unpaid)
-                                    .values(status="overdue"))
-    due = await session.execute(update(S).where(S.payer == "borrower", S.due_on == day, S.status == "pending")
-                                .values(status="due"))
-    return overdue.rowcount or 0, due.rowcount or 0
+    borrower = S.payer == "borrower"
+    overdue = await lifecycle.move_all(session, SCHEDULE_LINE, S, "overdue", from_states=("pending", "due"),
+                                       where=[borrower, S.due_on < day])
+    due = await lifecycle.move_all(session, SCHEDULE_LINE, S, "due", from_states=("pending",),
+                                   where=[borrower, S.due_on == day])
+    return overdue.count, due.count
 
 
 def days_between(session: AsyncSession, start: Any, end: date) -> Any:
@@ -122,7 +123,7 @@ async def _charge_penalty(session: AsyncSession, day: date, actor: str, factor: 
     return len(charges)
 
 
-async def _move_contracts(session: AsyncSession, day: date) -> dict[str, int]:
+async def _move_contracts(session: AsyncSession, day: date, actor: str) -> dict[str, int]:
     """The lifecycle steps a date causes, each one set-based and each one an edge of loans.lifecycle."""
     has_overdue = exists().where(S.loan_id == Loan.id, S.status == "overdue")
     principal_started = exists().where(S.loan_id == Loan.id, S.principal > 0, S.due_on <= day)
@@ -136,11 +137,11 @@ async def _move_contracts(session: AsyncSession, day: date) -> dict[str, int]:
     ]
     changes: dict[str, int] = {}
     for before, after, condition in steps:
-        result = await session.execute(update(Loan).where(Loan.status == before, condition)
-                                       .values(status=after, version=Loan.version + 1, updated_at=utcnow()),
-                                       execution_options={"synchronize_session": False})
-        if result.rowcount:
-            changes[f"{before}->{after}"] = changes.get(f"{before}->{after}", 0) + result.rowcount
+        moved = await lifecycle.move_all(session, LOAN, Loan, after, from_states=(before,), where=[condition],
+                                         values={"version": Loan.version + 1, "updated_at": utcnow()},
+                                         actor=actor, action="close-of-business", ref=day.isoformat())
+        if moved.count:
+            changes[f"{before}->{after}"] = changes.get(f"{before}->{after}", 0) + moved.count
     return changes
 
 
@@ -171,7 +172,7 @@ async def close_of_business(session: AsyncSession, as_of: date, actor: str) -> B
     on_interest = in_force(rows, "penalty_on_interest", as_of).parsed == "true"
     report.penalty_entries = await _charge_penalty(session, as_of, actor, factor, on_interest)
     report.collection_attempts = await collections.record_attempts(session, report.days_run)
-    report.status_changes = await _move_contracts(session, as_of)
+    report.status_changes = await _move_contracts(session, as_of, actor)
     report.reminders_queued = await queue_reminders(session, first_day, as_of)
     if report.days_run:
         await set_meta(session, LAST_RUN_KEY, as_of.isoformat())

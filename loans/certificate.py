@@ -11,7 +11,6 @@ code) and enters the 回执 in the national system; only then is the loan disbur
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,6 +18,7 @@ from reportlab.graphics import renderPDF
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
+from service.identity import require_masked_id
 from service.money import format_yuan_grouped, to_capitals
 from service.pdf import PAGE_HEIGHT, PAGE_WIDTH, chinese_font, date_zh, draw_wrapped, new_canvas, qr_drawing, wrap_lines
 
@@ -42,7 +42,6 @@ CODE_FONT = "Courier-Bold"  # a standard PDF font: every reader has it, and it i
 
 # A full 18-digit (or old 15-digit) ID number must never reach paper: masking is the caller's job,
 # and this guard makes a forgotten mask fail loudly instead of printing the number.
-_FULL_ID = re.compile(r"\d{15}")
 
 
 @dataclass(frozen=True)
@@ -134,8 +133,7 @@ def _check_block(c: Canvas, font: str, d: CertificateData, top: float) -> float:
 
 def render_certificate(data: CertificateData) -> bytes:
     """The 受理证明 as a one-page A4 PDF (bytes)."""
-    if _FULL_ID.search(data.id_number_masked):
-        raise ValueError("id_number_masked holds an unmasked ID number; mask it before printing")
+    require_masked_id(data.id_number_masked)
     font = chinese_font()
     buffer = io.BytesIO()
     c = new_canvas(buffer, f"{TITLE} {data.contract_no}", data.centre_name)

@@ -20,6 +20,7 @@ from service.db import utcnow
 from service.errors import FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem
 from service.money import format_yuan
 from service.registry.models import CoBorrower, Student, University
+from service.registry.vocabulary import LEVELS_ZH, RELATIONSHIPS_ZH
 from service.settings import Settings
 from service.identity import mask_id_number
 from loans.certificate import CertificateData
@@ -119,8 +120,6 @@ async def disburse(session: AsyncSession, contract_no: str, disbursed_on: date, 
     return await move(session, loan, LoanStatus.IN_SCHOOL, user, "start-study")
 
 
-LEVELS_ZH = {"junior_college": "专科", "undergraduate": "本科", "graduate": "研究生"}
-RELATIONSHIPS_ZH = {"father": "父亲", "mother": "母亲", "guardian": "监护人", "spouse": "配偶", "other": "其他"}
 
 
 async def certificate_data(session: AsyncSession, loan: Loan, settings: Settings) -> CertificateData:

@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.allocation import Owed, allocate, dues_of, spread
 from loans.ledger import Line, post_many
-from loans.lifecycle import ACTIVE
+from loans.lifecycle import ACTIVE, SCHEDULE_LINE
 from loans.models import LedgerLine, LinePayment, Loan, ScheduleLineRow
 from loans.repayments import credit_lines
+from service import lifecycle
 
 L, S = LedgerLine, ScheduleLineRow
 CHUNK = 5000
@@ -51,12 +52,10 @@ async def _apply_chunk(session: AsyncSession, ids: list[int], held: dict[int, in
     penalty = dict((await session.execute(select(L.loan_id, func.sum(L.debit - L.credit)).where(
         L.loan_id.in_(ids), L.account == "penalty").group_by(L.loan_id))).all())
     lines: dict[int, list[Owed]] = defaultdict(list)
-    status: dict[int, str] = {}
-    for line_id, loan_id, due_on, interest, principal, st in await session.execute(
-            select(S.id, S.loan_id, S.due_on, S.interest - S.paid_interest, S.principal - S.paid_principal, S.status)
+    for line_id, loan_id, due_on, interest, principal in await session.execute(
+            select(S.id, S.loan_id, S.due_on, S.interest - S.paid_interest, S.principal - S.paid_principal)
             .where(S.loan_id.in_(ids), S.payer == "borrower", S.due_on <= day, S.status != "paid")):
         lines[loan_id].append(Owed(line_id, due_on, int(interest), int(principal)))
-        status[line_id] = st
     entries: list[tuple[int, list[Line], list[tuple[int, int, int]]]] = []
     for loan_id in sorted(active & (set(lines) | set(penalty))):
         dues = dues_of(int(penalty.get(loan_id) or 0), lines[loan_id], day)
@@ -70,12 +69,13 @@ async def _apply_chunk(session: AsyncSession, ids: list[int], held: dict[int, in
         return 0
     owed = {o.line_id: o for ls in lines.values() for o in ls}
     t = S.__table__.c  # a Core executemany (the ORM's bulk update wants whole rows by primary key)
+    paid_lines = [(line_id, p, i) for _, _, paid in entries for line_id, p, i in paid]
     await session.execute(
         update(S.__table__).where(t.id == bindparam("line_id")).values(
-            paid_principal=t.paid_principal + bindparam("p"), paid_interest=t.paid_interest + bindparam("i"),
-            status=bindparam("st")),
-        [dict(line_id=line_id, p=p, i=i, st="paid" if (p, i) == (owed[line_id].principal, owed[line_id].interest)
-              else status[line_id]) for _, _, paid in entries for line_id, p, i in paid])
+            paid_principal=t.paid_principal + bindparam("p"), paid_interest=t.paid_interest + bindparam("i")),
+        [dict(line_id=line_id, p=p, i=i) for line_id, p, i in paid_lines])
+    await lifecycle.move_all(session, SCHEDULE_LINE, S, "paid", where=[t.id == bindparam("line_id")], params=[
+        {"line_id": line_id} for line_id, p, i in paid_lines if (p, i) == (owed[line_id].principal, owed[line_id].interest)])
     entry_ids = await post_many(session, "credit_applied", day, [(loan_id, ls) for loan_id, ls, _ in entries],
                                 actor=actor, note="held credit used at a due date")
     payments = [dict(entry_id=entry_id, schedule_line_id=line_id, principal=p, interest=i)

@@ -13,18 +13,19 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.applications import policy_rows
-from loans.lifecycle import ACTIVE
+from loans.lifecycle import ACTIVE, GRADUATION, LOAN, LoanStatus
 from loans.models import GraduationConfirmation, Loan, ScheduleLineRow
 from loans.policy import in_force
 from loans.prepayment_requests import executed_prepayments
 from loans.schedule import generate
 from loans.servicing import schedule_terms
-from service import audit
+from service import audit, lifecycle
 from service.auth import AuthUser
 from service.db import utcnow
 from service.errors import FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem
 from service.registry.models import Student
 from service.registry.students import checked_phone
+from service.lookups import get_or_404
 
 
 async def my_student(session: AsyncSession, user: AuthUser) -> Student:
@@ -62,23 +63,16 @@ async def confirm_graduation(session: AsyncSession, student: Student, employer: 
 
 async def review_graduation(session: AsyncSession, item_id: int, approve: bool, note: str | None,
                             user: AuthUser) -> GraduationConfirmation:
-    item = await session.get(GraduationConfirmation, item_id)
-    if item is None:
-        raise Problem(NOT_FOUND, f"毕业确认 {item_id} 不存在。", f"Graduation confirmation {item_id} does not exist.")
+    item = await get_or_404(session, GraduationConfirmation, item_id, "毕业确认", "Graduation confirmation")
     student = await session.get(Student, item.student_id)
     assert student is not None
     if user.role == "school" and student.university_code != user.university_code:
         raise Problem(FORBIDDEN, "该学生不在本校。", "This student is not at your university.")
-    if item.status != "submitted":
-        raise Problem(UNPROCESSABLE, "该毕业确认已审核。", "This confirmation was reviewed already.")
-    before = audit.model_snapshot(item)
-    item.status, item.review_note = ("approved" if approve else "rejected"), note
-    item.reviewed_by, item.reviewed_at = user.id, utcnow()
+    await lifecycle.move(session, GRADUATION, item, "approved" if approve else "rejected", actor=user.actor,
+                         action="review", review_note=note, reviewed_by=user.id, reviewed_at=utcnow())
     if approve:  # the graduate's new contact details become the ones reminders go to
         student.phone, student.address = item.phone, item.address
-    await session.flush()
-    await audit.record(session, user.actor, "review", "graduation_confirmation", item.id, before,
-                       audit.model_snapshot(item))
+        await session.flush()
     return item
 
 
@@ -93,13 +87,14 @@ async def extend_study(session: AsyncSession, student: Student, new_graduation: 
     rows = await policy_rows(session)
     changed = []
     loans = (await session.scalars(select(Loan).where(
-        Loan.student_id == student.id, Loan.status.in_([s.value for s in ACTIVE] + ["contracted",
-                                                                                     "receipt_confirmed"])))).all()
+        Loan.student_id == student.id, Loan.status.in_([*ACTIVE, LoanStatus.CONTRACTED,
+                                                                        LoanStatus.RECEIPT_CONFIRMED])))).all()
     for loan in loans:
         month, day = in_force(rows, "subsidy_end", loan.signed_on or on).parsed
         loan.subsidy_end, loan.graduation_year = date(new_graduation.year, month, day), new_graduation.year
-        if loan.status == "grace":
-            loan.status = "in_school"  # back to school: an edge of the state machine
+        if loan.status == LoanStatus.GRACE:  # back to school: an edge of the state machine
+            await lifecycle.move(session, LOAN, loan, LoanStatus.IN_SCHOOL, actor=user.actor, action="extend-study",
+                                 audit_note=reason)
         if loan.disbursed_on is not None:
             await session.execute(delete(ScheduleLineRow).where(
                 ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.status == "pending", ScheduleLineRow.due_on > on))

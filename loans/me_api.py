@@ -145,7 +145,7 @@ class StudyExtensionController(Controller):
     async def extend(self, student_id: FromPath[int], data: JSONBody[ExtensionIn],
                      db_session: NamedDependency[AsyncSession], request: Request) -> dict[str, Any]:
         student = await get_student(db_session, student_id)
-        on = data.on or datetime.now(request.app.state.settings.tz).date()
+        on = data.on or request.app.state.settings.today()
         changed = await graduates.extend_study(db_session, student, data.new_graduation, on, data.reason,
                                                request.user)
         return {"student_id": student.id, "expected_graduation": student.expected_graduation.isoformat(),

@@ -19,7 +19,7 @@ from loans import ledger
 from loans.allocation import allocate
 from loans.applications import policy_rows
 from loans.credit import credit_holders
-from loans.lifecycle import ACTIVE, LoanStatus, transition
+from loans.lifecycle import ACTIVE, LOAN, PREPAYMENT, LoanStatus
 from loans.models import Loan, PrepaymentRequest, ScheduleLineRow
 from loans.policy import PolicyRow, in_force
 from loans.prepayment import execution_date
@@ -28,7 +28,7 @@ from loans.repayments import (
 )
 from loans.schedule import BORROWER, generate
 from loans.servicing import schedule_terms
-from service import audit
+from service import audit, lifecycle
 from service.errors import CONFLICT, UNPROCESSABLE, Problem
 from service.money import format_yuan
 
@@ -116,18 +116,18 @@ async def _execute(session: AsyncSession, item: PrepaymentRequest, rows: list[Po
     assert loan is not None
     day = item.execute_on
     if loan.status not in {s.value for s in ACTIVE}:
-        item.status, item.note = "failed", f"contract is {loan.status}"
+        await _fail(session, item, f"contract is {loan.status}", actor)
         return
     await recognise_due_interest(session, loan, day, actor)
     left = await future_principal(session, loan.id, day)
     full = item.full or (item.amount or 0) >= left
     prepaid = left if full else int(item.amount or 0)
     if prepaid > left or (not full and prepaid <= 0):
-        item.status, item.note = "failed", f"principal not yet due is {format_yuan(left)}"
+        await _fail(session, item, f"principal not yet due is {format_yuan(left)}", actor)
         return
     prepayments = await executed_prepayments(session, loan.id) + ((day, prepaid),)
     if prepaid and not await _replace_future(session, loan, rows, day, full, prepayments):
-        item.status, item.note = "failed", "the schedule's future was changed by a payment or a relief"
+        await _fail(session, item, "the schedule's future was changed by a payment or a relief", actor)
         return
     lines, debit = [ledger.Line("principal", credit=prepaid)] if prepaid else [], [ledger.Line("cash", debit=prepaid)]
     paid: list[tuple[int, int, int]] = []
@@ -144,7 +144,8 @@ async def _execute(session: AsyncSession, item: PrepaymentRequest, rows: list[Po
             lines = [ledger.Line(acc, credit=x) for acc, x in (
                 ("penalty", a.penalty), ("interest_borrower", a.interest), ("principal", a.principal + prepaid)) if x]
         prepaid_total = total
-        loan.status = transition(loan.status, LoanStatus.SETTLED).value
+        await lifecycle.move(session, LOAN, loan, LoanStatus.SETTLED, actor=actor, action="prepay-in-full",
+                             audit_note=f"prepayment request {item.id}")
     else:
         prepaid_total = prepaid
     if lines:
@@ -152,7 +153,12 @@ async def _execute(session: AsyncSession, item: PrepaymentRequest, rows: list[Po
                                   note=f"prepayment request {item.id}")
         await record_line_payments(session, entry.id, paid)
         item.entry_id = entry.id
-    item.status, item.paid, item.amount = "executed", prepaid_total, prepaid
+    await lifecycle.move(session, PREPAYMENT, item, "executed", actor=actor, action="execute-prepayment",
+                         paid=prepaid_total, amount=prepaid)
+
+
+async def _fail(session: AsyncSession, item: PrepaymentRequest, note: str, actor: str) -> None:
+    await lifecycle.move(session, PREPAYMENT, item, "failed", actor=actor, action="fail-prepayment", note=note)
 
 
 async def execute_due(session: AsyncSession, as_of: date, actor: str) -> tuple[int, int]:

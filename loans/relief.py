@@ -24,12 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import ledger
 from loans.ledger import Line
-from loans.lifecycle import ACTIVE
+from loans.lifecycle import ACTIVE, RELIEF, SCHEDULE_LINE
 from loans.models import LedgerEntry, LedgerLine, Loan, Relief, ReliefItem, ScheduleLineRow
 from loans.reversal import status_after_reversal
 from loans.schedule import BORROWER, GOVERNMENT, SETTLEMENT_DAY, SETTLEMENT_MONTH
-from service import audit
+from service import lifecycle
 from service.errors import UNPROCESSABLE, Problem
+from service.lifecycle import step
 
 S = ScheduleLineRow
 
@@ -83,7 +84,7 @@ async def apply(session: AsyncSession, relief: Relief, on: date, actor: str) -> 
                 session.add(gov)
             gov.interest += moved
             if gov.status == "paid":
-                gov.status = "pending"  # the state owes more on it now
+                step(SCHEDULE_LINE, gov, "pending")  # the state owes more on it now
             line.interest -= moved
             if line.interest_posted:
                 entries[line.loan_id] += [Line("interest_government", debit=moved),
@@ -96,7 +97,7 @@ async def apply(session: AsyncSession, relief: Relief, on: date, actor: str) -> 
                 session.add(target)
             target.principal += deferred
             if target.status == "paid":
-                target.status = status_after_reversal(target.due_on, on)
+                step(SCHEDULE_LINE, target, status_after_reversal(target.due_on, on))
             line.principal -= deferred
         if line.due_on < on:
             item.penalty_waived = await _penalty_since(session, line.loan_id, line.due_on)
@@ -104,7 +105,7 @@ async def apply(session: AsyncSession, relief: Relief, on: date, actor: str) -> 
                 entries[line.loan_id] += [Line("penalty_income", debit=item.penalty_waived),
                                           Line("penalty", credit=item.penalty_waived)]
         if _settled(line):
-            line.status = "paid"
+            step(SCHEDULE_LINE, line, "paid")
         items.append((item, gov, target))
     await session.flush()  # the new lines get their ids
     loan_ids = sorted(entries)
@@ -148,13 +149,13 @@ async def reverse(session: AsyncSession, relief: Relief, on: date, actor: str) -
                 transfers[item.loan_id] += [Line("interest_borrower", debit=item.interest_moved),
                                             Line("interest_government", credit=item.interest_moved)]
             if _settled(gov):
-                gov.status = "paid"
+                step(SCHEDULE_LINE, gov, "paid")
         if target is not None:
             target.principal -= item.principal_deferred
             line.principal += item.principal_deferred
             if _settled(target):
-                target.status = "paid"  # nothing left on it (a line the relief created)
-        line.status = "paid" if _settled(line) else status_after_reversal(line.due_on, on)
+                step(SCHEDULE_LINE, target, "paid")  # nothing left on it (a line the relief created)
+        step(SCHEDULE_LINE, line, "paid" if _settled(line) else status_after_reversal(line.due_on, on))
         if item.entry_id is not None and item.entry_id not in mirrored:
             mirrored.add(item.entry_id)
             original = (await session.scalars(select(LedgerLine).where(LedgerLine.entry_id == item.entry_id))).all()
@@ -177,8 +178,9 @@ async def totals(session: AsyncSession, relief_id: int) -> dict[str, int]:
             "penalty_waived": int(penalty)}
 
 
-async def record(session: AsyncSession, relief: Relief, action: str, actor: str, before: dict | None,
-                 note: str | None = None) -> None:
-    await audit.record(session, actor, action, "loan_relief", relief.id, before,
-                       {**audit.model_snapshot(relief), **await totals(session, relief.id)}, note=note)
+async def move(session: AsyncSession, relief: Relief, wanted: str, action: str, actor: str, before: dict | None,
+               note: str | None = None, **changes: object) -> None:
+    """The relief's step along its lifecycle, audited with what it changed (its totals)."""
+    await lifecycle.move(session, RELIEF, relief, wanted, actor=actor, action=action, before=before,
+                         also=await totals(session, relief.id), audit_note=note, **changes)
 

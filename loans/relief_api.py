@@ -3,7 +3,7 @@ reject, reverse (officer); every step audited."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 import msgspec
@@ -15,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import relief as reliefs
 from loans.applications import MAKER_CHECKER
+from loans.lifecycle import RELIEF
 from loans.models import Relief
 from loans.schemas import Reason
 from service import audit
 from service.auth import STAFF_READERS, allow
-from service.errors import CONFLICT, NOT_FOUND, Problem
+from service.errors import Problem
 from service.money import format_yuan
+from service.lookups import get_or_404
 
 
 class ReliefIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -66,17 +68,14 @@ async def _out(session: AsyncSession, r: Relief) -> ReliefOut:
 
 
 async def _get(session: AsyncSession, relief_id: int, status: str | None = None) -> Relief:
-    r = await session.get(Relief, relief_id, with_for_update=True)
-    if r is None:
-        raise Problem(NOT_FOUND, f"减免措施 {relief_id} 不存在。", f"Relief {relief_id} does not exist.")
-    if status is not None and r.status != status:
-        raise Problem(CONFLICT, f"该减免措施当前状态为 {r.status}，不能执行此操作。",
-                      f"The relief is {r.status}.", extra={"current_status": r.status})
+    r = await get_or_404(session, Relief, relief_id, "减免措施", "Relief", lock=True)
+    if status is not None:
+        RELIEF.check(r.status, status)
     return r
 
 
 def _today(request: Request) -> date:
-    return datetime.now(request.app.state.settings.tz).date()
+    return request.app.state.settings.today()
 
 
 class ReliefController(Controller):
@@ -101,46 +100,42 @@ class ReliefController(Controller):
 
     @get("/{relief_id:int}", guards=[allow(*STAFF_READERS)], summary="One relief measure with what it changed")
     async def detail(self, relief_id: FromPath[int], db_session: NamedDependency[AsyncSession]) -> ReliefOut:
-        r = await db_session.get(Relief, relief_id)
-        if r is None:
-            raise Problem(NOT_FOUND, f"减免措施 {relief_id} 不存在。", f"Relief {relief_id} does not exist.")
+        r = await get_or_404(db_session, Relief, relief_id, "减免措施", "Relief")
         return await _out(db_session, r)
 
     @post("/{relief_id:int}/approve", guards=[allow("reviewer")], status_code=200,
           summary="Approve and apply to the cohort (a reviewer who did not propose it)")
     async def approve(self, relief_id: FromPath[int], data: JSONBody[DecisionIn],
                       db_session: NamedDependency[AsyncSession], request: Request) -> ReliefOut:
-        r = await _get(db_session, relief_id, "proposed")
+        r = await _get(db_session, relief_id, "applied")
         if r.created_by_id == request.user.id:
             raise Problem(MAKER_CHECKER, "不能审批自己提出的减免措施。", "You may not approve your own proposal.")
         before = audit.model_snapshot(r)
         on = data.on or _today(request)
         r.contracts = await reliefs.apply(db_session, r, on, request.user.actor)
-        r.status, r.approved_by, r.applied_on = "applied", request.user.actor, on
-        await db_session.flush()
-        await reliefs.record(db_session, r, "apply", request.user.actor, before)
+        await reliefs.move(db_session, r, "applied", "apply", request.user.actor, before,
+                           approved_by=request.user.actor, applied_on=on)
         return await _out(db_session, r)
 
     @post("/{relief_id:int}/reject", guards=[allow("reviewer")], status_code=200, summary="Reject a proposal")
     async def reject(self, relief_id: FromPath[int], data: JSONBody[ReverseReliefIn],
                      db_session: NamedDependency[AsyncSession], request: Request) -> ReliefOut:
-        r = await _get(db_session, relief_id, "proposed")
+        r = await _get(db_session, relief_id, "rejected")
         before = audit.model_snapshot(r)
-        r.status, r.reason, r.approved_by = "rejected", data.reason, request.user.actor
-        await reliefs.record(db_session, r, "reject", request.user.actor, before, note=data.reason)
+        await reliefs.move(db_session, r, "rejected", "reject", request.user.actor, before, note=data.reason,
+                           reason=data.reason, approved_by=request.user.actor)
         return await _out(db_session, r)
 
     @post("/{relief_id:int}/reverse", guards=[allow("officer")], status_code=200,
           summary="Reverse an applied relief: schedules restored, reversing entries posted")
     async def reverse(self, relief_id: FromPath[int], data: JSONBody[ReverseReliefIn],
                       db_session: NamedDependency[AsyncSession], request: Request) -> ReliefOut:
-        r = await _get(db_session, relief_id, "applied")
+        r = await _get(db_session, relief_id, "reversed")
         before = {**audit.model_snapshot(r), **await reliefs.totals(db_session, r.id)}
         on = data.on or _today(request)
         await reliefs.reverse(db_session, r, on, request.user.actor)
-        r.status, r.reversed_on, r.reason = "reversed", on, data.reason
-        await db_session.flush()
-        await reliefs.record(db_session, r, "reverse", request.user.actor, before, note=data.reason)
+        await reliefs.move(db_session, r, "reversed", "reverse", request.user.actor, before, note=data.reason,
+                           reversed_on=on, reason=data.reason)
         return await _out(db_session, r)
 
 

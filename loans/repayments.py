@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import ledger
 from loans.allocation import Allocation, Dues, Owed, allocate, dues_of, spread
-from loans.applications import BAD_TRANSITION, policy_rows
-from loans.lifecycle import ACTIVE
+from loans.applications import policy_rows
+from loans.lifecycle import ACTIVE, SCHEDULE_LINE
 from loans.models import LedgerEntry, LinePayment, Loan, ScheduleLineRow
 from loans.prepayment import Quote, accrued_borrower_interest
 from loans.servicing import schedule_terms
 from loans.schedule import BORROWER, GOVERNMENT
 from service.errors import CONFLICT, UNPROCESSABLE, Problem
+from service.lifecycle import BAD_TRANSITION, step
 
 _RECOGNITION = {BORROWER: ("interest", "interest_borrower"), GOVERNMENT: ("subsidy", "interest_government")}
 
@@ -64,7 +65,7 @@ def apply_to_lines(lines: list[ScheduleLineRow], a: Allocation, paid_on: date) -
         line.paid_principal += principal
         line.paid_interest += interest
         if line.paid_interest == line.interest and line.paid_principal == line.principal:
-            line.status = "paid"
+            step(SCHEDULE_LINE, line, "paid")
     return paid
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -31,7 +31,7 @@ class SettlementIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def _today(request: Request) -> date:
-    return datetime.now(request.app.state.settings.tz).date()
+    return request.app.state.settings.today()
 
 
 def _table(fmt: Format, filename: str, sheet: str, title: str, columns: list[Column], rows: list[dict[str, Any]],

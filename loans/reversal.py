@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import ledger
 from loans.credit import credit_holders
+from loans.lifecycle import SCHEDULE_LINE
 from loans.models import LedgerEntry, LedgerLine, LinePayment, Loan, ScheduleLineRow
 from service import audit
 from service.errors import CONFLICT, NOT_FOUND, UNPROCESSABLE, Problem
+from service.lifecycle import step
 from service.money import format_yuan
 
 REVERSIBLE = ("repayment",)
@@ -59,7 +61,7 @@ async def reverse_repayment(session: AsyncSession, loan: Loan, entry_id: int, re
     for payment, line in paid:
         line.paid_principal -= payment.principal
         line.paid_interest -= payment.interest
-        line.status = status_after_reversal(line.due_on, on)
+        step(SCHEDULE_LINE, line, status_after_reversal(line.due_on, on))
         restored.append({"due_on": line.due_on.isoformat(), "payer": line.payer,
                          "principal": payment.principal, "interest": payment.interest})
     await session.flush()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import msgspec
@@ -83,7 +83,7 @@ class ServicingController(Controller):
                       db_session: NamedDependency[AsyncSession], request: Request) -> dict[str, Any]:
         loan = await contracts.get_contract(db_session, contract_no)
         await db_session.refresh(loan, with_for_update=True)
-        on = data.reversed_on or datetime.now(request.app.state.settings.tz).date()
+        on = data.reversed_on or request.app.state.settings.today()
         entry = await reversal.reverse_repayment(db_session, loan, entry_id, data.reason, on, request.user.actor)
         return {"id": entry.id, "contract_no": contract_no, "kind": entry.kind, "reverses": entry_id,
                 "posted_on": entry.posted_on.isoformat()}

@@ -12,14 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import ledger
 from loans.ledger import Line
+from loans.lifecycle import SCHEDULE_LINE
 from loans.models import Loan, ScheduleLineRow, SubsidySettlement
 from loans.schedule import GOVERNMENT
-from service import audit
+from service import audit, lifecycle
 from service.errors import CONFLICT, UNPROCESSABLE, Problem
 from service.money import format_yuan
 from service.registry.models import Student, University
@@ -96,11 +97,10 @@ async def settle(session: AsyncSession, year: int, amount: int, reference: str, 
              for loan_id, x in per_loan if x]
     await ledger.post_many(session, "subsidy_settlement", on, items, actor=actor,
                            note=f"subsidy settlement {year} {reference}")
-    result = await session.execute(update(S).where(_of_year(year), S.status != "paid")
-                                   .values(paid_interest=S.interest, status="paid")
-                                   .execution_options(synchronize_session=False))
+    settled = await lifecycle.move_all(session, SCHEDULE_LINE, S, "paid", where=[_of_year(year)],
+                                       values={"paid_interest": S.interest})
     item = SubsidySettlement(year=year, amount=amount, reference=reference, contracts=len(items),
-                             lines=result.rowcount or 0, settled_on=on, created_by=actor)
+                             lines=settled.count, settled_on=on, created_by=actor)
     session.add(item)
     await session.flush()
     await audit.record(session, actor, "settle-subsidy", "subsidy_settlement", item.id, None,

@@ -10,19 +10,21 @@ import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifications.lifecycle import OUTBOX
 from notifications.models import STATUSES, OutboxMessage, ReminderRule, row_id
 from notifications.rules import RuleChange, change_rule
 from notifications.templates import LANGUAGES, TEMPLATES, Fields, render
-from service import audit
+from service import audit, lifecycle
 from service.auth import STAFF_READERS, allow
 from service.db import utcnow
-from service.errors import FORBIDDEN, INVALID_REQUEST, NOT_FOUND, UNPROCESSABLE, Problem
+from service.errors import FORBIDDEN, INVALID_REQUEST, NOT_FOUND, Problem
 from service.identity import mask_phone
 from service.money import parse_yuan
 from service.pagination import Page, fetch_page
+from service.lookups import get_or_404
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0)]
@@ -159,14 +161,9 @@ class NotificationController(Controller):
           summary="Send a message that failed for good once more (attempts start again)")
     async def retry(self, item_id: FromPath[int], db_session: NamedDependency[AsyncSession],
                     request: Request) -> NotificationOut:
-        message = await db_session.get(OutboxMessage, item_id)
-        if message is None:
-            raise Problem(NOT_FOUND, f"消息 {item_id} 不存在。", f"Message {item_id} does not exist.")
-        if message.status != "failed":
-            raise Problem(UNPROCESSABLE, "只有发送失败的消息可以重发。", "Only a failed message can be retried.",
-                          extra={"current_status": message.status})
+        message = await get_or_404(db_session, OutboxMessage, item_id, "消息", "Message")
         before = {"status": message.status, "attempts": message.attempts, "last_error": message.last_error}
-        message.status, message.attempts, message.next_attempt_at = "queued", 0, utcnow()
+        lifecycle.step(OUTBOX, message, "queued", attempts=0, next_attempt_at=utcnow())
         await db_session.flush()
         await audit.record(db_session, request.user.actor, "retry", "notification", message.id, before,
                            {"status": "queued", "attempts": 0})
@@ -191,11 +188,11 @@ class NotificationController(Controller):
         delivered = [{"row_id": ids[r.id]} for r in data.receipts if r.status == "delivered" and ids[r.id] in open_ids]
         failed = [{"row_id": ids[r.id], "error": f"not delivered: {r.error or 'no reason given'}"}
                   for r in data.receipts if r.status == "failed" and ids[r.id] in open_ids]
-        for params, values in ((delivered, {"status": "delivered", "delivered_at": now}),
-                               (failed, {"status": "failed", "last_error": bindparam("error")})):
-            if params:  # one statement for all the receipts of a kind
-                await db_session.execute(update(T).where(T.c.id == bindparam("row_id"),
-                                                         T.c.status.in_(("sending", "sent"))).values(**values), params)
+        for params, wanted, values in ((delivered, "delivered", {"delivered_at": now}),
+                                       (failed, "failed", {"last_error": bindparam("error")})):
+            # one statement for all the receipts of a kind
+            await lifecycle.move_all(db_session, OUTBOX, T, wanted, from_states=("sending", "sent"),
+                                     where=[T.c.id == bindparam("row_id")], values=values, params=params)
         applied = len({p["row_id"] for p in delivered + failed})
         unknown = sum(1 for r in data.receipts if ids[r.id] not in status_of)
         return {"applied": applied, "unknown": unknown}

@@ -24,15 +24,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from notifications.channels import Channel, EmailChannel, Outgoing, SmsChannel, WebhookChannel
+from notifications.lifecycle import OUTBOX
 from notifications.models import OutboxMessage, message_id
 from notifications.policy import (
     Outcome, Verdict, after_failure, backoff_seconds, local_day_start, quiet_until, split_by_cap,
 )
 from notifications.templates import Fields, render
+from service import lifecycle
 from service.db import utcnow, write_session
 from service.settings import Settings
 
@@ -99,15 +101,14 @@ class Dispatcher:
             return [], now, 0
         lease = now + timedelta(seconds=self.settings.notify.lease_seconds)
         due = or_(and_(T.c.status == "queued", T.c.next_attempt_at <= now),
-                  and_(T.c.status == "sending", T.c.lease_until < now))
+                  and_(T.c.status == "sending", T.c.lease_until < now))  # a lease ran out: claimed again
         pick = (select(T.c.id).where(due, T.c.channel.in_(open_channels))
                 .order_by(T.c.next_attempt_at, T.c.id).limit(self.batch_size)
                 .with_for_update(skip_locked=True))
-        rows = (await session.execute(
-            update(T).where(T.c.id.in_(pick.scalar_subquery()))
-            .values(status="sending", lease_until=lease, attempts=T.c.attempts + 1)
-            .returning(*_CLAIMED))).all()
-        rows, deferred = await self._hold_over_cap(session, rows, now)
+        claimed = await lifecycle.move_all(session, OUTBOX, T, "sending", where=[T.c.id.in_(pick.scalar_subquery())],
+                                           values={"lease_until": lease, "attempts": T.c.attempts + 1},
+                                           returning=_CLAIMED)
+        rows, deferred = await self._hold_over_cap(session, list(claimed.rows), now)
         return rows, lease, deferred
 
     async def _hold_over_cap(self, session: AsyncSession, rows: list[Any], now: datetime) -> tuple[list[Any], int]:
@@ -126,9 +127,10 @@ class Dispatcher:
             return rows, 0
         tomorrow = day_start + timedelta(days=1)
         quiet_end = quiet_until(tomorrow, tz, self.settings.notify.quiet_hours)
-        await session.execute(update(T).where(T.c.id.in_(defer)).values(
-            status="queued", lease_until=None, attempts=T.c.attempts - 1, next_attempt_at=quiet_end or tomorrow,
-            last_error="daily cap reached: deferred to tomorrow"))
+        await lifecycle.move_all(session, OUTBOX, T, "queued", from_states=("sending",), where=[T.c.id.in_(defer)],
+                                 values={"lease_until": None, "attempts": T.c.attempts - 1,
+                                         "next_attempt_at": quiet_end or tomorrow,
+                                         "last_error": "daily cap reached: deferred to tomorrow"})
         held = set(defer)
         return [r for r in rows if r.id not in held], len(defer)
 
@@ -159,19 +161,16 @@ class Dispatcher:
                 wait = backoff_seconds(row.attempts, n.retry_base_seconds, n.retry_max_seconds, self.rng.random())
                 retry.append({"row_id": row.id, "last_error": outcome.error,
                               "next_attempt_at": now + timedelta(seconds=wait)})
-        mine = and_(T.c.id == bindparam("row_id"), T.c.status == "sending", T.c.lease_until == lease)
-        statements = (
-            (sent, update(T).where(mine).values(status="sent", sent_at=now, lease_until=None, last_error=None,
-                                                provider_id=bindparam("provider_id"))),
-            (retry, update(T).where(mine).values(status="queued", lease_until=None,
-                                                 last_error=bindparam("last_error"),
-                                                 next_attempt_at=bindparam("next_attempt_at"))),
-            (failed, update(T).where(mine).values(status="failed", lease_until=None,
-                                                  last_error=bindparam("last_error"))),
-        )
-        for params, statement in statements:
-            if params:
-                await session.execute(statement, params)
+        mine = [T.c.id == bindparam("row_id"), T.c.lease_until == lease]
+        for params, wanted, values in (
+            (sent, "sent", {"sent_at": now, "lease_until": None, "last_error": None,
+                            "provider_id": bindparam("provider_id")}),
+            (retry, "queued", {"lease_until": None, "last_error": bindparam("last_error"),
+                               "next_attempt_at": bindparam("next_attempt_at")}),
+            (failed, "failed", {"lease_until": None, "last_error": bindparam("last_error")}),
+        ):
+            await lifecycle.move_all(session, OUTBOX, T, wanted, from_states=("sending",), where=mine, values=values,
+                                     params=params)
         report.sent, report.retried, report.failed = len(sent), len(retry), len(failed)
         return report
 

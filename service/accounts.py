@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
 from service.auth import User, allow, hash_password, issue_token, password_problem, verify_password
-from service.errors import CONFLICT, NOT_FOUND, TOO_MANY, UNAUTHORIZED, UNPROCESSABLE, Problem
+from service.errors import CONFLICT, TOO_MANY, UNAUTHORIZED, UNPROCESSABLE, Problem
 from service.pagination import Page, fetch_page
 from service.registry.models import Student, University
 from service.db import utcnow
 from service.settings import Settings
+from service.lookups import get_or_404
 
 Role = Literal["admin", "officer", "reviewer", "school", "donor", "graduate", "auditor"]
 
@@ -147,9 +148,7 @@ class UserController(Controller):
 
     @post("/{user_id:int}/deactivate", status_code=200, summary="Deactivate a user (its tokens stop working)")
     async def deactivate(self, user_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request) -> UserOut:
-        user = await db_session.get(User, user_id)
-        if user is None:
-            raise Problem(NOT_FOUND, f"用户 {user_id} 不存在。", f"User {user_id} does not exist.")
+        user = await get_or_404(db_session, User, user_id, "用户", "User")
         if user.id == request.user.id:  # the last admin locking itself out would leave no one to undo it
             raise Problem(CONFLICT, "不能停用自己的账号，请由另一位管理员操作。",
                           "You cannot deactivate your own account; ask another admin.", field="user_id")

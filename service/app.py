@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def nightly_jobs(settings: Settings, engine: AsyncEngine, today: Callable[[], da
     (it queues the day's reminders); the reminder scan again at 07:00 (rules an admin changed since); the
     dispatcher every few seconds. `today` is the wall clock's date unless `zizhu worker --business-dates` replays
     past days."""
-    today = today or (lambda: datetime.now(settings.tz).date())
+    today = today or settings.today
 
     async def close_yesterday() -> object:
         yesterday = today() - timedelta(days=1)

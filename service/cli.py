@@ -65,8 +65,8 @@ async def _load_demo(session: Any, settings: Settings, students: int) -> list[An
 
     made = await load_demo(session, students=students, admin_password=settings.admin_password)
     await load_loan_demo(session, county=settings.county_code, secret=settings.secret_key,
-                         today=datetime.now(settings.tz).date())
-    await load_donation_demo(session, settings, today=datetime.now(settings.tz).date())
+                         today=settings.today())
+    await load_donation_demo(session, settings, today=settings.today())
     return made
 
 
@@ -212,7 +212,7 @@ def batch_run(as_of: Any) -> None:
 
     async def job(settings: Settings, engine: Any) -> Any:
         await upgrade(engine, settings)
-        today = datetime.now(settings.tz).date()
+        today = settings.today()
         day = as_of.date() if as_of else today
         if day > today:
             raise click.ClickException(f"{day} is after today ({today}): the batch does not run ahead")
@@ -252,7 +252,7 @@ def worker(business_dates: str | None) -> None:
             day, end = date.fromisoformat(first), date.fromisoformat(last or first)
         except ValueError as exc:
             raise click.BadParameter(f"{business_dates}: expected YYYY-MM-DD..YYYY-MM-DD") from exc
-        if end >= datetime.now(settings.tz).date():
+        if end >= settings.today():
             raise click.BadParameter(f"{end} is not before today: the batch does not run ahead")
         clock = [day]
         jobs = nightly_jobs(settings, engine, today=lambda: clock[0] + timedelta(days=1))  # the job runs "yesterday"

@@ -219,6 +219,17 @@ def mask_id_number(value: str) -> str:
     return number[:6] + "*" * 8 + number[-4:]
 
 
+_UNMASKED_ID_RE = re.compile(r"\d{15}")  # 15 digits in a row: an ID number (old or new) left in clear
+
+
+def require_masked_id(value: str) -> str:
+    """The guard for paper: an ID number about to be printed must be masked (a certificate, a receipt, a
+    受助回执); only the auditor's cross-check export carries full numbers. ValueError otherwise."""
+    if _UNMASKED_ID_RE.search(value):
+        raise ValueError("an unmasked ID number is about to be printed; mask it first")
+    return value
+
+
 def mask_phone(value: str) -> str:
     """13812341234 -> 138****1234."""
     if not isinstance(value, str):

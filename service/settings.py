@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -124,6 +125,11 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def today(self) -> date:
+        """The centre's business date: today in its time zone (the one wall-clock read; jobs and tests pass
+        dates as arguments, and time-machine moves this one)."""
+        return datetime.now(self.tz).date()
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,9 +8,9 @@ from sqlalchemy import JSON, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, IdType, UtcDateTime, utcnow
+from service.registry.vocabulary import CATEGORIES, LEVELS
 
-LEVELS = ("junior_college", "undergraduate", "graduate")
-CATEGORIES = ("registered_poor", "minimum_allowance", "destitute", "orphan", "disabled", "other")
+__all__ = ["CATEGORIES", "LEVELS", "CoBorrower", "Student", "University"]
 
 
 class University(Base):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -116,7 +116,7 @@ def texts(request: Request[Any, Any, Any]) -> Texts:
 
 
 def today(request: Request[Any, Any, Any]) -> date:
-    return datetime.now(request.app.state.settings.tz).date()
+    return request.app.state.settings.today()
 
 
 def render(request: Request[Any, Any, Any], template: str, status_code: int = 200, /, **context: Any) -> Template:

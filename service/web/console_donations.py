@@ -7,7 +7,6 @@ A donor user reaches the receipts of its own donor only (donations.funding.donor
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import anyio.to_thread
@@ -145,7 +144,7 @@ async def receipt_void(request: Request, receipt_no: FromPath[str],
     settings = request.app.state.settings
     try:
         reason = form_struct(VoidIn, {"reason": values.get("reason")}).reason
-        replacement = await receipts.void(db_session, receipt_no, reason, datetime.now(settings.tz).date(),
+        replacement = await receipts.void(db_session, receipt_no, reason, settings.today(),
                                           request.user.actor, settings.secret_key)
     except Problem as exc:
         await db_session.rollback()

@@ -5,7 +5,6 @@ Staff open the same page for any donor; a donor user only for its own (donations
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import anyio.to_thread
@@ -52,7 +51,7 @@ async def donor_report_pdf(request: Request, donor_id: FromPath[int],
                            db_session: NamedDependency[AsyncSession]) -> Response[bytes]:
     trace = await _trace(request, db_session, donor_id)
     settings = request.app.state.settings
-    on = datetime.now(settings.tz).date()
+    on = settings.today()
     data = receipts.donor_report_data(trace, settings.centre_name, f"开始 至 {on}", on, settings.secret_key)
     return pdf_response(await anyio.to_thread.run_sync(render_donor_report, data), f"捐赠报告-{donor_id}.pdf")
 

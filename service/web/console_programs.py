@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from donations import funding, selection
 from donations.lifecycle import AppStatus
 from donations.models import Application, Notice, Program
-from donations.rules import CATEGORIES_ZH, LEVELS_ZH, rule_out
+from donations.rules import rule_out
+from service.registry.vocabulary import CATEGORIES_ZH, LEVELS_ZH
 from donations.schemas import ApplicationIn, FinalizeIn, NoticeIn, ProgramIn, ReviewIn
 from donations.selection_api import notice_out
 from service.auth import allow
-from service.errors import NOT_FOUND, Problem
+from service.errors import Problem
 from service.identity import mask_name
 from service.money import format_yuan
 from service.registry.models import Student
@@ -30,6 +31,7 @@ from service.web.console import (
     STAFF, back_to, fetch_rows, form_struct, form_values, page_window, pager, render, texts, today,
 )
 from service.web.console_applications import usernames
+from service.lookups import get_or_404
 
 RULE_FIELDS = {"fixed": ("amount",), "by_level": tuple(LEVELS_ZH), "by_province": ("in_province", "out_of_province")}
 
@@ -184,9 +186,7 @@ async def grant_review(request: Request, app_id: FromPath[int],
 async def notice_page(request: Request, notice_id: FromPath[int],
                       db_session: NamedDependency[AsyncSession]) -> Template:
     """The notice as the public sees it (masked names), printable; the public PDF and JSON are linked."""
-    notice = await db_session.get(Notice, notice_id)
-    if notice is None:
-        raise Problem(NOT_FOUND, f"公示 {notice_id} 不存在。", f"Notice {notice_id} does not exist.")
+    notice = await get_or_404(db_session, Notice, notice_id, "公示", "Notice")
     return render(request, "notice.html", n=await notice_out(db_session, notice), masked=mask_name)
 
 

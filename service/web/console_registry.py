@@ -22,11 +22,11 @@ from service.pagination import fetch_page
 from service.registry import students as svc
 from service.registry.models import CATEGORIES, LEVELS, Student, University
 from service.registry.schemas import StudentIn
+from service.registry.vocabulary import RELATIONSHIPS
 from service.web.console import (
     PAGE_SIZE, STAFF, back_to, form_struct, form_values, page_window, pager, render, texts, today,
 )
 
-RELATIONSHIPS = ("father", "mother", "guardian", "spouse", "other")
 
 
 async def universities(session: AsyncSession) -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import Any
 from litestar import Request
 
 from loans.lifecycle import LABELS_ZH as LOAN_STATUS_ZH
+from service.registry import vocabulary
 from service.web.i18n_grants import GRANT_LABELS_ZH, GRANT_MESSAGES
 
 LANG_COOKIE = "zizhu_lang"
@@ -140,16 +141,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "role_donor": ("捐赠方", "donor"), "role_auditor": ("审计", "auditor"),
 }
 
-ENUM_LABELS_EN: dict[str, str] = {
-    "junior_college": "junior college", "undergraduate": "undergraduate", "graduate": "graduate",
-    "registered_poor": "registered poor", "minimum_allowance": "minimum allowance", "destitute": "destitute",
-    "orphan": "orphan", "disabled": "disabled", "other": "other", "father": "father", "mother": "mother",
-    "guardian": "guardian", "spouse": "spouse", "government": "government", "borrower": "borrower",
-}
+ENUM_LABELS_EN: dict[str, str] = {**vocabulary.labels("en"), "government": "government", "borrower": "borrower"}
 ENUM_LABELS_ZH: dict[str, str] = {
-    "junior_college": "专科", "undergraduate": "本科", "graduate": "研究生",
-    "registered_poor": "建档立卡", "minimum_allowance": "低保", "destitute": "特困供养", "orphan": "孤儿",
-    "disabled": "残疾", "other": "其他", "father": "父亲", "mother": "母亲", "guardian": "监护人", "spouse": "配偶",
+    **vocabulary.labels("zh"),
     "government": "财政贴息", "borrower": "借款人", "pending": "未到期", "due": "到期", "paid": "已还", "overdue": "逾期",
     "disbursement": "放款", "interest": "利息", "subsidy": "贴息", "penalty": "罚息", "repayment": "还款",
     "reversal": "冲正", "principal": "本金", "interest_borrower": "借款人利息", "interest_government": "贴息利息",

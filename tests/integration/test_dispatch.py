@@ -211,7 +211,7 @@ async def test_retry_endpoint_requeues_a_failed_message(client, make_user, db, s
     r = await client.post(f"/api/v1/notifications/{row.id}/retry", headers=officer)
     assert r.status_code == 200 and r.json()["status"] == "queued" and r.json()["attempts"] == 0
     again = await client.post(f"/api/v1/notifications/{row.id}/retry", headers=officer)
-    assert again.status_code == 422
+    assert again.status_code == 409 and again.json()["type"] == "/problems/invalid-transition"  # queued: not failed
 
 
 async def test_email_over_smtp(db, settings, sessions):
