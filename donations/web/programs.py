@@ -20,16 +20,15 @@ from donations.lifecycle import AppStatus
 from donations.models import Application, Notice, Program
 from donations.rules import CATEGORIES_ZH, LEVELS_ZH, rule_out
 from donations.schemas import ApplicationIn, FinalizeIn, NoticeIn, ProgramIn, ReviewIn
-from donations.selection_api import notice_out
+from donations.views import notice_out
 from service.auth import allow
 from service.errors import NOT_FOUND, Problem
 from service.identity import mask_name
 from service.money import format_yuan
 from service.registry.models import Student
 from service.web.console import (
-    STAFF, back_to, fetch_rows, form_struct, form_values, page_window, pager, render, texts, today,
+    STAFF, back_to, fetch_rows, form_struct, form_values, page_window, pager, render, texts, today, usernames,
 )
-from service.web.console_applications import usernames
 
 RULE_FIELDS = {"fixed": ("amount",), "by_level": tuple(LEVELS_ZH), "by_province": ("in_province", "out_of_province")}
 
