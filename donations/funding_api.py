@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import anyio.to_thread
-
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -22,9 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from donations import funding, receipts, reports
 from donations.models import Donor, Funding, Program, Receipt
 from donations.paper import render_receipt
-from donations.report_pdf import LoanSummary, ProgramLine, render_annual, render_donor_report
+from donations.report_pdf import render_donor_report
+from donations.reports import annual_pdf
 from donations.schemas import (
-    AppropriationIn, DonationIn, DonorIn, DonorOut, FundingOut, ProgramIn, ProgramOut, VerifiedReceipt, VoidIn,
+    AppropriationIn,
+    DonationIn,
+    DonorIn,
+    DonorOut,
+    FundingOut,
+    ProgramIn,
+    ProgramOut,
+    VerifiedReceipt,
+    VoidIn,
 )
 from donations.views import donor_out, funding_out, program_out, receipt_out, trace_out
 from service import idempotency
@@ -32,6 +40,7 @@ from service.auth import STAFF_READERS, allow
 from service.errors import NOT_FOUND, Problem
 from service.money import format_yuan
 from service.pagination import Page, fetch_page
+from service.responses import pdf_response
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0)]
@@ -243,7 +252,7 @@ class DonationReportController(Controller):
                      format: FromQuery[Literal["json", "pdf"]] = "json") -> Any:
         programs, total = await reports.annual(db_session, year)
         if format == "pdf":
-            return pdf_response(await annual_pdf(db_session, request, year, programs, total), f"{year}年度资助统计.pdf")
+            return pdf_response(await annual_pdf(db_session, request.app.state.settings, request.app.state.get("loans_summary"), year, programs, total), f"{year}年度资助统计.pdf")
         return {"year": year, "programs": [
             {"program_id": pid, "name": name, "persons": t.persons, "person_times": t.person_times,
              "amount": format_yuan(t.amount),
@@ -251,30 +260,6 @@ class DonationReportController(Controller):
             for pid, name, t in programs],
             "total": {"persons": total.persons, "person_times": total.person_times, "amount": format_yuan(total.amount),
                       "registered_poor": {"persons": total.poor_persons, "amount": format_yuan(total.poor_amount)}}}
-
-
-def pdf_response(pdf: bytes, filename: str) -> Response[bytes]:
-    return Response(content=pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}"})
-
-
-async def annual_pdf(session: AsyncSession, request: Request, year: int, programs: Any, total: Any) -> bytes:
-    """The annual summary on paper; the loans section comes from whatever the composition root hands over
-    (app state `loans_summary`: async (session, year) → {"year", "registered_poor", "cumulative"} totals)."""
-    settings = request.app.state.settings
-    provider = request.app.state.get("loans_summary")
-    loans = None
-    if provider is not None:
-        r = await provider(session, year)
-        y, poor, cum = r["year"], r["registered_poor"], r["cumulative"]
-        loans = LoanSummary(y.students, y.contracts, y.amount, poor.students, poor.amount, cum.students,
-                            cum.contracts, cum.amount)
-    lines = [ProgramLine(name, t.persons, t.person_times, t.amount, t.poor_persons, t.poor_amount)
-             for _, name, t in programs]
-    overall = ProgramLine("合计", total.persons, total.person_times, total.amount, total.poor_persons,
-                          total.poor_amount)
-    return await anyio.to_thread.run_sync(render_annual, settings.centre_name, year, lines, overall, loans,
-                                          settings.today())
 
 
 @get("/V/{code:str}", opt={"public": True}, tags=["receipts"],
@@ -285,4 +270,4 @@ async def short_verify(code: FromPath[str]) -> Redirect:
 
 ROUTES: list[Any] = [DonorController, ProgramController, DonationController, AppropriationController,
                      ReceiptController, DonationReportController, short_verify]
-__all__ = ["ROUTES", "idempotent", "pdf_response"]
+__all__ = ["ROUTES", "idempotent"]

@@ -8,19 +8,25 @@ as unallocated again.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations.lifecycle import AwardStatus
 from donations.models import Allocation, Award, Donor, Funding, Program, Receipt
+from donations.report_pdf import LoanSummary, ProgramLine, render_annual
 from service.identity import mask_name
 from service.registry.models import Student, University
 from service.registry.vocabulary import level_zh
+from service.settings import Settings
 
+# the loans' totals of a year for the annual PDF, handed over by the composition root (donations know no loans)
+LoansSummary = Callable[[AsyncSession, int], Awaitable[dict[str, Any]]]
 _COUNTED = [AwardStatus.PAID.value, AwardStatus.UNDER_REVIEW.value]  # paid and not taken back
 
 
@@ -161,3 +167,29 @@ def by_key(trace: DonorTrace, key: str) -> dict[str, int]:
         for line in d.lines:
             out[line.program if key == "program" else level_zh(line.level)] += line.amount
     return dict(out)
+
+
+async def annual_pdf(session: AsyncSession, settings: Settings, loans_summary: LoansSummary | None, year: int,
+                     programs: Any, total: Any) -> bytes:
+    """The annual summary on paper; the loans section comes from whatever the composition root hands over
+    (app state `loans_summary`: async (session, year) → {"year", "registered_poor", "cumulative"} totals)."""
+    loans = None
+    if loans_summary is not None:
+        r = await loans_summary(session, year)
+        y, poor, cum = r["year"], r["registered_poor"], r["cumulative"]
+        loans = LoanSummary(y.students, y.contracts, y.amount, poor.students, poor.amount, cum.students,
+                            cum.contracts, cum.amount)
+    lines = [ProgramLine(name, t.persons, t.person_times, t.amount, t.poor_persons, t.poor_amount)
+             for _, name, t in programs]
+    overall = ProgramLine("合计", total.persons, total.person_times, total.amount, total.poor_persons,
+                          total.poor_amount)
+    return await anyio.to_thread.run_sync(render_annual, settings.centre_name, year, lines, overall, loans,
+                                          datetime.now(settings.tz).date())
+
+
+async def donation_totals(session: AsyncSession) -> tuple[int, int]:
+    """Donations received and allocated to awards so far, in fen (appropriations not counted)."""
+    received, allocated = (await session.execute(select(
+        func.coalesce(func.sum(Funding.amount), 0), func.coalesce(func.sum(Funding.allocated), 0))
+        .where(Funding.kind == "donation"))).one()
+    return int(received), int(allocated)

@@ -19,25 +19,39 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations import awards, crosscheck, selection
 from donations.funding import get_program
-from donations.funding_api import Limit, Offset, idempotent, pdf_response
+from donations.funding_api import Limit, Offset, idempotent
+from donations.models import Application, Award, Notice
 from donations.paper import AcknowledgementData, render_acknowledgement
 from donations.report_pdf import NoticeEntryRow, render_notice
-from donations.selection import BAD_TRANSITION
-from donations.models import Application, Award, Notice
-from service.registry.vocabulary import LEVELS_ZH
 from donations.schemas import (
-    AcknowledgeIn, ApplicationIn, ApplicationOut, AwardOut, AwardReviewIn, FinalizeIn, FinalizeOut, NoticeEntry,
-    NoticeIn, NoticeOut, ObjectionIn, ObjectionOut, PayIn, PaymentOut, ReviewIn, RevokeIn,
+    AcknowledgeIn,
+    ApplicationIn,
+    ApplicationOut,
+    AwardOut,
+    AwardReviewIn,
+    FinalizeIn,
+    FinalizeOut,
+    NoticeIn,
+    NoticeOut,
+    ObjectionIn,
+    ObjectionOut,
+    PayIn,
+    PaymentOut,
+    ReviewIn,
+    RevokeIn,
 )
-from donations.views import application_out, award_out, line_out
+from donations.selection import BAD_TRANSITION
+from donations.views import application_out, award_out, line_out, notice_out
 from service import audit
 from service.auth import STAFF_READERS, allow
 from service.errors import FORBIDDEN, TOO_LARGE, Problem
-from service.identity import mask_bank_card, mask_id_number, mask_name
-from service.money import format_yuan, parse_yuan
-from service.registry.models import Student, University
-from service.pagination import Page, fetch_page
+from service.identity import mask_bank_card, mask_id_number
 from service.lookups import get_or_404
+from service.money import parse_yuan
+from service.pagination import Page, fetch_page
+from service.registry.models import Student, University
+from service.registry.vocabulary import LEVELS_ZH
+from service.responses import pdf_response
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -109,15 +123,6 @@ class ApplicationController(Controller):
         app = await selection.get_application(db_session, app_id)
         app = await selection.review(db_session, app, request.user, data.approved, data.reason)
         return await application_out(db_session, app)
-
-
-async def notice_out(session: AsyncSession, notice: Notice) -> NoticeOut:
-    program = await get_program(session, notice.program_id)
-    entries = [NoticeEntry(application_id=i, student=mask_name(name), university=university,
-                           level=LEVELS_ZH.get(level, level), amount=format_yuan(amount))
-               for i, amount, name, level, university in await selection.notice_entries(session, notice)]
-    return NoticeOut(id=notice.id, program_id=program.id, program=program.name, starts_on=notice.starts_on,
-                     ends_on=notice.ends_on, entries=entries)
 
 
 class NoticeController(Controller):

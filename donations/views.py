@@ -7,13 +7,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from donations.models import Allocation, Application, Award, DirectedStudent, Donor, Funding, Objection, Program, Receipt
-from donations.reports import DonorTrace
-from donations.rules import rule_out
-from donations.schemas import (
-    AllocationLineOut, ApplicationOut, AwardOut, DonorOut, FundingOut, ProgramOut, ReceiptOut,
+from donations.models import (
+    Allocation, Application, Award, DirectedStudent, Donor, Funding, Notice, Objection, Program, Receipt,
 )
-from service.identity import mask_bank_card, mask_id_number
+from donations import selection
+from donations.funding import get_program
+from donations.reports import DonorTrace
+from donations.rules import LEVELS_ZH, rule_out
+from donations.schemas import (
+    AllocationLineOut, ApplicationOut, AwardOut, DonorOut, FundingOut, NoticeEntry, NoticeOut, ProgramOut, ReceiptOut,
+)
+from service.identity import mask_bank_card, mask_id_number, mask_name
 from service.money import format_yuan
 
 
@@ -110,3 +114,12 @@ def trace_out(t: DonorTrace) -> dict[str, Any]:
                              "paid_on": x.paid_on.isoformat() if x.paid_on else None} for x in d.lines],
         } for d in t.donations],
     }
+
+
+async def notice_out(session: AsyncSession, notice: Notice) -> NoticeOut:
+    program = await get_program(session, notice.program_id)
+    entries = [NoticeEntry(application_id=i, student=mask_name(name), university=university,
+                           level=LEVELS_ZH.get(level, level), amount=format_yuan(amount))
+               for i, amount, name, level, university in await selection.notice_entries(session, notice)]
+    return NoticeOut(id=notice.id, program_id=program.id, program=program.name, starts_on=notice.starts_on,
+                     ends_on=notice.ends_on, entries=entries)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -17,94 +16,24 @@ from loans import batch, contracts, ledger, repayments, servicing
 from loans.certificate import render_certificate
 from loans.lifecycle import LoanStatus
 from loans.models import Loan, PolicyRule
-from loans.policy import KINDS, PolicyError, format_rate, limits_for, validate_row
+from loans.policy import KINDS, PolicyError, validate_row
 from loans.prepayment import execution_date
+from loans.repayments import record_repayment
 from loans.schemas import (
-    ApplicationIn, ApplicationOut, BatchIn, BatchOut, CoBorrowerOut, ContractOut, DisburseIn, LedgerEntryOut, LedgerLineOut, LedgerOut,
-    PayoutOut, PolicyIn, PolicyOut, ReasonIn, ReceiptIn, RepaymentIn, RepaymentOut, ScheduleLineOut, ScheduleOut,
-    SignIn, VerifiedContract,
+    ApplicationIn, ApplicationOut, BatchIn, BatchOut, ContractOut, DisburseIn, LedgerEntryOut, LedgerLineOut, LedgerOut,
+    PolicyIn, PolicyOut, ReasonIn, ReceiptIn, RepaymentIn, ScheduleLineOut, ScheduleOut, SignIn, VerifiedContract,
 )
+from loans.views import application_out, contract_out, school_scope
 from service import audit, idempotency
-from service.auth import STAFF_READERS, AuthUser, allow
-from service.errors import CONFLICT, FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem
-from service.identity import mask_id_number, mask_name, mask_phone
+from service.auth import STAFF_READERS, allow
+from service.errors import CONFLICT, NOT_FOUND, UNPROCESSABLE, Problem
+from service.identity import mask_name
 from service.money import format_yuan
 from service.pagination import Page, fetch_page
-from service.registry.models import CoBorrower, Student
+from service.registry.models import Student
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0)]
-
-
-async def application_out(session: AsyncSession, loan: Loan) -> ApplicationOut:
-    co = await session.get(CoBorrower, loan.co_borrower_id)
-    student = await session.get(Student, loan.student_id)
-    assert co is not None and student is not None
-    try:
-        limit = format_yuan(limits_for(await apps.policy_rows(session), loan.academic_year, student.level).maximum)
-    except PolicyError:
-        limit = ""
-    return ApplicationOut(
-        id=loan.id, status=loan.status, student_id=loan.student_id, academic_year=loan.academic_year,
-        amount=format_yuan(loan.amount), limit=limit,
-        co_borrower=CoBorrowerOut(name=co.name, id_number=mask_id_number(co.id_number), phone=mask_phone(co.phone),
-                                  relationship=loan.co_borrower_relationship),
-        prepared_by=loan.prepared_by, decided_by=loan.decided_by, reason=loan.reason, contract_no=loan.contract_no,
-        created_at=loan.created_at,
-    )
-
-
-async def contract_out(session: AsyncSession, loan: Loan) -> ContractOut:
-    assert loan.contract_no and loan.signed_on and loan.rate is not None and loan.maturity_date
-    paid = await contracts.payouts(session, loan.id)
-    outstanding = (await ledger.balances(session, loan.id))["principal"]
-    return ContractOut(
-        contract_no=loan.contract_no, application_id=loan.id, student_id=loan.student_id,
-        academic_year=loan.academic_year, status=loan.status, principal=format_yuan(loan.amount),
-        outstanding_principal=format_yuan(outstanding),  # summed from the ledger
-        rate=format_rate(loan.rate), lpr=format_rate(loan.lpr or loan.rate), spread_bp=loan.spread_bp or 0,
-        term_years=loan.term_years or 0, signed_on=loan.signed_on, maturity_date=loan.maturity_date,
-        grace_years=loan.grace_years or 0, subsidy_end=loan.subsidy_end or loan.maturity_date,
-        receipt_amount=None if loan.receipt_amount is None else format_yuan(loan.receipt_amount),
-        disbursed_on=loan.disbursed_on,
-        payouts=[PayoutOut(payee=p.payee, payee_ref=p.payee_ref, amount=format_yuan(p.amount), paid_on=p.paid_on)
-                 for p in paid],
-        policy_ids=list(loan.contract_policy_ids or []) + list(loan.limit_policy_ids or []),
-        check_code=loan.check_code or "",
-    )
-
-
-async def _school_scope(session: AsyncSession, user: AuthUser, loan: Loan) -> None:
-    if user.role == "school":
-        student = await session.get(Student, loan.student_id)
-        if student is None or student.university_code != user.university_code:
-            raise Problem(FORBIDDEN, "该合同的学生不在本校。", "This student is not at your university.")
-
-
-async def record_repayment(session: AsyncSession, contract_no: str, data: RepaymentIn, key: str | None,
-                           actor: str) -> tuple[int, dict[str, Any]]:
-    """Post a repayment (the API's and the console's): with an idempotency key, a repeat gives the first answer."""
-    scope = f"repayment:{contract_no}"
-    if key is not None:
-        first = await idempotency.claim(session, scope, key, idempotency.request_hash(msgspec.json.encode(data)))
-        if first is not None:
-            return first
-    loan = await contracts.get_contract(session, contract_no)
-    # one repayment at a time per contract (PostgreSQL row lock; SQLite's write lock already serializes)
-    await session.refresh(loan, with_for_update=True)
-    amount = apps.parse_amount(data.amount)
-    if amount <= 0:
-        raise Problem(apps.BAD_AMOUNT, "还款金额须大于零。", "The amount must be positive.", field="amount")
-    result = await repayments.repay(session, loan, amount, data.paid_on, data.reference, actor)
-    a = result.allocation
-    body = msgspec.to_builtins(RepaymentOut(
-        id=result.entry_id, contract_no=contract_no, amount=format_yuan(amount), paid_on=data.paid_on,
-        allocated={"penalty": format_yuan(a.penalty), "interest": format_yuan(a.interest),
-                   "principal": format_yuan(a.principal)}, credit=format_yuan(a.credit)))
-    if key is not None:
-        await idempotency.remember(session, scope, key, 201, body)
-    await audit.record(session, actor, "repay", "loan", loan.id, None, body)
-    return 201, body
 
 
 class LoanApplicationController(Controller):
@@ -196,7 +125,7 @@ class LoanContractController(Controller):
     async def detail(self, contract_no: FromPath[str], db_session: NamedDependency[AsyncSession],
                      request: Request) -> ContractOut:
         loan = await contracts.get_contract(db_session, contract_no)
-        await _school_scope(db_session, request.user, loan)
+        await school_scope(db_session, request.user, loan)
         return await contract_out(db_session, loan)
 
     @post("/{contract_no:str}/receipt", guards=[allow("school", "officer")], status_code=200,
@@ -218,7 +147,7 @@ class LoanContractController(Controller):
     async def certificate(self, contract_no: FromPath[str], db_session: NamedDependency[AsyncSession],
                           request: Request) -> Response[bytes]:
         loan = await contracts.get_contract(db_session, contract_no)
-        await _school_scope(db_session, request.user, loan)
+        await school_scope(db_session, request.user, loan)
         data = await contracts.certificate_data(db_session, loan, request.app.state.settings)
         return Response(content=render_certificate(data), media_type="application/pdf", headers={
             "Content-Disposition": f'inline; filename="{contract_no}.pdf"'})
@@ -227,7 +156,7 @@ class LoanContractController(Controller):
     async def schedule(self, contract_no: FromPath[str], db_session: NamedDependency[AsyncSession],
                        request: Request) -> ScheduleOut:
         loan = await contracts.get_contract(db_session, contract_no)
-        await _school_scope(db_session, request.user, loan)
+        await school_scope(db_session, request.user, loan)
         rows = await servicing.stored_schedule(db_session, loan.id)
         lines = [ScheduleLineOut(due_on=r.due_on, payer=r.payer, principal=format_yuan(r.principal),
                                  interest=format_yuan(r.interest), paid=format_yuan(r.paid_principal + r.paid_interest),

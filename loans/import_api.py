@@ -15,7 +15,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
@@ -43,6 +42,7 @@ from service.auth import STAFF_READERS, allow
 from service.errors import TOO_LARGE, Problem, problem_type
 from service.identity import mask_id_number, mask_phone
 from service.registry.models import CoBorrower, Student
+from service.responses import xlsx_response
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_JSON_ERRORS = 1000  # the JSON answer lists this many; the annotated workbook marks them all
@@ -207,14 +207,6 @@ async def export_contracts(session: AsyncSession, academic_year: int | None = No
     async for chunk in stream.partitions():
         await anyio.to_thread.run_sync(append, chunk)
     return await anyio.to_thread.run_sync(_save, wb)
-
-
-def xlsx_response(content: bytes, filename: str, status_code: int = 200,
-                  headers: dict[str, str] | None = None) -> Response[bytes]:
-    ascii_name = filename.encode("ascii", "ignore").decode() or "zizhu.xlsx"
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-    return Response(content=content, media_type=XLSX_MEDIA_TYPE, status_code=status_code,
-                    headers={"Content-Disposition": disposition, **(headers or {})})
 
 
 def stopped_problem(result: ImportResult) -> Problem:

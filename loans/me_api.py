@@ -13,27 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import graduates
-from loans.api import contract_out
+from loans.views import contract_out
 from loans.models import GraduationConfirmation, Loan, ScheduleLineRow
-from loans.schemas import ContractOut
+from loans.schemas import ContactIn, ContractOut, GraduationIn, Text
 from service.auth import STAFF_READERS, allow
 from service.identity import mask_phone
 from service.money import format_yuan
 from service.registry.models import Student
 from service.registry.students import get_student
 
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-
-
-class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
-    phone: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
-    address: Text
-
-
-class GraduationIn(msgspec.Struct, forbid_unknown_fields=True):
-    employer: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    phone: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
-    address: Text
 
 
 class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):

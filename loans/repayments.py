@@ -9,20 +9,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+import msgspec
 from sqlalchemy import false, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans import ledger
+from loans import contracts, ledger
 from loans.allocation import Allocation, Dues, Owed, allocate, dues_of, spread
-from loans.applications import policy_rows
+from loans.applications import BAD_AMOUNT, parse_amount, policy_rows
 from loans.lifecycle import ACTIVE, SCHEDULE_LINE
 from loans.models import LedgerEntry, LinePayment, Loan, ScheduleLineRow
 from loans.prepayment import Quote, accrued_borrower_interest
-from loans.servicing import schedule_terms
 from loans.schedule import BORROWER, GOVERNMENT
+from loans.schemas import RepaymentIn, RepaymentOut
+from loans.servicing import schedule_terms
+from service import audit, idempotency
 from service.errors import CONFLICT, UNPROCESSABLE, Problem
 from service.lifecycle import BAD_TRANSITION, step
+from service.money import format_yuan
 
 _RECOGNITION = {BORROWER: ("interest", "interest_borrower"), GOVERNMENT: ("subsidy", "interest_government")}
 
@@ -137,3 +142,29 @@ async def settlement_quote(session: AsyncSession, loan: Loan, as_of: date) -> Qu
                                                    loan.subsidy_end),
         credit=max(0, -balances["suspense"]),
     )
+
+
+async def record_repayment(session: AsyncSession, contract_no: str, data: RepaymentIn, key: str | None,
+                           actor: str) -> tuple[int, dict[str, Any]]:
+    """Post a repayment (the API's and the console's): with an idempotency key, a repeat gives the first answer."""
+    scope = f"repayment:{contract_no}"
+    if key is not None:
+        first = await idempotency.claim(session, scope, key, idempotency.request_hash(msgspec.json.encode(data)))
+        if first is not None:
+            return first
+    loan = await contracts.get_contract(session, contract_no)
+    # one repayment at a time per contract (PostgreSQL row lock; SQLite's write lock already serializes)
+    await session.refresh(loan, with_for_update=True)
+    amount = parse_amount(data.amount)
+    if amount <= 0:
+        raise Problem(BAD_AMOUNT, "还款金额须大于零。", "The amount must be positive.", field="amount")
+    result = await repay(session, loan, amount, data.paid_on, data.reference, actor)
+    a = result.allocation
+    body = msgspec.to_builtins(RepaymentOut(
+        id=result.entry_id, contract_no=contract_no, amount=format_yuan(amount), paid_on=data.paid_on,
+        allocated={"penalty": format_yuan(a.penalty), "interest": format_yuan(a.interest),
+                   "principal": format_yuan(a.principal)}, credit=format_yuan(a.credit)))
+    if key is not None:
+        await idempotency.remember(session, scope, key, 201, body)
+    await audit.record(session, actor, "repay", "loan", loan.id, None, body)
+    return 201, body

@@ -190,3 +190,17 @@ class BatchOut(msgspec.Struct):
     prepayments_failed: int = 0
     collection_attempts: dict[str, int] = {}
     reminders_queued: int = 0
+
+
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
+    phone: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+    address: Text
+
+
+class GraduationIn(msgspec.Struct, forbid_unknown_fields=True):
+    employer: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    phone: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+    address: Text

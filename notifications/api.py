@@ -15,16 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.lifecycle import OUTBOX
 from notifications.models import STATUSES, OutboxMessage, ReminderRule, row_id
+from notifications.outbox import mask_recipient
 from notifications.rules import RuleChange, change_rule
 from notifications.templates import LANGUAGES, TEMPLATES, Fields, render
 from service import audit, lifecycle
 from service.auth import STAFF_READERS, allow
 from service.db import utcnow
 from service.errors import FORBIDDEN, INVALID_REQUEST, NOT_FOUND, Problem
-from service.identity import mask_phone
+from service.lookups import get_or_404
 from service.money import parse_yuan
 from service.pagination import Page, fetch_page
-from service.lookups import get_or_404
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0)]
@@ -83,13 +83,6 @@ class ReceiptIn(msgspec.Struct):
 
 class ReceiptsIn(msgspec.Struct, forbid_unknown_fields=True):
     receipts: Annotated[list[ReceiptIn], msgspec.Meta(max_length=1000)]
-
-
-def mask_recipient(channel: str, value: str) -> str:
-    if channel == "email":
-        name, _, domain = value.partition("@")
-        return f"{name[:1]}***@{domain}"
-    return mask_phone(value)
 
 
 def notification_out(m: OutboxMessage, tz: Any) -> NotificationOut:

@@ -14,12 +14,14 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
 
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 from notifications.models import CHANNELS, OutboxMessage
 from service.db import utcnow
+from service.identity import mask_phone
 
 # What a set-based scan selects, in this order (status, attempts and times take their defaults).
 OUTBOX_COLUMNS = ("subject", "kind", "template", "due_on", "occasion_on", "recipient_role", "recipient",
@@ -75,3 +77,16 @@ async def enqueue(session: AsyncSession, messages: Iterable[Message]) -> int:
         result = await session.execute(insert_new(session).values(chunk))
         inserted += max(result.rowcount or 0, 0)
     return inserted
+
+
+def mask_recipient(channel: str, value: str) -> str:
+    if channel == "email":
+        name, _, domain = value.partition("@")
+        return f"{name[:1]}***@{domain}"
+    return mask_phone(value)
+
+
+async def status_counts(session: AsyncSession) -> dict[str, int]:
+    """Messages in the outbox by delivery status."""
+    return {status: int(n) for status, n in await session.execute(
+        select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(OutboxMessage.status))}

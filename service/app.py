@@ -22,13 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from donations.funding_api import ROUTES as DONATION_ROUTES
 from donations.selection_api import ROUTES as GRANT_ROUTES
+from donations.web import SECTION as DONATIONS_CONSOLE
 from loans.api import ROUTES as LOAN_ROUTES
 from loans.batch import close_of_business
 from loans.reports import loans_report
 from loans.import_api import ROUTES as LOAN_IMPORT_ROUTES
 from loans.me_api import ROUTES as GRADUATE_ROUTES
 from loans.reminders import queue_reminders
+from loans.web import SECTION as LOANS_CONSOLE
 from notifications.api import ROUTES as NOTIFICATION_ROUTES
+from notifications.web import SECTION as NOTIFICATIONS_CONSOLE
 from notifications.worker import notification_jobs
 from service.accounts import AuthController, UserController
 from service.auth import ActiveUserCache, make_jwt_auth
@@ -39,8 +42,9 @@ from service.logs import configure_logging
 from service.registry.api import StudentController, UniversityController
 from service.openapi import document_file_formats, document_problems, mark_public_operations
 from service.settings import Settings, get_settings
-from service.web.console_router import console_router
+from service.web.console_router import FRAME, console_router
 from service.web.pages import ROUTES as PAGE_ROUTES
+from service.web.sections import Console
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_BODY_BYTES = 20 * 1024 * 1024
@@ -87,6 +91,11 @@ def nightly_jobs(settings: Settings, engine: AsyncEngine, today: Callable[[], da
             Job("loans-reminder-scan", "0 7 * * *", scan_reminders), *notification_jobs(settings, engine)]
 
 
+def console_sections() -> Console:
+    """The console: the frame's pages and each domain's section (pages, navigation, panels, words, templates)."""
+    return Console.of([FRAME, LOANS_CONSOLE, DONATIONS_CONSOLE, NOTIFICATIONS_CONSOLE])
+
+
 def freeze_startup_objects() -> None:
     # Everything made at start-up (the app, its routes, SQLAlchemy's metadata, the OpenAPI document) lives as long
     # as the process: moved out of the collector's generations, full collections no longer walk it on every cycle.
@@ -104,6 +113,7 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
     configure_logging(settings.log_level)
     engine = create_engine(settings)
     jwt_auth = make_jwt_auth(settings)
+    console = console_sections()
 
     jobs = nightly_jobs(settings, engine) if settings.scheduler_enabled else []
     scheduler = build_scheduler(settings, jobs, engine) if jobs else None
@@ -124,7 +134,7 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
         route_handlers=[
             create_static_files_router(path=SWAGGER_STATIC, directories=[SWAGGER_DIR], opt={"public": True},
                                        include_in_schema=False),
-            *PAGE_ROUTES, console_router(settings), AuthController, UserController, UniversityController, StudentController,
+            *PAGE_ROUTES, console_router(settings, console), AuthController, UserController, UniversityController, StudentController,
             *LOAN_ROUTES, *LOAN_IMPORT_ROUTES, *GRADUATE_ROUTES,
             *DONATION_ROUTES, *GRANT_ROUTES, *NOTIFICATION_ROUTES,
         ],
@@ -133,9 +143,10 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
         middleware=[write_intent_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"settings": settings, "engine": engine, "jwt_auth": jwt_auth, "user_cache": ActiveUserCache(),
+                     "console": console,
                      "loans_summary": loans_report, **(extra_state or {})}),  # loans' part of the annual PDF
         template_config=TemplateConfig(
-            directory=Path(__file__).parent / "web" / "templates", engine=JinjaTemplateEngine
+            directory=[Path(__file__).parent / "web" / "templates", *console.templates], engine=JinjaTemplateEngine
         ),
         openapi_config=OpenAPIConfig(
             title="Zizhu (资助) API",

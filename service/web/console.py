@@ -11,13 +11,12 @@ call the domain's service functions directly, exactly as the JSON API's controll
 - A Problem becomes a readable message in the page in the chosen language, with the status code the API gives
   (a refused change is a 4xx, so the request's transaction is rolled back and nothing is half-written).
 
-Pages of the other domains join by adding their handlers to CONSOLE_ROUTES and their entries to NAV.
+The domains' pages join through their ConsoleSection (service.web.sections), handed over by service.app.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
@@ -31,13 +30,14 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import Select, func
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import AuthUser, user_from_token
+from service.auth import AuthUser, User, user_from_token
 from service.errors import FORBIDDEN, UNPROCESSABLE, Problem, handle_unexpected
 from service.settings import Settings
 from service.web.i18n import LANG_COOKIE, LANGS, MESSAGES, TEXTS, Texts, choose_language
+from service.web.sections import Console, NavItem
 
 SESSION_COOKIE = "zizhu_session"
 CSRF_COOKIE = "zizhu_csrf"
@@ -45,45 +45,24 @@ PAGE_SIZE = 50
 S = TypeVar("S", bound=msgspec.Struct)
 
 
-@dataclass(frozen=True)
-class NavItem:
-    path: str
-    key: str  # catalogue key of its label
-    roles: tuple[str, ...]  # admin sees everything
-
-
 STAFF = ("officer", "reviewer", "auditor")
-NAV: list[NavItem] = [
-    NavItem("/console", "dashboard", STAFF),
-    NavItem("/console/students", "students", STAFF),
-    NavItem("/console/applications?status=submitted", "queue", ("reviewer",)),
-    NavItem("/console/applications", "applications", STAFF),
-    NavItem("/console/contracts", "contracts", STAFF),
-    NavItem("/console/programs", "programs", STAFF),
-    NavItem("/console/grants/applications?status=submitted", "grant_queue", ("reviewer",)),
-    NavItem("/console/donations", "donations", STAFF),
-    NavItem("/console/awards", "grant_awards", STAFF),
-    NavItem("/console/receipts", "receipts", STAFF),
-    NavItem("/console/import", "import", ("officer",)),
-    NavItem("/console/reports", "reports", STAFF),
-    NavItem("/console/audit", "audit", ("auditor",)),
-    NavItem("/console/school/receipts", "receipts_queue", ("school",)),
-    NavItem("/console/graduations", "graduations", ("school", "reviewer")),
-    NavItem("/console/me", "my_loans", ("graduate",)),
-    NavItem("/console/donor", "my_donations", ("donor",)),
-]
 # Where a role lands after signing in: the first page of the navigation it may see.
 ROLE_HOME_FALLBACK = "/console/no-pages"
 
 
-def nav_for(user: AuthUser | None) -> list[NavItem]:
+def console_of(request: Request[Any, Any, Any]) -> Console:
+    """The console the composition root assembled from the domains' sections."""
+    return request.app.state.console  # type: ignore[no-any-return]
+
+
+def nav_for(console: Console, user: AuthUser | None) -> list[NavItem]:
     if user is None:
         return []
-    return [item for item in NAV if user.role == "admin" or user.role in item.roles]
+    return [item for item in console.nav if user.role == "admin" or user.role in item.roles]
 
 
-def home_of(user: AuthUser) -> str:
-    items = nav_for(user)
+def home_of(console: Console, user: AuthUser) -> str:
+    items = nav_for(console, user)
     return items[0].path if items else ROLE_HOME_FALLBACK
 
 
@@ -119,6 +98,24 @@ def today(request: Request[Any, Any, Any]) -> date:
     return request.app.state.settings.today()
 
 
+def report_year(request: Request[Any, Any, Any]) -> int:
+    """`?year=`, else the academic year under way (bad values: the nearest year the reports take)."""
+    on = today(request)
+    try:
+        year = int(request.query_params.get("year", ""))
+    except ValueError:
+        year = on.year if on.month >= 9 else on.year - 1
+    return min(max(year, 2000), 2100)
+
+
+def report_as_of(request: Request[Any, Any, Any]) -> date:
+    """`?as_of=`, else today."""
+    try:
+        return date.fromisoformat(request.query_params.get("as_of", ""))
+    except ValueError:
+        return today(request)
+
+
 def render(request: Request[Any, Any, Any], template: str, status_code: int = 200, /, **context: Any) -> Template:
     """A console page: the template with the language, the user and the navigation it may see."""
     lang = choose_language(request)
@@ -126,7 +123,7 @@ def render(request: Request[Any, Any, Any], template: str, status_code: int = 20
     settings = request.app.state.settings
     response = Template(template_name=f"console/{template}", status_code=status_code, context={
         "t": TEXTS[lang], "lang": lang, "html_lang": "en" if lang == "en" else "zh-CN", "user": user,
-        "nav": nav_for(user), "path": request.url.path, "centre": settings.centre_name,
+        "nav": nav_for(console_of(request), user), "path": request.url.path, "centre": settings.centre_name,
         "lang_links": _language_links(request), "back": _back_link(request),
         "notice": _notice(request), **context})
     if request.query_params.get("lang") in LANGS:  # remember the switch
@@ -141,7 +138,7 @@ def _language_links(request: Request[Any, Any, Any]) -> dict[str, str]:
         path, params = request.url.path, {k: v for k, v in request.query_params.items() if k not in ("lang", "done")}
     else:
         user = request.scope.get("user")
-        path, params = home_of(user) if user else "/", {}
+        path, params = home_of(console_of(request), user) if user else "/", {}
     return {lang: f"{path}?{urlencode({**params, 'lang': lang})}" for lang in LANGS}
 
 
@@ -192,6 +189,15 @@ def field_of(message: str) -> str | None:
     if parent == "co_borrower" and name != "relationship":
         name = f"co_{name}"
     return name or None
+
+
+async def usernames(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
+    """User names by id (who prepared and who decided a step)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(User.id, User.username).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows}
 
 
 def page_window(request: Request[Any, Any, Any]) -> int:

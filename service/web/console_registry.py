@@ -1,4 +1,5 @@
-"""Console pages of the registry: finding, registering and showing students, and taking a loan application."""
+"""Console pages of the registry (the shared kernel): finding, registering and showing students; a student's page
+shows what each domain adds to it (loans: the student's loans and the application form)."""
 
 from __future__ import annotations
 
@@ -11,22 +12,26 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans import applications as apps
-from loans.models import Loan
-from loans.schemas import ApplicationIn
 from service.auth import allow
 from service.errors import Problem
 from service.identity import mask_id_number, mask_phone
-from service.money import format_yuan
 from service.pagination import fetch_page
 from service.registry import students as svc
 from service.registry.models import CATEGORIES, LEVELS, Student, University
 from service.registry.schemas import StudentIn
-from service.registry.vocabulary import RELATIONSHIPS
 from service.web.console import (
-    PAGE_SIZE, STAFF, back_to, form_struct, form_values, page_window, pager, render, texts, today,
+    PAGE_SIZE,
+    STAFF,
+    back_to,
+    console_of,
+    form_struct,
+    form_values,
+    page_window,
+    pager,
+    render,
+    texts,
 )
-
+from service.web.sections import panel_context
 
 
 async def universities(session: AsyncSession) -> dict[str, str]:
@@ -70,22 +75,13 @@ async def student_register(request: Request, db_session: NamedDependency[AsyncSe
 
 async def student_page(request: Request[Any, Any, Any], session: AsyncSession, student_id: int, status: int = 200,
                        error: str | None = None, values: dict[str, Any] | None = None) -> Template:
+    """A student's facts, then what each domain shows of them (the loans and the application form)."""
     student = await svc.get_student(session, student_id)
-    loans = (await session.scalars(select(Loan).where(Loan.student_id == student.id)
-                                   .order_by(Loan.academic_year))).all()
     uni = await session.get(University, student.university_code)
+    panels, figures = await panel_context(console_of(request).student, request, session, student=student)
     return render(request, "student.html", status, error=error, values=values or {}, s=student,
                   id_number=mask_id_number(student.id_number), phone=mask_phone(student.phone),
-                  university=uni.name if uni else student.university_code, relationships=RELATIONSHIPS,
-                  this_year=_academic_year(request), loans=[{
-                      "id": loan.id, "year": loan.academic_year, "amount": format_yuan(loan.amount),
-                      "status": loan.status, "contract_no": loan.contract_no} for loan in loans])
-
-
-def _academic_year(request: Request[Any, Any, Any]) -> int:
-    """The academic year a new application is most likely for: the one starting this autumn."""
-    on = today(request)
-    return on.year if on.month >= 3 else on.year - 1
+                  university=uni.name if uni else student.university_code, panels=panels, **figures)
 
 
 @get("/console/students/{student_id:int}", guards=[allow(*STAFF)])
@@ -94,24 +90,4 @@ async def student_detail(request: Request, student_id: FromPath[int],
     return await student_page(request, db_session, student_id)
 
 
-@post("/console/students/{student_id:int}/applications", guards=[allow("officer")])
-async def application_submit(request: Request, student_id: FromPath[int],
-                             db_session: NamedDependency[AsyncSession]) -> Response[Any]:
-    values = await form_values(request)
-    data = {"student_id": student_id, "academic_year": values.get("academic_year"), "amount": values.get("amount"),
-            "co_borrower": {"name": values.get("co_name"), "id_number": values.get("co_id_number"),
-                            "phone": values.get("co_phone"), "relationship": values.get("relationship")}}
-    try:
-        loan = await apps.submit(db_session, form_struct(ApplicationIn, _without_none(data)), request.user)
-    except Problem as exc:
-        return await student_page(request, db_session, student_id, exc.kind.status, texts(request).problem(exc),
-                                  values)
-    return back_to(f"/console/applications/{loan.id}", "done")
-
-
-def _without_none(data: dict[str, Any]) -> dict[str, Any]:
-    """Leave out fields not filled in, so that the struct names the first missing one."""
-    return {k: (_without_none(v) if isinstance(v, dict) else v) for k, v in data.items() if v is not None}
-
-
-ROUTES: list[Any] = [student_list, student_form, student_register, student_detail, application_submit]
+ROUTES: list[Any] = [student_list, student_form, student_register, student_detail]

@@ -7,13 +7,12 @@ as itself, so a forgotten entry is visible on the page instead of breaking it. T
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request
 
-from loans.lifecycle import LABELS_ZH as LOAN_STATUS_ZH
 from service.registry import vocabulary
-from service.web.i18n_grants import GRANT_LABELS_ZH, GRANT_MESSAGES
 
 LANG_COOKIE = "zizhu_lang"
 LANGS = ("zh", "en")
@@ -151,9 +150,12 @@ ENUM_LABELS_ZH: dict[str, str] = {
     "university": "高校（学费住宿费）", "student": "学生",
 }
 
-MESSAGES.update(GRANT_MESSAGES)
-ENUM_LABELS_ZH.update(GRANT_LABELS_ZH)
-_LOAN_STATUS_ZH = {status.value: label for status, label in LOAN_STATUS_ZH.items()}
+
+
+def add_words(messages: Mapping[str, tuple[str, str]], labels_zh: Mapping[str, str]) -> None:
+    """A domain's words joining the catalogue (its ConsoleSection's, when the console is composed)."""
+    MESSAGES.update(messages)
+    ENUM_LABELS_ZH.update(labels_zh)
 
 
 def choose_language(request: Request[Any, Any, Any]) -> str:
@@ -184,7 +186,7 @@ class Texts:
             return ""
         if self.lang == "en":
             return ENUM_LABELS_EN.get(value, value.replace("_", " "))
-        return ENUM_LABELS_ZH.get(value) or _LOAN_STATUS_ZH.get(value, value)
+        return ENUM_LABELS_ZH.get(value, value)
 
     def problem(self, exc: Any) -> str:
         """A Problem's detail in this language."""

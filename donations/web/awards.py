@@ -28,7 +28,7 @@ from service.registry.models import Student
 from service.web.console import (
     STAFF, back_to, fetch_rows, form_struct, form_values, page_window, pager, render, texts, today,
 )
-from service.web.console_donations import query_int
+from donations.web.donations import query_int
 
 
 async def _award_list(request: Request[Any, Any, Any], session: AsyncSession, status_code: int = 200,

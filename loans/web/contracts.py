@@ -15,16 +15,17 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import contracts, ledger, servicing
-from loans.api import contract_out, record_repayment
 from loans.certificate import render_certificate
 from loans.lifecycle import ACTIVE, LoanStatus
 from loans.models import LedgerLine, Loan
+from loans.repayments import record_repayment
 from loans.schemas import DisburseIn, ReceiptIn, RepaymentIn
-from notifications.api import mask_recipient
+from loans.views import contract_out, school_scope
 from notifications.models import OutboxMessage
+from notifications.outbox import mask_recipient
 from service import idempotency
-from service.auth import STAFF_READERS, AuthUser, allow
-from service.errors import FORBIDDEN, Problem
+from service.auth import STAFF_READERS, allow
+from service.errors import Problem
 from service.money import format_yuan
 from service.registry.models import Student, University
 from service.web.console import (
@@ -82,13 +83,6 @@ async def contract_page(request: Request[Any, Any, Any], session: AsyncSession, 
 async def contract_detail(request: Request, contract_no: FromPath[str],
                           db_session: NamedDependency[AsyncSession]) -> Template:
     return await contract_page(request, db_session, contract_no)
-
-
-async def school_scope(session: AsyncSession, user: AuthUser, loan: Loan) -> None:
-    if user.role == "school":
-        student = await session.get(Student, loan.student_id)
-        if student is None or student.university_code != user.university_code:
-            raise Problem(FORBIDDEN, "该合同的学生不在本校。", "This student is not at your university.")
 
 
 @get("/console/contracts/{contract_no:str}/certificate.pdf", guards=[allow(*STAFF_READERS, "school")])

@@ -13,9 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import contracts, graduates
-from loans.me_api import ContactIn, GraduationIn
 from loans.models import GraduationConfirmation, Loan, ScheduleLineRow
-from loans.schemas import ReceiptIn
+from loans.schemas import ContactIn, GraduationIn, ReceiptIn
 from service.auth import AuthUser, allow
 from service.errors import Problem
 from service.identity import mask_phone

@@ -1,5 +1,4 @@
-"""Console pages of the centre's desk work: the Excel import with its row error report and the audit log
-(reports: console_reports)."""
+"""Console page of the Excel import with its row error report."""
 
 from __future__ import annotations
 
@@ -11,15 +10,13 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.response import Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.import_api import MAX_UPLOAD_BYTES, error_report, template_workbook, xlsx_response
 from loans.imports import import_contracts
-from service.audit import AuditRecord
 from service.auth import allow
 from service.errors import TOO_LARGE, UNPROCESSABLE, Problem
-from service.web.console import fetch_rows, page_window, pager, render, texts
+from service.web.console import render, texts
 
 MAX_SHOWN_ERRORS = 500  # on the page; the annotated workbook marks them all
 
@@ -60,29 +57,4 @@ async def import_template(request: Request) -> Response[bytes]:
     return xlsx_response(template_workbook(), "贷款合同导入模板.xlsx")
 
 
-@get("/console/audit", guards=[allow("auditor")])
-async def audit_log(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
-    entity = request.query_params.get("entity", "").strip()[:64]
-    actor = request.query_params.get("actor", "").strip()[:64]
-    offset = page_window(request)
-    query = select(AuditRecord).order_by(AuditRecord.id.desc())
-    if entity:
-        query = query.where(AuditRecord.entity == entity)
-    if actor:
-        query = query.where(AuditRecord.actor.contains(actor))
-    rows, total = await fetch_rows(db_session, query, offset)
-    tz = request.app.state.settings.tz
-    return render(request, "audit.html", entity=entity, actor=actor, pager=pager(request, total, offset),
-                  records=[(r, r.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), _changes(r.before, r.after))
-                           for (r,) in rows])
-
-
-def _changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
-    """What a record changed, field by field (the snapshots are masked already)."""
-    before, after = before or {}, after or {}
-    keys = [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k)
-            and k not in ("updated_at", "version")]
-    return [(k, before.get(k, ""), after.get(k, "")) for k in keys[:12]]
-
-
-ROUTES: list[Any] = [import_form, import_upload, import_template, audit_log]
+ROUTES: list[Any] = [import_form, import_upload, import_template]

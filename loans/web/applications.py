@@ -1,4 +1,5 @@
-"""Console pages of loan applications: the list, the reviewer's queue, deciding and signing the contract."""
+"""Console pages of loan applications: taking one on a student's page (and that page's loans panel), the list, the
+reviewer's queue, deciding and signing the contract."""
 
 from __future__ import annotations
 
@@ -14,25 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import applications as apps
 from loans import contracts
-from loans.api import application_out
 from loans.lifecycle import LoanStatus
 from loans.models import Loan
-from loans.schemas import ReasonIn, SignIn
-from service.auth import User, allow
+from loans.schemas import ApplicationIn, ReasonIn, SignIn
+from loans.views import application_out
+from service.auth import allow
 from service.errors import Problem
 from service.money import format_yuan
 from service.registry.models import Student
 from service.web.console import (
-    STAFF, back_to, fetch_rows, form_struct, form_values, page_window, pager, render, texts, today,
+    STAFF, back_to, fetch_rows, form_struct, form_values, page_window, pager, render, texts, today, usernames,
 )
-
-
-async def usernames(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = await session.execute(select(User.id, User.username).where(User.id.in_(wanted)))
-    return {user_id: name for user_id, name in rows}
+from service.web.console_registry import student_page
 
 
 @get("/console/applications", guards=[allow(*STAFF)])
@@ -118,5 +112,43 @@ async def _refused(request: Request[Any, Any, Any], session: AsyncSession, loan_
     return await application_page(request, session, loan_id, exc.kind.status, texts(request).problem(exc))
 
 
-ROUTES: list[Any] = [application_list, application_detail, application_approve, application_reject,
+RELATIONSHIPS = ("father", "mother", "guardian", "spouse", "other")
+
+
+async def student_loans(request: Request[Any, Any, Any], session: AsyncSession, student: Student) -> dict[str, Any]:
+    """A student's page (the registry's): the student's loans and the form taking a new application."""
+    loans = (await session.scalars(select(Loan).where(Loan.student_id == student.id)
+                                   .order_by(Loan.academic_year))).all()
+    return {"relationships": RELATIONSHIPS, "this_year": _academic_year(request), "loans": [{
+        "id": loan.id, "year": loan.academic_year, "amount": format_yuan(loan.amount), "status": loan.status,
+        "contract_no": loan.contract_no} for loan in loans]}
+
+
+def _academic_year(request: Request[Any, Any, Any]) -> int:
+    """The academic year a new application is most likely for: the one starting this autumn."""
+    on = today(request)
+    return on.year if on.month >= 3 else on.year - 1
+
+
+@post("/console/students/{student_id:int}/applications", guards=[allow("officer")])
+async def application_submit(request: Request, student_id: FromPath[int],
+                             db_session: NamedDependency[AsyncSession]) -> Response[Any]:
+    values = await form_values(request)
+    data = {"student_id": student_id, "academic_year": values.get("academic_year"), "amount": values.get("amount"),
+            "co_borrower": {"name": values.get("co_name"), "id_number": values.get("co_id_number"),
+                            "phone": values.get("co_phone"), "relationship": values.get("relationship")}}
+    try:
+        loan = await apps.submit(db_session, form_struct(ApplicationIn, _without_none(data)), request.user)
+    except Problem as exc:
+        return await student_page(request, db_session, student_id, exc.kind.status, texts(request).problem(exc),
+                                  values)
+    return back_to(f"/console/applications/{loan.id}", "done")
+
+
+def _without_none(data: dict[str, Any]) -> dict[str, Any]:
+    """Leave out fields not filled in, so that the struct names the first missing one."""
+    return {k: (_without_none(v) if isinstance(v, dict) else v) for k, v in data.items() if v is not None}
+
+
+ROUTES: list[Any] = [application_submit, application_list, application_detail, application_approve, application_reject,
                      application_sign]

@@ -19,19 +19,28 @@ from donations import funding, selection
 from donations.lifecycle import AppStatus
 from donations.models import Application, Notice, Program
 from donations.rules import rule_out
-from service.registry.vocabulary import CATEGORIES_ZH, LEVELS_ZH
 from donations.schemas import ApplicationIn, FinalizeIn, NoticeIn, ProgramIn, ReviewIn
-from donations.selection_api import notice_out
+from donations.views import notice_out
 from service.auth import allow
 from service.errors import Problem
 from service.identity import mask_name
+from service.lookups import get_or_404
 from service.money import format_yuan
 from service.registry.models import Student
+from service.registry.vocabulary import CATEGORIES_ZH, LEVELS_ZH
 from service.web.console import (
-    STAFF, back_to, fetch_rows, form_struct, form_values, page_window, pager, render, texts, today,
+    STAFF,
+    back_to,
+    fetch_rows,
+    form_struct,
+    form_values,
+    page_window,
+    pager,
+    render,
+    texts,
+    today,
+    usernames,
 )
-from service.web.console_applications import usernames
-from service.lookups import get_or_404
 
 RULE_FIELDS = {"fixed": ("amount",), "by_level": tuple(LEVELS_ZH), "by_province": ("in_province", "out_of_province")}
 

@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations import funding, receipts
-from donations.funding_api import pdf_response
 from donations.models import Donor, Funding, Program, Receipt
 from donations.paper import render_receipt
 from donations.schemas import DonationIn, VoidIn
@@ -27,6 +26,7 @@ from service import idempotency
 from service.auth import STAFF_READERS, allow
 from service.errors import Problem
 from service.money import format_yuan
+from service.responses import pdf_response
 from service.web.console import (
     STAFF, back_to, fetch_rows, form_struct, form_values, page_window, pager, render, texts, today,
 )

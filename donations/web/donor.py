@@ -15,10 +15,10 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations import funding, receipts, reports
-from donations.funding_api import pdf_response
 from donations.report_pdf import render_donor_report
 from service.auth import STAFF_READERS, allow
 from service.money import format_yuan
+from service.responses import pdf_response
 from service.web.console import render, texts
 
 
