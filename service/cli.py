@@ -57,7 +57,6 @@ def db_current() -> None:
 
 async def _load_demo(session: Any, settings: Settings, students: int) -> list[Any]:
     """The demo county: registry and users (service.demo), then the domains' demo data."""
-    from datetime import datetime
 
     from donations.demo import load_donation_demo
     from loans.demo import load_loan_demo
@@ -205,7 +204,6 @@ def batch() -> None:
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Business date (default: today).")
 def batch_run(as_of: Any) -> None:
     """Run close of business for a date, catching up every day since the last run."""
-    from datetime import datetime
 
     from loans.batch import close_of_business
     from service.migrate import upgrade
@@ -234,7 +232,7 @@ def batch_run(as_of: Any) -> None:
                    "job once as its nightly trigger would the day after. For tests and catching up by hand.")
 def worker(business_dates: str | None) -> None:
     """Run the scheduled jobs until stopped: nightly batch, reminder scan, dispatcher (PostgreSQL: several may run)."""
-    from datetime import date, datetime, timedelta
+    from datetime import date, timedelta
 
     from service.app import nightly_jobs
     from service.logs import configure_logging
