@@ -6,8 +6,9 @@ locked" after one of them has already read; read-only requests keep a plain defe
 never wait for a writer. The choice is carried by the `write_intent` context variable, which the HTTP
 middleware sets for unsafe methods and the command line sets for its write commands.
 
-A request's session ends in transaction_handler: committed only for a successful unsafe request. Hot
-one-statement reads can skip sessions altogether with DirectRead (service.direct_read).
+A request that asks for the `db_session` dependency gets a session of its own (DatabasePlugin, a few lines
+instead of advanced-alchemy's plugin), ended in end_request_session as the response starts: committed only for a
+successful unsafe request.
 """
 
 from __future__ import annotations
@@ -18,24 +19,17 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 
-from advanced_alchemy.extensions.litestar import (
-    AsyncSessionConfig,
-    SQLAlchemyAsyncConfig,
-    SQLAlchemyPlugin,
-)
-# How advanced-alchemy's own before-send handlers find the request's session in the scope; it has no public
-# accessor for it (its public handler makers swallow commit errors, see transaction_handler).
-from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
-from advanced_alchemy.extensions.litestar.plugins.init.config.common import SESSION_TERMINUS_ASGI_EVENTS
+from litestar.config.app import AppConfig
 from litestar.constants import HTTP_RESPONSE_START
-from litestar.types import BeforeMessageSendHookHandler, Message, Scope
+from litestar.di import Provide
+from litestar.plugins import InitPluginProtocol
+from litestar.types import Message, Scope
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import PoolResetState
 from sqlalchemy.types import TypeDecorator
 
-from service.direct_read import attach_pg_readers, attach_sqlite_reader
 from service.settings import Settings
 from service.sqlite_checkpoint import after_return
 
@@ -57,7 +51,6 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=True)
     cache_ok = True
-    aware_utc = True  # service.direct_read parses it the fast way on SQLite
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
@@ -105,16 +98,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(settings.database_url, connect_args=connect_args, **kwargs)
     if settings.is_sqlite:
         _configure_sqlite(engine)
-    elif engine.dialect.driver == "asyncpg":
-        attach_pg_readers(engine, connect_args)
     return engine
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    path = engine.url.database
-    if path and path != ":memory:" and not path.startswith("file:"):
-        attach_sqlite_reader(engine, path)
-
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver so that BEGIN is ours (SQLAlchemy's recipe).
@@ -135,7 +122,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_reset(dbapi_connection: Any, record: Any, reset_state: PoolResetState) -> None:
         # Instead of the pool's unconditional rollback when a connection comes back: roll back only if a
         # transaction is really open. Connections nearly always come back with their transaction already ended
-        # by SQLAlchemy (a session's commit or rollback) or never begun (DirectRead), and through aiosqlite every
+        # by SQLAlchemy (a session's commit or rollback) or never begun, and through aiosqlite every
         # needless rollback is a round trip to the connection's thread. `in_transaction` is sqlite3's own flag
         # (sqlite3_get_autocommit), read without that trip. Like the pool itself, nothing is awaited when the
         # reset comes from garbage collection (asyncio_safe false): such a connection is discarded, not reused.
@@ -165,44 +152,47 @@ async def write_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def transaction_handler(session_scope_key: str) -> BeforeMessageSendHookHandler:
+SESSION_SCOPE_KEY = "zizhu.db_session"  # where a request's session waits in its ASGI scope for the response
+_SESSION_ENDS = frozenset({HTTP_RESPONSE_START, "http.disconnect", "websocket.disconnect", "websocket.close"})
+
+
+async def end_request_session(message: Message, scope: Scope) -> None:
     """End the request's session as its response starts: commit a successful write, roll back anything else.
 
     A commit needs an unsafe method (not GET/HEAD/OPTIONS) and a 2xx/3xx status. A read-only request never
     commits: it has nothing to commit, and a COMMIT is a round trip (and on SQLite a thread hop) for nothing.
-    (advanced-alchemy's "autocommit" handler commits every 2xx, GETs included.) A failed request rolls back
-    (the login endpoint commits its failure counter itself before raising). Unlike that handler, a failing commit
-    is not swallowed: the response must not say "saved" when nothing was.
+    A failed request rolls back (the login endpoint commits its failure counter itself before raising). A failing
+    commit is not swallowed: the exception reaches Litestar, which answers 500, so the response never says
+    "saved" when nothing was.
     """
-
-    async def handler(message: Message, scope: Scope) -> None:
-        if message["type"] not in SESSION_TERMINUS_ASGI_EVENTS:
-            return
-        session: AsyncSession | None = get_aa_scope_state(scope, session_scope_key, pop=True)
-        if session is None:  # this request never asked for a session
-            return
-        try:
-            if (message["type"] == HTTP_RESPONSE_START and scope.get("method") not in READ_ONLY_METHODS
-                    and 200 <= message["status"] < 400):
-                await session.commit()
-            else:
-                await session.rollback()
-        finally:
-            await session.close()
-
-    return handler
+    if message["type"] not in _SESSION_ENDS:
+        return
+    session: AsyncSession | None = scope.pop(SESSION_SCOPE_KEY, None)  # type: ignore[misc]
+    if session is None:  # this request never asked for a session
+        return
+    try:
+        if (message["type"] == HTTP_RESPONSE_START and scope.get("method") not in READ_ONLY_METHODS
+                and 200 <= message["status"] < 400):
+            await session.commit()
+        else:
+            await session.rollback()
+    finally:
+        await session.close()
 
 
-def sqlalchemy_plugin(engine: AsyncEngine) -> SQLAlchemyPlugin:
-    config = SQLAlchemyAsyncConfig(
-        engine_instance=engine,
-        session_config=AsyncSessionConfig(expire_on_commit=False),
-        session_dependency_key="db_session",
-        set_default_exception_handler=False,
-        enable_touch_updated_timestamp_listener=False,
-        create_all=False,
-    )
-    # The config makes its scope key unique per instance (each app has its own), so the handler is attached
-    # once the config exists.
-    config.before_send_handler = transaction_handler(config.session_scope_key)
-    return SQLAlchemyPlugin(config=config)
+class DatabasePlugin(InitPluginProtocol):
+    """The `db_session` dependency: one session per request that asks for it, ended by end_request_session."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.sessions = session_factory(engine)
+
+    def _provide(self, scope: Scope) -> AsyncSession:
+        session = self.sessions()
+        scope[SESSION_SCOPE_KEY] = session  # type: ignore[literal-required]
+        return session
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.dependencies["db_session"] = Provide(self._provide, sync_to_thread=False)
+        app_config.before_send.append(end_request_session)
+        app_config.signature_namespace["AsyncSession"] = AsyncSession
+        return app_config

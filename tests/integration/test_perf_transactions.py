@@ -1,16 +1,15 @@
-"""How a request's session ends (service.db.transaction_handler): reads never commit, writes commit only on success."""
+"""How a request's session ends (service.db.end_request_session): reads never commit, writes commit only on success."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from advanced_alchemy.extensions.litestar._utils import set_aa_scope_state
 from sqlalchemy import event, func, select
 
 from service.audit import AuditRecord
 from service.auth import User
-from service.db import transaction_handler
+from service.db import SESSION_SCOPE_KEY, end_request_session
 from tests.integration.test_registry_api import _setup, student_body
 
 
@@ -86,7 +85,7 @@ class _Session:
 def _scope(method: str, session: _Session | None) -> dict[str, Any]:
     scope: dict[str, Any] = {"type": "http", "method": method}
     if session is not None:
-        set_aa_scope_state(scope, "key", session)  # where the plugin keeps the request's session
+        scope[SESSION_SCOPE_KEY] = session  # where the db_session dependency leaves the request's session
     return scope
 
 
@@ -101,7 +100,7 @@ def _scope(method: str, session: _Session | None) -> dict[str, Any]:
 async def test_handler_decides_by_method_and_status(method, status, expected):
     session = _Session()
     scope = _scope(method, session)
-    handler = transaction_handler("key")
+    handler = end_request_session
     await handler({"type": "http.response.start", "status": status, "headers": []}, scope)
     assert session.calls == expected
     await handler({"type": "http.response.body", "body": b""}, scope)  # the session is gone from the scope
@@ -111,11 +110,11 @@ async def test_handler_decides_by_method_and_status(method, status, expected):
 async def test_handler_lets_a_failed_commit_through_and_still_closes():
     session = _Session(fail_commit=True)
     with pytest.raises(RuntimeError):
-        await transaction_handler("key")({"type": "http.response.start", "status": 200, "headers": []},
-                                         _scope("POST", session))
+        await end_request_session({"type": "http.response.start", "status": 200, "headers": []},
+                                  _scope("POST", session))
     assert session.calls == ["commit", "close"]
 
 
 async def test_handler_without_a_session_does_nothing():
-    await transaction_handler("key")({"type": "http.response.start", "status": 200, "headers": []},
-                                     _scope("POST", None))
+    await end_request_session({"type": "http.response.start", "status": 200, "headers": []},
+                              _scope("POST", None))
