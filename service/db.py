@@ -9,6 +9,11 @@ middleware sets for unsafe methods and the command line sets for its write comma
 A request that asks for the `db_session` dependency gets a session of its own (DatabasePlugin, a few lines
 instead of advanced-alchemy's plugin), ended in end_request_session as the response starts: committed only for a
 successful unsafe request.
+
+A read-only request (GET, HEAD, OPTIONS) runs outside any transaction: no BEGIN and no ROLLBACK, which were two of its
+round trips on PostgreSQL and four hops to aiosqlite's thread on SQLite. Each of its statements sees the data as of
+that statement. Its session refuses to write (ReadOnlySession); a GET that must leave a trace (a receipt's first
+print, the cross-check export's audit record) writes in a write_session of its own.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from litestar.plugins import InitPluginProtocol
 from litestar.types import Message, Scope
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import PoolResetState
 from sqlalchemy.types import TypeDecorator
 
@@ -35,6 +40,7 @@ from service.sqlite_checkpoint import after_return
 
 write_intent: ContextVar[bool] = ContextVar("zizhu_write_intent", default=False)
 
+READ_ONLY_OPTION = "zizhu_read_only"  # execution option of read_engine(): on SQLite, no BEGIN
 SQLITE_CACHE_KIB = 64 * 1024  # each SQLite connection's page cache (PRAGMA cache_size), in KiB
 
 NAMING = {
@@ -90,6 +96,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         connect_args["timeout"] = 30
         kwargs["pool_reset_on_return"] = None  # the "reset" listener in _configure_sqlite does it, when needed
+        kwargs["skip_autocommit_rollback"] = True  # no ROLLBACK without a transaction (see _configure_sqlite)
         kwargs.update(pool_size=15, max_overflow=0)
     else:
         kwargs.update(pool_size=30, max_overflow=0, pool_pre_ping=False)
@@ -116,7 +123,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            return  # a read-only request's statements each run on their own (see read_engine)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+    # skip_autocommit_rollback asks the dialect whether the connection is in autocommit mode; pysqlite's answer
+    # (isolation_level is None) is always yes here, since the connect listener takes transaction control. The true
+    # answer is sqlite3's own flag, read without a trip to aiosqlite's thread: no transaction open, nothing to roll
+    # back, no ROLLBACK sent (the read-only requests' case; a write's rollback still happens).
+    def _no_transaction(dbapi_connection: Any) -> bool:
+        return not dbapi_connection.driver_connection.in_transaction
+
+    engine.sync_engine.dialect.detect_autocommit_setting = _no_transaction  # type: ignore[method-assign]
 
     @event.listens_for(engine.sync_engine, "reset")
     def _on_reset(dbapi_connection: Any, record: Any, reset_state: PoolResetState) -> None:
@@ -137,6 +155,34 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine and pool, for reads outside a transaction: PostgreSQL's AUTOCOMMIT (asyncpg then sends no
+    BEGIN and no ROLLBACK), on SQLite no BEGIN (the connect listener already took transaction control)."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{READ_ONLY_OPTION: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+class ReadOnlyWriteError(RuntimeError):
+    """A read-only request's session was asked to write: outside a transaction the write would stick."""
+
+
+class ReadOnlySession(Session):
+    """The session of a read-only request (outside a transaction): it refuses to flush changes or run DML."""
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+        raise ReadOnlyWriteError("a read-only request may not write; use service.db.write_session")
+
+
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_dml(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReadOnlyWriteError("a read-only request may not write; use service.db.write_session")
+
+
 @contextlib.asynccontextmanager
 async def write_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     """A session for a command-line or scheduled write: committed on success, rolled back on error."""
@@ -146,7 +192,6 @@ async def write_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
             yield session
     finally:
         write_intent.reset(token)
-
 
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -181,13 +226,16 @@ async def end_request_session(message: Message, scope: Scope) -> None:
 
 
 class DatabasePlugin(InitPluginProtocol):
-    """The `db_session` dependency: one session per request that asks for it, ended by end_request_session."""
+    """The `db_session` dependency: one session per request that asks for it (a ReadOnlySession outside a transaction
+    for GET, HEAD and OPTIONS), ended by end_request_session."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.sessions = session_factory(engine)
+        self.read_sessions = async_sessionmaker(read_engine(engine), expire_on_commit=False,
+                                                sync_session_class=ReadOnlySession)
 
     def _provide(self, scope: Scope) -> AsyncSession:
-        session = self.sessions()
+        session = (self.read_sessions if scope.get("method") in READ_ONLY_METHODS else self.sessions)()
         scope[SESSION_SCOPE_KEY] = session  # type: ignore[literal-required]
         return session
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from service.audit import AuditRecord
 from service.auth import User
-from service.db import SESSION_SCOPE_KEY, end_request_session
+from service.db import READ_ONLY_OPTION, SESSION_SCOPE_KEY, ReadOnlyWriteError, end_request_session
 from tests.integration.test_registry_api import _setup, student_body
 
 
@@ -41,6 +41,46 @@ async def test_a_get_that_used_the_session_does_not_commit(client, make_user, co
     for path in ("/api/v1/universities", "/api/v1/universities/10126", "/api/v1/students"):
         assert (await client.get(path, headers=officer)).status_code == 200
     assert commits.count == 0
+
+
+async def test_a_get_runs_outside_a_transaction(app, client, make_user):
+    """No BEGIN for a read request: PostgreSQL's AUTOCOMMIT, on SQLite our begin listener stands aside (and with no
+    transaction open, nothing is rolled back either)."""
+    officer = await _setup(client, make_user)
+    engine = app.state.engine.sync_engine
+    seen: list[tuple[bool, str]] = []
+
+    def on_begin(connection: Any) -> None:
+        options = connection.get_execution_options()
+        seen.append((bool(options.get(READ_ONLY_OPTION)) or options.get("isolation_level") == "AUTOCOMMIT", "begin"))
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append((not statement.lstrip().upper().startswith("BEGIN"), statement))
+
+    event.listen(engine, "begin", on_begin)
+    event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        for path in ("/api/v1/universities/10126", "/api/v1/students"):
+            assert (await client.get(path, headers=officer)).status_code == 200
+    finally:
+        event.remove(engine, "begin", on_begin)
+        event.remove(engine, "before_cursor_execute", on_statement)
+    assert seen and all(ok for ok, _ in seen), [s for ok, s in seen if not ok]
+
+
+async def test_a_read_only_session_refuses_to_write(app, client, make_user, sessions):
+    await make_user("officer", username="reader")
+    plugin = next(p for p in app.plugins if hasattr(p, "read_sessions"))
+    async with plugin.read_sessions() as session:
+        user = await session.scalar(select(User).where(User.username == "reader"))
+        user.failed_logins = 7
+        with pytest.raises(ReadOnlyWriteError):
+            await session.flush()
+        await session.rollback()
+        with pytest.raises(ReadOnlyWriteError):
+            await session.execute(update(User).values(failed_logins=9))
+    async with sessions() as s:
+        assert await s.scalar(select(User.failed_logins).where(User.username == "reader")) == 0
 
 
 async def test_a_successful_write_commits_once_and_a_failed_one_changes_nothing(client, make_user, commits, sessions):
