@@ -7,18 +7,18 @@ import hashlib
 import hmac
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from donations.funding import issue_receipt
 from donations.lifecycle import RECEIPT
 from donations.models import Funding, Receipt
 from donations.paper import ReceiptData
-from donations.reports import DonorTrace, by_key
 from donations.report_pdf import DonorReportData, RecipientRow
+from donations.reports import DonorTrace, by_key
 from donations.views import receipt_qr_url, verify_url
 from service import audit, lifecycle
-from service.db import utcnow
+from service.db import utcnow, write_session
 from service.errors import NOT_FOUND, Problem
 from service.money import parse_yuan
 from service.registry.vocabulary import level_zh
@@ -42,14 +42,19 @@ def receipt_data(r: Receipt, public_url: str, copy: bool) -> ReceiptData:
         void_reason=r.void_reason if r.status == "void" else None, replaces_no=r.replaces_no)
 
 
-async def take_print(session: AsyncSession, r: Receipt, actor: str) -> bool:
+async def take_print(engine: AsyncEngine, r: Receipt, actor: str) -> bool:
     """Whether this print is a copy (副本): only the first print of a receipt is the original. A GET marks it
-    in a transaction of its own, so the next print is a copy even if nothing else is written."""
+    in a write transaction of its own (the request's session reads outside one), so the next print is a copy even
+    if nothing else is written; of two first prints at once, only the one that marks it is the original."""
     if r.printed_at is not None:
         return True
-    r.printed_at = utcnow()
-    await audit.record(session, actor, "print", "receipt", r.receipt_no, None, {"printed_at": r.printed_at})
-    await session.commit()
+    printed_at = utcnow()
+    async with write_session(engine) as session:
+        marked = await session.execute(update(Receipt).where(Receipt.id == r.id, Receipt.printed_at.is_(None))
+                                       .values(printed_at=printed_at))
+        if marked.rowcount == 0:  # type: ignore[attr-defined]
+            return True
+        await audit.record(session, actor, "print", "receipt", r.receipt_no, None, {"printed_at": printed_at})
     return False
 
 

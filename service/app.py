@@ -35,7 +35,7 @@ from notifications.web import SECTION as NOTIFICATIONS_CONSOLE
 from notifications.worker import notification_jobs
 from service.accounts import AuthController, UserController
 from service.auth import ActiveUserCache, make_jwt_auth
-from service.db import create_engine, sqlalchemy_plugin, write_intent, write_session
+from service.db import DatabasePlugin, create_engine, write_intent, write_session
 from service.scheduler import Job, build_scheduler
 from service.errors import EXCEPTION_HANDLERS
 from service.logs import configure_logging
@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
             *LOAN_ROUTES, *LOAN_IMPORT_ROUTES, *GRADUATE_ROUTES,
             *DONATION_ROUTES, *GRANT_ROUTES, *NOTIFICATION_ROUTES,
         ],
-        plugins=[sqlalchemy_plugin(engine)],
+        plugins=[DatabasePlugin(engine)],
         on_app_init=[jwt_auth.on_app_init],
         middleware=[write_intent_middleware],
         exception_handlers=EXCEPTION_HANDLERS,

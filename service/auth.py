@@ -6,6 +6,11 @@ checks that the user is active and that the token was not issued before a passwo
 deactivation (`token_version`). A token that passed verification is remembered (VerifiedTokenCache) so that
 the next request with it skips the signature check, but never the expiry or the user check. Repeated failed
 logins lock the user name for a while.
+
+Invalidation: the role and scope ride in the token, so whatever changes them (today only deactivation; a role change
+must do the same) bumps `token_version`, commits, and then forgets the user in this process's ActiveUserCache: the
+next request in this process is refused at once. Other processes (several API workers, `zizhu users` on the command
+line) keep their cached state for at most USER_CACHE_SECONDS, the bound a multi-process deployment accepts.
 """
 
 from __future__ import annotations

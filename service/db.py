@@ -6,42 +6,48 @@ locked" after one of them has already read; read-only requests keep a plain defe
 never wait for a writer. The choice is carried by the `write_intent` context variable, which the HTTP
 middleware sets for unsafe methods and the command line sets for its write commands.
 
-A request's session ends in transaction_handler: committed only for a successful unsafe request. Hot
-one-statement reads can skip sessions altogether with DirectRead (service.direct_read).
+A request that asks for the `db_session` dependency gets a session of its own (DatabasePlugin, a few lines
+instead of advanced-alchemy's plugin), ended in end_request_session as the response starts: committed only for a
+successful unsafe request.
+
+A read-only request (GET, HEAD, OPTIONS) runs outside any transaction: no BEGIN and no ROLLBACK, which were two of its
+round trips on PostgreSQL and four hops to aiosqlite's thread on SQLite. Each of its statements sees the data as of
+that statement. Its session refuses to write (ReadOnlySession); a GET that must leave a trace (a receipt's first
+print, the cross-check export's audit record) writes in a write_session of its own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 
-from advanced_alchemy.extensions.litestar import (
-    AsyncSessionConfig,
-    SQLAlchemyAsyncConfig,
-    SQLAlchemyPlugin,
-)
-# How advanced-alchemy's own before-send handlers find the request's session in the scope; it has no public
-# accessor for it (its public handler makers swallow commit errors, see transaction_handler).
-from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
-from advanced_alchemy.extensions.litestar.plugins.init.config.common import SESSION_TERMINUS_ASGI_EVENTS
+from litestar.config.app import AppConfig
 from litestar.constants import HTTP_RESPONSE_START
-from litestar.types import BeforeMessageSendHookHandler, Message, Scope
+from litestar.di import Provide
+from litestar.plugins import InitPluginProtocol
+from litestar.types import Message, Scope
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import PoolResetState
 from sqlalchemy.types import TypeDecorator
 
-from service.direct_read import attach_pg_readers, attach_sqlite_reader
 from service.settings import Settings
 from service.sqlite_checkpoint import after_return
 
 write_intent: ContextVar[bool] = ContextVar("zizhu_write_intent", default=False)
 
-SQLITE_CACHE_KIB = 64 * 1024  # each SQLite connection's page cache (PRAGMA cache_size), in KiB
+READ_ONLY_OPTION = "zizhu_read_only"  # execution option of read_engine(): on SQLite, no BEGIN
+SQLITE_CACHE_KIB = 64 * 1024
+# aiosqlite runs each connection's calls in a thread of its own: every call hands the GIL over and back. While the
+# event loop is busy with other requests, that thread waits for the interpreter's switch interval (5 ms by default)
+# before it may run, several times per statement. 1 ms measured 1.4-1.9x the throughput of the SQLite reads under load
+# (bench/api.py), bare requests unchanged. PostgreSQL (asyncpg) has no such thread and keeps Python's default.
+SQLITE_GIL_SWITCH_SECONDS = 0.001  # each SQLite connection's page cache (PRAGMA cache_size), in KiB
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -57,7 +63,6 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=True)
     cache_ok = True
-    aware_utc = True  # service.direct_read parses it the fast way on SQLite
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
@@ -97,7 +102,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         connect_args["timeout"] = 30
         kwargs["pool_reset_on_return"] = None  # the "reset" listener in _configure_sqlite does it, when needed
+        kwargs["skip_autocommit_rollback"] = True  # no ROLLBACK without a transaction (see _configure_sqlite)
         kwargs.update(pool_size=15, max_overflow=0)
+        sys.setswitchinterval(min(sys.getswitchinterval(), SQLITE_GIL_SWITCH_SECONDS))  # process-wide, see above
     else:
         kwargs.update(pool_size=30, max_overflow=0, pool_pre_ping=False)
         if settings.database_schema:
@@ -105,16 +112,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(settings.database_url, connect_args=connect_args, **kwargs)
     if settings.is_sqlite:
         _configure_sqlite(engine)
-    elif engine.dialect.driver == "asyncpg":
-        attach_pg_readers(engine, connect_args)
     return engine
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    path = engine.url.database
-    if path and path != ":memory:" and not path.startswith("file:"):
-        attach_sqlite_reader(engine, path)
-
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver so that BEGIN is ours (SQLAlchemy's recipe).
@@ -129,13 +130,24 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            return  # a read-only request's statements each run on their own (see read_engine)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+    # skip_autocommit_rollback asks the dialect whether the connection is in autocommit mode; pysqlite's answer
+    # (isolation_level is None) is always yes here, since the connect listener takes transaction control. The true
+    # answer is sqlite3's own flag, read without a trip to aiosqlite's thread: no transaction open, nothing to roll
+    # back, no ROLLBACK sent (the read-only requests' case; a write's rollback still happens).
+    def _no_transaction(dbapi_connection: Any) -> bool:
+        return not dbapi_connection.driver_connection.in_transaction
+
+    engine.sync_engine.dialect.detect_autocommit_setting = _no_transaction  # type: ignore[method-assign]
 
     @event.listens_for(engine.sync_engine, "reset")
     def _on_reset(dbapi_connection: Any, record: Any, reset_state: PoolResetState) -> None:
         # Instead of the pool's unconditional rollback when a connection comes back: roll back only if a
         # transaction is really open. Connections nearly always come back with their transaction already ended
-        # by SQLAlchemy (a session's commit or rollback) or never begun (DirectRead), and through aiosqlite every
+        # by SQLAlchemy (a session's commit or rollback) or never begun, and through aiosqlite every
         # needless rollback is a round trip to the connection's thread. `in_transaction` is sqlite3's own flag
         # (sqlite3_get_autocommit), read without that trip. Like the pool itself, nothing is awaited when the
         # reset comes from garbage collection (asyncio_safe false): such a connection is discarded, not reused.
@@ -150,6 +162,34 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine and pool, for reads outside a transaction: PostgreSQL's AUTOCOMMIT (asyncpg then sends no
+    BEGIN and no ROLLBACK), on SQLite no BEGIN (the connect listener already took transaction control)."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{READ_ONLY_OPTION: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+class ReadOnlyWriteError(RuntimeError):
+    """A read-only request's session was asked to write: outside a transaction the write would stick."""
+
+
+class ReadOnlySession(Session):
+    """The session of a read-only request (outside a transaction): it refuses to flush changes or run DML."""
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+        raise ReadOnlyWriteError("a read-only request may not write; use service.db.write_session")
+
+
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_dml(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReadOnlyWriteError("a read-only request may not write; use service.db.write_session")
+
+
 @contextlib.asynccontextmanager
 async def write_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     """A session for a command-line or scheduled write: committed on success, rolled back on error."""
@@ -161,48 +201,53 @@ async def write_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
         write_intent.reset(token)
 
 
-
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def transaction_handler(session_scope_key: str) -> BeforeMessageSendHookHandler:
+SESSION_SCOPE_KEY = "zizhu.db_session"  # where a request's session waits in its ASGI scope for the response
+_SESSION_ENDS = frozenset({HTTP_RESPONSE_START, "http.disconnect", "websocket.disconnect", "websocket.close"})
+
+
+async def end_request_session(message: Message, scope: Scope) -> None:
     """End the request's session as its response starts: commit a successful write, roll back anything else.
 
     A commit needs an unsafe method (not GET/HEAD/OPTIONS) and a 2xx/3xx status. A read-only request never
     commits: it has nothing to commit, and a COMMIT is a round trip (and on SQLite a thread hop) for nothing.
-    (advanced-alchemy's "autocommit" handler commits every 2xx, GETs included.) A failed request rolls back
-    (the login endpoint commits its failure counter itself before raising). Unlike that handler, a failing commit
-    is not swallowed: the response must not say "saved" when nothing was.
+    A failed request rolls back (the login endpoint commits its failure counter itself before raising). A failing
+    commit is not swallowed: the exception reaches Litestar, which answers 500, so the response never says
+    "saved" when nothing was.
     """
-
-    async def handler(message: Message, scope: Scope) -> None:
-        if message["type"] not in SESSION_TERMINUS_ASGI_EVENTS:
-            return
-        session: AsyncSession | None = get_aa_scope_state(scope, session_scope_key, pop=True)
-        if session is None:  # this request never asked for a session
-            return
-        try:
-            if (message["type"] == HTTP_RESPONSE_START and scope.get("method") not in READ_ONLY_METHODS
-                    and 200 <= message["status"] < 400):
-                await session.commit()
-            else:
-                await session.rollback()
-        finally:
-            await session.close()
-
-    return handler
+    if message["type"] not in _SESSION_ENDS:
+        return
+    session: AsyncSession | None = scope.pop(SESSION_SCOPE_KEY, None)  # type: ignore[misc]
+    if session is None:  # this request never asked for a session
+        return
+    try:
+        if (message["type"] == HTTP_RESPONSE_START and scope.get("method") not in READ_ONLY_METHODS
+                and 200 <= message["status"] < 400):
+            await session.commit()
+        else:
+            await session.rollback()
+    finally:
+        await session.close()
 
 
-def sqlalchemy_plugin(engine: AsyncEngine) -> SQLAlchemyPlugin:
-    config = SQLAlchemyAsyncConfig(
-        engine_instance=engine,
-        session_config=AsyncSessionConfig(expire_on_commit=False),
-        session_dependency_key="db_session",
-        set_default_exception_handler=False,
-        enable_touch_updated_timestamp_listener=False,
-        create_all=False,
-    )
-    # The config makes its scope key unique per instance (each app has its own), so the handler is attached
-    # once the config exists.
-    config.before_send_handler = transaction_handler(config.session_scope_key)
-    return SQLAlchemyPlugin(config=config)
+class DatabasePlugin(InitPluginProtocol):
+    """The `db_session` dependency: one session per request that asks for it (a ReadOnlySession outside a transaction
+    for GET, HEAD and OPTIONS), ended by end_request_session."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.sessions = session_factory(engine)
+        self.read_sessions = async_sessionmaker(read_engine(engine), expire_on_commit=False,
+                                                sync_session_class=ReadOnlySession)
+
+    def _provide(self, scope: Scope) -> AsyncSession:
+        session = (self.read_sessions if scope.get("method") in READ_ONLY_METHODS else self.sessions)()
+        scope[SESSION_SCOPE_KEY] = session  # type: ignore[literal-required]
+        return session
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.dependencies["db_session"] = Provide(self._provide, sync_to_thread=False)
+        app_config.before_send.append(end_request_session)
+        app_config.signature_namespace["AsyncSession"] = AsyncSession
+        return app_config

@@ -30,7 +30,17 @@ def check_window(limit: int, offset: int) -> None:
 
 
 async def fetch_page(session: AsyncSession, query: Select[Any], limit: int, offset: int) -> tuple[list[Any], int]:
+    """One page of a one-entity (or one-column) query and the total, in one statement: the total rides along on
+    every row as `count(*) OVER ()`. Only a page past the end (no rows, so no total) or a DISTINCT query (whose window
+    would count rows before DISTINCT) counts apart."""
     check_window(limit, offset)
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = (await session.scalars(query.limit(limit).offset(offset))).all()
-    return list(rows), int(total or 0)
+    if not query._distinct:  # noqa: SLF001 (Select has no public getter for it)
+        rows = (await session.execute(query.add_columns(func.count().over()).limit(limit).offset(offset))).all()
+        if rows:
+            return [row[0] for row in rows], int(rows[0][-1])
+        page: list[Any] = []
+    else:
+        page = list((await session.scalars(query.limit(limit).offset(offset))).all())
+    total = 0 if not page and offset == 0 else \
+        await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return page, int(total or 0)

@@ -30,7 +30,6 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from service import qr
 
 __all__ = [
     "CID_FONT",
@@ -190,18 +189,13 @@ def draw_qr(c: Canvas, data: str, x: float, y: float, size: float, *, mask: int 
     """Draw a QR code of ``data`` (error level M, quiet zone included) straight onto the canvas, lower-left
     corner at (x, y), ``size`` points wide.
 
-    For documents printed by the thousand (receipts): encoded once and drawn as one filled path of horizontal
-    runs, where qr_drawing's widget encodes twice and builds a validated shape per module (about 20 times the
-    cost). ``mask`` fixes the mask pattern instead of trying all eight for the best score (any mask decodes;
-    the search is most of segno's time), and lets service.qr encode it from a cached template when the data
-    fits (a short URL); otherwise segno encodes.
+    For documents printed by the thousand (receipts): segno encodes it once and it is drawn as one filled path of
+    horizontal runs, where qr_drawing's widget encodes twice and builds a validated shape per module (about 20 times
+    the cost). ``mask`` fixes the mask pattern instead of trying all eight for the best score (any mask decodes; the
+    search is most of segno's time).
     """
-    fast = qr.encode(data, "m", mask) if mask is not None else None
-    if fast is not None:
-        rows = fast.rows
-    else:
-        rows = tuple("".join("1" if m else "0" for m in row)
-                     for row in segno.make(data, error="m", micro=False, boost_error=False, mask=mask).matrix)
+    rows = ["".join("1" if m else "0" for m in row)
+            for row in segno.make(data, error="m", micro=False, boost_error=False, mask=mask).matrix]
     quiet = 4
     modules = len(rows) + 2 * quiet
     unit = size / modules

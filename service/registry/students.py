@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import String, cast, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
-from service.direct_read import DirectRead
 from service.errors import CONFLICT, NOT_FOUND, UNPROCESSABLE, VERSION_CONFLICT, Problem, problem_type
 from service.identity import IdentityError, mask_id_number, mask_phone, normalize_id_number, normalize_phone
 from service.registry.models import Student, University
@@ -48,10 +47,7 @@ def university_out(u: University) -> UniversityOut:
 
 
 def student_out(s: Any, tz: tzinfo) -> StudentOut:
-    """The API's view of a student: identifiers masked, times in the centre's zone.
-
-    `s` is an ORM Student or a row of the students table (read_student): anything with the columns as attributes.
-    """
+    """The API's view of a student: identifiers masked, times in the centre's zone."""
     return StudentOut(
         id=s.id, name=s.name, id_number=mask_id_number(s.id_number), phone=mask_phone(s.phone),
         household_county=s.household_county, household_province=s.household_province,
@@ -112,26 +108,10 @@ def _no_such_student(student_id: int) -> Problem:
 
 
 async def get_student(session: AsyncSession, student_id: int) -> Student:
-    """The ORM entity, for changing it in the session's transaction."""
     student = await session.get(Student, student_id)
     if student is None:
         raise _no_such_student(student_id)
     return student
-
-
-# The students table row by id, read straight through the driver (see DirectRead): the most frequent request of
-# the registry, and one that needs no entity, no identity map and no transaction. On PostgreSQL concurrent reads
-# share one query (batch_by: service.read_batches), which is what lifts this endpoint under load there.
-_STUDENT_ROW = DirectRead(select(Student.__table__).where(Student.__table__.c.id == bindparam("student_id")),
-                          batch_by=Student.__table__.c.id)
-
-
-async def read_student(engine: AsyncEngine, student_id: int) -> Any:
-    """One student to show (not to change): the table row, with the same columns and values as the ORM entity."""
-    row = await _STUDENT_ROW.first(engine, student_id=student_id)
-    if row is None:
-        raise _no_such_student(student_id)
-    return row
 
 
 async def update_student(session: AsyncSession, student: Student, patch: StudentPatch, actor: str) -> Student:

@@ -1,16 +1,15 @@
-"""How a request's session ends (service.db.transaction_handler): reads never commit, writes commit only on success."""
+"""How a request's session ends (service.db.end_request_session): reads never commit, writes commit only on success."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from advanced_alchemy.extensions.litestar._utils import set_aa_scope_state
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from service.audit import AuditRecord
 from service.auth import User
-from service.db import transaction_handler
+from service.db import READ_ONLY_OPTION, SESSION_SCOPE_KEY, ReadOnlyWriteError, end_request_session
 from tests.integration.test_registry_api import _setup, student_body
 
 
@@ -42,6 +41,46 @@ async def test_a_get_that_used_the_session_does_not_commit(client, make_user, co
     for path in ("/api/v1/universities", "/api/v1/universities/10126", "/api/v1/students"):
         assert (await client.get(path, headers=officer)).status_code == 200
     assert commits.count == 0
+
+
+async def test_a_get_runs_outside_a_transaction(app, client, make_user):
+    """No BEGIN for a read request: PostgreSQL's AUTOCOMMIT, on SQLite our begin listener stands aside (and with no
+    transaction open, nothing is rolled back either)."""
+    officer = await _setup(client, make_user)
+    engine = app.state.engine.sync_engine
+    seen: list[tuple[bool, str]] = []
+
+    def on_begin(connection: Any) -> None:
+        options = connection.get_execution_options()
+        seen.append((bool(options.get(READ_ONLY_OPTION)) or options.get("isolation_level") == "AUTOCOMMIT", "begin"))
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append((not statement.lstrip().upper().startswith("BEGIN"), statement))
+
+    event.listen(engine, "begin", on_begin)
+    event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        for path in ("/api/v1/universities/10126", "/api/v1/students"):
+            assert (await client.get(path, headers=officer)).status_code == 200
+    finally:
+        event.remove(engine, "begin", on_begin)
+        event.remove(engine, "before_cursor_execute", on_statement)
+    assert seen and all(ok for ok, _ in seen), [s for ok, s in seen if not ok]
+
+
+async def test_a_read_only_session_refuses_to_write(app, client, make_user, sessions):
+    await make_user("officer", username="reader")
+    plugin = next(p for p in app.plugins if hasattr(p, "read_sessions"))
+    async with plugin.read_sessions() as session:
+        user = await session.scalar(select(User).where(User.username == "reader"))
+        user.failed_logins = 7
+        with pytest.raises(ReadOnlyWriteError):
+            await session.flush()
+        await session.rollback()
+        with pytest.raises(ReadOnlyWriteError):
+            await session.execute(update(User).values(failed_logins=9))
+    async with sessions() as s:
+        assert await s.scalar(select(User.failed_logins).where(User.username == "reader")) == 0
 
 
 async def test_a_successful_write_commits_once_and_a_failed_one_changes_nothing(client, make_user, commits, sessions):
@@ -86,7 +125,7 @@ class _Session:
 def _scope(method: str, session: _Session | None) -> dict[str, Any]:
     scope: dict[str, Any] = {"type": "http", "method": method}
     if session is not None:
-        set_aa_scope_state(scope, "key", session)  # where the plugin keeps the request's session
+        scope[SESSION_SCOPE_KEY] = session  # where the db_session dependency leaves the request's session
     return scope
 
 
@@ -101,7 +140,7 @@ def _scope(method: str, session: _Session | None) -> dict[str, Any]:
 async def test_handler_decides_by_method_and_status(method, status, expected):
     session = _Session()
     scope = _scope(method, session)
-    handler = transaction_handler("key")
+    handler = end_request_session
     await handler({"type": "http.response.start", "status": status, "headers": []}, scope)
     assert session.calls == expected
     await handler({"type": "http.response.body", "body": b""}, scope)  # the session is gone from the scope
@@ -111,11 +150,11 @@ async def test_handler_decides_by_method_and_status(method, status, expected):
 async def test_handler_lets_a_failed_commit_through_and_still_closes():
     session = _Session(fail_commit=True)
     with pytest.raises(RuntimeError):
-        await transaction_handler("key")({"type": "http.response.start", "status": 200, "headers": []},
-                                         _scope("POST", session))
+        await end_request_session({"type": "http.response.start", "status": 200, "headers": []},
+                                  _scope("POST", session))
     assert session.calls == ["commit", "close"]
 
 
 async def test_handler_without_a_session_does_nothing():
-    await transaction_handler("key")({"type": "http.response.start", "status": 200, "headers": []},
-                                     _scope("POST", None))
+    await end_request_session({"type": "http.response.start", "status": 200, "headers": []},
+                              _scope("POST", None))
