@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import aging, default_rate, reports, subsidy
 from loans.applications import parse_amount
-from loans.import_api import xlsx_response
+from loans.imports.workbooks import xlsx_response
 from loans.report_xlsx import Column, json_row, workbook
 from loans.schemas import Money
 from service.auth import STAFF_READERS, allow

@@ -25,7 +25,7 @@ from donations.selection_api import ROUTES as GRANT_ROUTES
 from loans.api import ROUTES as LOAN_ROUTES
 from loans.batch import close_of_business
 from loans.reports import loans_report
-from loans.import_api import ROUTES as LOAN_IMPORT_ROUTES
+from loans.imports.api import ROUTES as LOAN_IMPORT_ROUTES
 from loans.me_api import ROUTES as GRADUATE_ROUTES
 from loans.reminders import queue_reminders
 from notifications.api import ROUTES as NOTIFICATION_ROUTES

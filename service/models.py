@@ -20,12 +20,13 @@ from loans.models import (
 from loans.models import (  # Loans II: servicing
     CollectionAttempt, LinePayment, PrepaymentRequest, Relief, ReliefItem, SubsidySettlement,
 )
+from loans.imports.job import ImportJob
 from notifications.models import OutboxMessage, ReminderRule
 
 metadata = Base.metadata
 
 __all__ = [
-    "AuditRecord", "CoBorrower", "IdempotencyRecord", "ContractCounter", "GraduationConfirmation", "LedgerEntry", "LedgerLine", "Loan", "LoanPayout", "PolicyRule",
+    "AuditRecord", "CoBorrower", "ImportJob", "IdempotencyRecord", "ContractCounter", "GraduationConfirmation", "LedgerEntry", "LedgerLine", "Loan", "LoanPayout", "PolicyRule",
     "ScheduleLineRow", "Student", "CollectionAttempt", "LinePayment", "PrepaymentRequest", "Relief", "ReliefItem",
     "SubsidySettlement", "University", "ServiceMeta", "User", "metadata",
     "Allocation", "Application", "Award", "DirectedStudent", "Donor", "Funding", "Notice", "Objection", "Program",

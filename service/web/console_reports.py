@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from donations import reports as grant_reports
 from donations.funding_api import annual_pdf, pdf_response
 from loans import aging, reports
-from loans.import_api import export_contracts, xlsx_response
+from loans.imports.workbooks import export_contracts, xlsx_response
 from loans.report_api import aging_answer, default_rate_answer, loans_answer, subsidy_answer
 from service.auth import STAFF_READERS, allow
 from service.money import format_yuan
