@@ -107,7 +107,7 @@ def sheet_size(source: bytes | Path, max_rows: int, max_columns: int) -> SheetSi
                     if first and (dim := _DIMENSION.search(data)):
                         columns, rows = column_number(dim[1].decode()), int(dim[2])
                     first = False
-                    counted += data.count(b"<row ") + data.count(b":row ")
+                    counted += data.count(b"row ")  # <row …> and <x:row …>: a count, for the row estimate
                     for ref in beyond.findall(data):
                         letters_end = len(ref) - len(ref.lstrip(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
                         columns = max(columns, column_number(ref[:letters_end].decode()))
