@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loans.imports.importer import ImportResult, import_contracts
 from loans.imports.job import JobRequest, get_job, start_job, view
 from loans.imports.template import XLSX_MEDIA_TYPE, measure
-from loans.imports.workbooks import error_report, export_contracts, template_workbook, xlsx_response
+from loans.imports.workbooks import (
+    error_report,
+    export_contracts,
+    template_workbook,
+    xlsx_response,
+)
 from loans.lifecycle import LoanStatus
 from service.auth import STAFF_READERS, allow
 from service.errors import TOO_LARGE, Problem, problem_type

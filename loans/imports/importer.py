@@ -21,7 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.applications import policy_rows
 from loans.imports.lookups import database_rules
-from loans.imports.rows import PolicyCheck, Progress, Row, cross_rules, policy_rules, read_rows
+from loans.imports.rows import (
+    PolicyCheck,
+    Progress,
+    Row,
+    cross_rules,
+    policy_rules,
+    read_rows,
+)
 from loans.imports.template import DEFAULT_MAX_ROWS, FIELDS, RowError, Sheet
 from loans.imports.write import Plans, write
 from service import audit

@@ -18,11 +18,26 @@ from typing import Any
 import msgspec
 
 from loans.imports.template import (
-    BAD_FILE, COLUMNS, DEFAULT_MAX_ROWS, LEVEL_LABELS, CellError, Column, RowError, Sheet, read_sheet,
+    BAD_FILE,
+    COLUMNS,
+    DEFAULT_MAX_ROWS,
+    LEVEL_LABELS,
+    CellError,
+    Column,
+    RowError,
+    Sheet,
+    read_sheet,
 )
-from loans.policy import ContractTerms, Limits, PolicyError, PolicyRow, contract_terms, limits_for
-from service.problems import Problem
+from loans.policy import (
+    ContractTerms,
+    Limits,
+    PolicyError,
+    PolicyRow,
+    contract_terms,
+    limits_for,
+)
 from service.money import format_yuan
+from service.problems import Problem
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 BLOCK = 5000  # rows typed together, column by column

@@ -22,11 +22,11 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
-from service.uploads import check_sheet_size, zip_bomb
-from service.problems import Problem, problem_type
 from service.identity import IdentityError, normalize_id_number, normalize_phone
 from service.money import MoneyFormatError, parse_yuan
+from service.problems import Problem, problem_type
 from service.registry.provinces import normalize_province
+from service.uploads import check_sheet_size, zip_bomb
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REPORT_HEADER = "错误说明"  # the column our error report adds; ignored when the report is uploaded again

@@ -26,8 +26,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.imports.template import (
-    CATEGORY_LABELS, COLUMNS, DEFAULT_MAX_ROWS, LEVEL_LABELS, RELATIONSHIP_LABELS, RELATIONSHIPS, REPORT_HEADER,
-    XLSX_MEDIA_TYPE, RowError, read_sheet,
+    CATEGORY_LABELS,
+    COLUMNS,
+    DEFAULT_MAX_ROWS,
+    LEVEL_LABELS,
+    RELATIONSHIP_LABELS,
+    RELATIONSHIPS,
+    REPORT_HEADER,
+    XLSX_MEDIA_TYPE,
+    RowError,
+    read_sheet,
 )
 from loans.lifecycle import LABELS_ZH, LoanStatus
 from loans.models import Loan

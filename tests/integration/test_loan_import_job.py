@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 
 from loans.imports import job as jobs
-from loans.imports.job import DONE, FAILED, QUEUED, RUNNING, ImportJob, JobTransitionError, move
+from loans.imports.job import (
+    DONE,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    ImportJob,
+    JobTransitionError,
+    move,
+)
 from loans.models import Loan
 from service.app import create_app
 from service.db import write_session
