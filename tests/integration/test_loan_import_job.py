@@ -110,7 +110,7 @@ async def test_a_dry_run_job_writes_nothing(client, make_user, sessions):
 async def test_the_console_shows_a_running_job_and_refreshes_until_it_ends(client, make_user, sessions):
     await setup(client, make_user)
     await make_user("officer", username="clerk")
-    async with write_session(client.app.state.engine) as session:
+    async with sessions() as session, session.begin():  # the test's engine: the app's belongs to its own loop
         running = ImportJob(file="big.xlsx", created_by=1, total=6, status=RUNNING, done=3, phase="reading")
         session.add(running)
         await session.flush()
