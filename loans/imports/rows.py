@@ -210,34 +210,26 @@ def row_rules(sheet: Sheet, r: Row, errors: list[RowError]) -> None:
 
 
 class PolicyCheck:
-    """Limits and contract terms from the policy rows, each combination worked out once."""
+    """Limits and contract terms from the policy rows, each combination worked out once (or why there is none)."""
 
     def __init__(self, rows: list[PolicyRow]) -> None:
         self.rows = rows
-        self._limits: dict[tuple[int, str], Limits | PolicyError] = {}
-        self._terms: dict[tuple[date, int], ContractTerms | PolicyError] = {}
+        self._found: dict[tuple[Any, ...], Any] = {}
+
+    def _once(self, rule: Callable[..., Any], *args: Any) -> Any:
+        key = (rule, *args)
+        if key not in self._found:
+            try:
+                self._found[key] = rule(self.rows, *args)
+            except PolicyError as exc:
+                self._found[key] = exc
+        return self._found[key]
 
     def limits(self, year: int, level: str) -> Limits | PolicyError:
-        try:
-            return self._limits[year, level]
-        except KeyError:
-            try:
-                found: Limits | PolicyError = limits_for(self.rows, year, level)
-            except PolicyError as exc:
-                found = exc
-            self._limits[year, level] = found
-            return found
+        return self._once(limits_for, year, level)  # type: ignore[no-any-return]
 
     def terms(self, signed_on: date, graduation_year: int) -> ContractTerms | PolicyError:
-        try:
-            return self._terms[signed_on, graduation_year]
-        except KeyError:
-            try:
-                found: ContractTerms | PolicyError = contract_terms(self.rows, signed_on, graduation_year)
-            except PolicyError as exc:
-                found = exc
-            self._terms[signed_on, graduation_year] = found
-            return found
+        return self._once(contract_terms, signed_on, graduation_year)  # type: ignore[no-any-return]
 
 
 def policy_rules(sheet: Sheet, rows: list[Row], policy: PolicyCheck,
