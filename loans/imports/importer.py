@@ -74,16 +74,12 @@ def file_digest(source: bytes | Path) -> str:
     return h.hexdigest()[:16]
 
 
-def check_file(source: bytes | Path, policy: PolicyCheck, progress: Progress | None = None,
-               max_rows: int = DEFAULT_MAX_ROWS) -> tuple[Sheet, list[Row], list[RowError], Plans]:
-    """Steps 1 and 2, no database: the typed rows, every error the rules without a database find, and the plans
-    (limits and terms) of the rows that have them."""
-    sheet, rows, errors = read_rows(source, progress, max_rows)
-    if progress:
-        progress("checking", 0, len(rows))
+def check_rows(sheet: Sheet, rows: list[Row], errors: list[RowError], policy: PolicyCheck) -> Plans:
+    """Step 2's rules that need the whole file: the policy's limits and terms, and the rules across rows (those
+    within a row ran as the rows were typed); the plans (limits and terms) of the rows that have them."""
     plans = policy_rules(sheet, rows, policy, errors)
     cross_rules(sheet, rows, errors)
-    return sheet, rows, errors, plans
+    return plans
 
 
 async def import_contracts(session: AsyncSession, source: bytes | Path, *, filename: str, user_id: int,
@@ -93,8 +89,12 @@ async def import_contracts(session: AsyncSession, source: bytes | Path, *, filen
     File-level problems (not a workbook, too large, wrong columns, no rows) raise Problem. `progress` is called
     from a worker thread too."""
     result = ImportResult(file=filename, digest=file_digest(source), dry_run=dry_run, valid_only=valid_only)
+    # Read before the first query: on SQLite a write transaction holds the database's one write lock from then on.
+    sheet, rows, errors = await anyio.to_thread.run_sync(read_rows, source, progress, max_rows)
+    if progress:
+        progress("checking", 0, len(rows))
     policy = PolicyCheck(await policy_rows(session))
-    sheet, rows, errors, plans = await anyio.to_thread.run_sync(check_file, source, policy, progress, max_rows)
+    plans = await anyio.to_thread.run_sync(check_rows, sheet, rows, errors, policy)
     known = await database_rules(session, sheet, rows, errors)
     order = {f: i for i, f in enumerate(FIELDS)}
     result.errors = sorted(set(errors), key=lambda e: (e.row, order[e.field], e.message_zh))
