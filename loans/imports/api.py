@@ -100,7 +100,7 @@ class LoanImportController(Controller):
             raise stopped_problem(result)
         return Response(content=result.summary(MAX_JSON_ERRORS), status_code=200)
 
-    @get("/jobs/{job_id:int}", guards=[allow("officer")],
+    @get("/jobs/{job_id:int}", guards=[allow(*STAFF_READERS)],
          summary="A background import: status (queued, running, done, failed), progress, result or problem")
     async def job(self, job_id: FromPath[int], db_session: NamedDependency[AsyncSession]) -> dict[str, Any]:
         return view(await get_job(db_session, job_id))
