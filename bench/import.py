@@ -7,9 +7,8 @@ years 2021-2025 within the limits of each year, signed in each year's autumn), c
 by row count. Then, each in a child process of its own: a bare calamine pass (open, iterate every row,
 touch every cell), and the full import (read, check, write in one transaction) into a fresh migrated
 database: SQLite in a temp folder by default, or PostgreSQL (--db-url) in a fresh schema dropped
-afterwards. The import is timed from the call to the commit, excluding start-up and migrations. Peak memory is
-the most the import child and the reader processes it starts (loans.import_reader, and for a large sheet its
-helper) held at once, sampled every 20 ms; each one's own peak is printed too. The CPU time counts the readers'.
+afterwards. The import is timed from the call to the commit, excluding start-up and migrations; it runs in that
+one process (its reading in a worker thread). Peak memory is the child's peak resident size (ru_maxrss).
 Goal: import / bare <= 3 and peak < 500 MB. Not part of the test suite.
 
 --profile N runs one import under cProfile instead (its worker-thread part run inline, as cProfile sees one
@@ -27,7 +26,6 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -68,7 +66,7 @@ def generate(path: Path, rows: int, seed: int = 20241104) -> None:
     """A valid workbook of `rows` contracts, written with openpyxl's write-only mode."""
     from openpyxl import Workbook
 
-    from loans.excel import COLUMNS
+    from loans.imports.template import COLUMNS
 
     rng = random.Random(seed)
     plans = []  # (number of contracts) per student, until the rows are covered
@@ -124,7 +122,7 @@ async def import_once(path: str, profile: Any = None) -> dict[str, Any]:
     (under `profile`, a cProfile.Profile, when given)."""
     from sqlalchemy import insert
 
-    from loans.imports import import_contracts
+    from loans.imports.importer import import_contracts
     from service.auth import User
     from service.db import create_engine, utcnow, write_session
     from service.migrate import upgrade
@@ -157,18 +155,12 @@ async def import_once(path: str, profile: Any = None) -> dict[str, Any]:
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     if profile:
         profile.disable()
-    import resource
-
-    reader = resource.getrusage(resource.RUSAGE_CHILDREN)  # the reader processes, ended and waited for
-    cpu += reader.ru_utime + reader.ru_stime
     await engine.dispose()
     starts = sorted(phases.items(), key=lambda kv: kv[1]) + [("end", seconds)]
     split = {name: round(starts[i + 1][1] - at, 2) for i, (name, at) in enumerate(starts[:-1])}
     cpu_starts = sorted(cpu_phases.items(), key=lambda kv: kv[1]) + [("end", cpu)]
     cpu_split = {name: round(cpu_starts[i + 1][1] - at, 2) for i, (name, at) in enumerate(cpu_starts[:-1])}
-    own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "cpu": cpu, "phases": split, "cpu_phases": cpu_split,
-            "memory_mb": {"service": own_mb, "reader": reader.ru_maxrss / 1024}, **result.summary(max_errors=5)}
+    return {"seconds": seconds, "cpu": cpu, "phases": split, "cpu_phases": cpu_split, **result.summary(max_errors=5)}
 
 
 def profile_once(path: str, top: int) -> dict[str, Any]:
@@ -188,42 +180,16 @@ def profile_once(path: str, top: int) -> dict[str, Any]:
     return result
 
 
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and its descendants (Linux /proc), in MB; 0 for one that has gone."""
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            with open(f"/proc/{p}/status") as fh:
-                total += next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0) / 1024
-            with open(f"/proc/{p}/task/{p}/children") as fh:
-                todo.extend(int(c) for c in fh.read().split())
-        except (OSError, ValueError):
-            pass
-    return total
-
-
 def child(kind: str, path: Path, env: dict[str, str]) -> tuple[dict[str, Any], float]:
-    """Run one measurement in a child process; its result and its peak resident memory in MB: the most that it
-    and the processes it starts (the import's reader) held at once, sampled every 20 ms, or its own peak if more."""
+    """Run one measurement in a child process; its result and its peak resident memory in MB."""
     proc = subprocess.Popen([sys.executable, __file__, f"--child-{kind}", str(path)], env=env,
                             stdout=subprocess.PIPE, text=True)
-    peak = [0.0]
-
-    def sample() -> None:
-        while proc.poll() is None:
-            peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     out = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
-    sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"{kind} child failed ({proc.returncode})")
-    return json.loads(out.strip().splitlines()[-1]), max(peak[0], usage.ru_maxrss / 1024)  # KB on Linux
+    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024  # KB on Linux
 
 
 async def drop_schema(url: str, schema: str) -> None:
@@ -308,8 +274,7 @@ def main() -> None:
     print(f"bare calamine   {bare['seconds']:.2f} s  (cpu {bare['cpu']:.2f} s, peak {bare_mb:.0f} MB)")
     print(f"import          {result['seconds']:.2f} s  (cpu {result['cpu']:.2f} s)  {result['phases']}")
     print(f"ratio           {ratio:.2f}  (goal <= {GOAL_RATIO}; by CPU time {result['cpu'] / bare['cpu']:.2f})")
-    print(f"peak memory     {peak_mb:.0f} MB at once  (goal < {GOAL_MB} MB; each one's own peak: service "
-          f"{result['memory_mb']['service']:.0f} MB, largest reader process {result['memory_mb']['reader']:.0f} MB)")
+    print(f"peak memory     {peak_mb:.0f} MB  (goal < {GOAL_MB} MB)")
     if result["errors_total"]:
         print("first errors:", json.dumps(result["errors"], ensure_ascii=False, indent=1))
     ok = (ratio <= GOAL_RATIO and peak_mb < GOAL_MB and result["imported"] == result["rows"]

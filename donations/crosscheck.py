@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -25,6 +26,7 @@ from service.registry.vocabulary import CATEGORIES_ZH, LEVELS_ZH
 from service.errors import UNPROCESSABLE, Problem, problem_type
 from service.money import format_yuan
 from service.registry.models import Student, University
+from service.uploads import check_sheet_size, zip_bomb
 
 BAD_FILE = problem_type("cross-check-file-invalid", 422, "比对结果文件有误，未导入",
                         "The cross-check file is invalid; nothing was imported")
@@ -85,10 +87,15 @@ class Finding:
     text: str
 
 
-def read_findings(content: bytes) -> tuple[list[Finding], list[dict[str, Any]]]:
-    """The flagged rows of a returned workbook, and the rows that cannot be read."""
+def read_findings(content: bytes, max_rows: int) -> tuple[list[Finding], list[dict[str, Any]]]:
+    """The flagged rows of a returned workbook, and the rows that cannot be read. Its size is checked before
+    calamine loads it (service.uploads)."""
     if not content.startswith(b"PK\x03\x04"):
         raise Problem(BAD_FILE, "文件不是 Excel 工作簿（.xlsx）。", "The file is not an .xlsx workbook.", field="file")
+    if zip_bomb(content):
+        raise Problem(BAD_FILE, "文件解压后过大，不像是正常的 Excel 工作簿，已拒绝。",
+                      "The file unpacks to too much: refused.", field="file")
+    check_sheet_size(content, max_rows=max_rows, max_columns=len(HEADERS))
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(content))
         rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
@@ -117,9 +124,9 @@ def read_findings(content: bytes) -> tuple[list[Finding], list[dict[str, Any]]]:
     return findings, errors
 
 
-async def import_findings(session: AsyncSession, content: bytes, actor: str) -> list[int]:
+async def import_findings(session: AsyncSession, content: bytes, actor: str, max_rows: int) -> list[int]:
     """Put every flagged award under review; 422 and nothing changed if any row does not match an award."""
-    findings, errors = read_findings(content)
+    findings, errors = await anyio.to_thread.run_sync(read_findings, content, max_rows)  # off the event loop
     awards = {a.id: (a, id_number) for a, id_number in (await session.execute(
         select(Award, Student.id_number).join(Student, Student.id == Award.student_id)
         .where(Award.id.in_([f.award_id for f in findings])))).all()}

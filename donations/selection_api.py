@@ -263,7 +263,8 @@ class CrossCheckController(Controller):
         content = await data.file.read()
         if len(content) > MAX_UPLOAD_BYTES:
             raise Problem(TOO_LARGE, "上传文件超过 20 MB。", "The file is over 20 MB.", field="file")
-        flagged = await crosscheck.import_findings(db_session, content, request.user.actor)
+        flagged = await crosscheck.import_findings(db_session, content, request.user.actor,
+                                                   request.app.state.settings.import_max_rows)
         return {"flagged": flagged}
 
 

@@ -20,8 +20,24 @@ from loans.policy import KINDS, PolicyError, validate_row
 from loans.prepayment import execution_date
 from loans.repayments import record_repayment
 from loans.schemas import (
-    ApplicationIn, ApplicationOut, BatchIn, BatchOut, ContractOut, DisburseIn, LedgerEntryOut, LedgerLineOut, LedgerOut,
-    PolicyIn, PolicyOut, ReasonIn, ReceiptIn, RepaymentIn, ScheduleLineOut, ScheduleOut, SignIn, VerifiedContract,
+    ApplicationIn,
+    ApplicationOut,
+    BatchIn,
+    BatchOut,
+    ContractOut,
+    DisburseIn,
+    LedgerEntryOut,
+    LedgerLineOut,
+    LedgerOut,
+    PolicyIn,
+    PolicyOut,
+    ReasonIn,
+    ReceiptIn,
+    RepaymentIn,
+    ScheduleLineOut,
+    ScheduleOut,
+    SignIn,
+    VerifiedContract,
 )
 from loans.views import application_out, contract_out, school_scope
 from service import audit, idempotency

@@ -14,11 +14,11 @@ from service.auth import AuthUser
 from service.db import utcnow
 from service.errors import NOT_FOUND, Problem, problem_type
 from service.identity import mask_id_number
+from service.lookups import get_or_404
 from service.money import MoneyFormatError, format_yuan, parse_yuan
 from service.registry.models import CoBorrower, Student
-from service.registry.vocabulary import level_zh
 from service.registry.students import checked_id_number, checked_phone
-from service.lookups import get_or_404
+from service.registry.vocabulary import level_zh
 
 OVER_LIMIT = problem_type("loan-over-limit", 422, "超过贷款额度", "Over the loan limit")
 BELOW_MINIMUM = problem_type("loan-below-minimum", 422, "低于最低贷款金额", "Below the minimum loan")

@@ -21,13 +21,25 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, and_, case, cast, exists, false, func, insert, literal, select, text, union_all, update,
+    BigInteger,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import collections, credit, ledger, prepayment_requests
-from loans.ledger import Line
 from loans.applications import policy_rows
+from loans.ledger import Line
 from loans.lifecycle import LOAN, SCHEDULE_LINE
 from loans.models import LedgerEntry, LedgerLine, Loan, ScheduleLineRow
 from loans.policy import in_force

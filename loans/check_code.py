@@ -1,7 +1,6 @@
 """The check code printed on a contract's 受理证明: a short HMAC of the contract's key facts, for verification.
 
-A module of its own, with nothing but hashlib behind it, so that the import's reader process
-(loans.import_reader) signs the contracts of the file it reads without loading the loans service.
+A module of its own, with nothing but hashlib behind it (the contract import signs every row it writes).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from loans.imports import ImportResult, import_contracts
+from loans.imports.importer import ImportResult, import_contracts
 from loans.lifecycle import LoanStatus
 from service.auth import User
 from service.db import session_factory, write_session
@@ -87,7 +87,7 @@ def import_group() -> None:
 def import_contracts_command(file: Path, valid_only: bool, dry_run: bool, report: Path | None,
                              as_user: str | None) -> None:
     """Import contracts and students from FILE (the template's columns); stop on any invalid row."""
-    from loans.import_api import error_report
+    from loans.imports.workbooks import error_report
 
     async def job(settings: Settings, engine: AsyncEngine) -> ImportResult:
         user = await importing_user(engine, as_user)
@@ -102,9 +102,13 @@ def import_contracts_command(file: Path, valid_only: bool, dry_run: bool, report
                 bar.update(tasks[phase], completed=done, total=total)
 
             async with write_session(engine) as session:
-                return await import_contracts(
+                result = await import_contracts(
                     session, file, filename=file.name, user_id=user.id, actor=f"cli:{user.username}",
-                    secret=settings.secret_key, valid_only=valid_only, dry_run=dry_run, progress=progress)
+                    secret=settings.secret_key, valid_only=valid_only, dry_run=dry_run, progress=progress,
+                    max_rows=settings.import_max_rows)
+        if report:
+            report.write_bytes(error_report(file, result.errors, settings.import_max_rows))
+        return result
 
     try:
         result = _run(job)
@@ -120,7 +124,6 @@ def import_contracts_command(file: Path, valid_only: bool, dry_run: bool, report
         sys.exit(1)
     print_summary(result)
     if report:
-        report.write_bytes(error_report(file, result.errors))
         console.print(f"错误标注工作簿 (annotated workbook): {report}")
     if result.errors:
         console.print(f"[yellow]{result.invalid} 行有误 (invalid rows):[/yellow]")
@@ -148,7 +151,7 @@ def export_group() -> None:
 @click.option("--status", type=click.Choice([s.value for s in LoanStatus]), help="Only this status.")
 def export_contracts_command(out: Path, academic_year: int | None, status: str | None) -> None:
     """Write every contract to OUT.xlsx (ID numbers and phones masked)."""
-    from loans.import_api import export_contracts
+    from loans.imports.workbooks import export_contracts
 
     async def job(settings: Settings, engine: AsyncEngine) -> bytes:
         async with session_factory(engine)() as session:

@@ -10,22 +10,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans.check_code import check_code
 from loans.applications import BAD_AMOUNT, get_loan, move, parse_amount, policy_problem, policy_rows
+from loans.certificate import CertificateData
+from loans.check_code import check_code
 from loans.lifecycle import LoanStatus
 from loans.models import ContractCounter, Loan, LoanPayout
-from loans.policy import PolicyError, contract_terms
+from loans.policy import PolicyError, contract_terms, format_rate
+from loans.servicing import book_disbursement
 from service.auth import AuthUser
 from service.db import utcnow
 from service.errors import FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem
+from service.identity import mask_id_number
 from service.money import format_yuan
 from service.registry.models import CoBorrower, Student, University
 from service.registry.vocabulary import LEVELS_ZH, RELATIONSHIPS_ZH
 from service.settings import Settings
-from service.identity import mask_id_number
-from loans.certificate import CertificateData
-from loans.servicing import book_disbursement
-from loans.policy import format_rate
 
 
 def contract_number(county: str, year: int, seq: int) -> str:

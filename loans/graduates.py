@@ -23,9 +23,9 @@ from service import audit, lifecycle
 from service.auth import AuthUser
 from service.db import utcnow
 from service.errors import FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem
+from service.lookups import get_or_404
 from service.registry.models import Student
 from service.registry.students import checked_phone
-from service.lookups import get_or_404
 
 
 async def my_student(session: AsyncSession, user: AuthUser) -> Student:

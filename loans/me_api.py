@@ -13,15 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import graduates
-from loans.views import contract_out
 from loans.models import GraduationConfirmation, Loan, ScheduleLineRow
 from loans.schemas import ContactIn, ContractOut, GraduationIn, Text
+from loans.views import contract_out
 from service.auth import STAFF_READERS, allow
 from service.identity import mask_phone
 from service.money import format_yuan
 from service.registry.models import Student
 from service.registry.students import get_student
-
 
 
 class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -24,7 +24,11 @@ from loans.models import Loan, PrepaymentRequest, ScheduleLineRow
 from loans.policy import PolicyRow, in_force
 from loans.prepayment import execution_date
 from loans.repayments import (
-    apply_to_lines, dues_on, recognise_due_interest, record_line_payments, require_serviced,
+    apply_to_lines,
+    dues_on,
+    recognise_due_interest,
+    record_line_payments,
+    require_serviced,
 )
 from loans.schedule import BORROWER, generate
 from loans.servicing import schedule_terms

@@ -21,8 +21,8 @@ from loans.schemas import Reason
 from service import audit
 from service.auth import STAFF_READERS, allow
 from service.errors import Problem
-from service.money import format_yuan
 from service.lookups import get_or_404
+from service.money import format_yuan
 
 
 class ReliefIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -17,9 +17,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from service.money import round_half_up, split_residue_last
 

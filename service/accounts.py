@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import audit
 from service.auth import User, allow, hash_password, issue_token, password_problem, verify_password
+from service.db import utcnow
 from service.errors import CONFLICT, TOO_MANY, UNAUTHORIZED, UNPROCESSABLE, Problem
+from service.lookups import get_or_404
 from service.pagination import Page, fetch_page
 from service.registry.models import Student, University
-from service.db import utcnow
 from service.settings import Settings
-from service.lookups import get_or_404
 
 Role = Literal["admin", "officer", "reviewer", "school", "donor", "graduate", "auditor"]
 

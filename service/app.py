@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -11,11 +10,11 @@ from typing import Any
 
 import swagger_ui
 from litestar import Litestar
-from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,10 +24,10 @@ from donations.selection_api import ROUTES as GRANT_ROUTES
 from donations.web import SECTION as DONATIONS_CONSOLE
 from loans.api import ROUTES as LOAN_ROUTES
 from loans.batch import close_of_business
-from loans.reports import loans_report
-from loans.import_api import ROUTES as LOAN_IMPORT_ROUTES
+from loans.imports.api import ROUTES as LOAN_IMPORT_ROUTES
 from loans.me_api import ROUTES as GRADUATE_ROUTES
 from loans.reminders import queue_reminders
+from loans.reports import loans_report
 from loans.web import SECTION as LOANS_CONSOLE
 from notifications.api import ROUTES as NOTIFICATION_ROUTES
 from notifications.web import SECTION as NOTIFICATIONS_CONSOLE
@@ -36,11 +35,11 @@ from notifications.worker import notification_jobs
 from service.accounts import AuthController, UserController
 from service.auth import ActiveUserCache, make_jwt_auth
 from service.db import DatabasePlugin, create_engine, write_intent, write_session
-from service.scheduler import Job, build_scheduler
 from service.errors import EXCEPTION_HANDLERS
 from service.logs import configure_logging
-from service.registry.api import StudentController, UniversityController
 from service.openapi import document_file_formats, document_problems, mark_public_operations
+from service.registry.api import StudentController, UniversityController
+from service.scheduler import Job, build_scheduler
 from service.settings import Settings, get_settings
 from service.web.console_router import FRAME, console_router
 from service.web.pages import ROUTES as PAGE_ROUTES

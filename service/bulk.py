@@ -160,7 +160,7 @@ def _multi_row(sql: str, rows: int) -> str:
     return f"{head} VALUES {', '.join([one] * rows)}"
 
 
-# Per statement (kept by the caller, e.g. loans.import_db) and dialect: its SQL, parameter order and converters.
+# Per statement (kept by the caller, e.g. loans.imports.write) and dialect: its SQL, parameter order and converters.
 # An import inserts into the same four tables block after block; compiling each time cost a few ms a block.
 _PLANS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
 

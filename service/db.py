@@ -37,7 +37,6 @@ from sqlalchemy.pool import PoolResetState
 from sqlalchemy.types import TypeDecorator
 
 from service.settings import Settings
-from service.sqlite_checkpoint import after_return
 
 write_intent: ContextVar[bool] = ContextVar("zizhu_write_intent", default=False)
 
@@ -155,7 +154,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             return
         if engine.dialect.get_driver_connection(dbapi_connection).in_transaction:
             dbapi_connection.rollback()
-        after_return(dbapi_connection, record.info)  # a large write's checkpoint (service.sqlite_checkpoint)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

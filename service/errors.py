@@ -19,9 +19,24 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from service.identity import redact
 from service.problems import (  # noqa: F401  # re-exported: raisers import them from here
-    PROBLEM_MEDIA_TYPE, ProblemType, problem_type, problem_types, get_problem_type, INVALID_REQUEST,
-    UNAUTHORIZED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, VERSION_CONFLICT,
-    TOO_LARGE, UNPROCESSABLE, TOO_MANY, INTERNAL, UNAVAILABLE, Problem,
+    CONFLICT,
+    FORBIDDEN,
+    INTERNAL,
+    INVALID_REQUEST,
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    PROBLEM_MEDIA_TYPE,
+    TOO_LARGE,
+    TOO_MANY,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+    UNPROCESSABLE,
+    VERSION_CONFLICT,
+    Problem,
+    ProblemType,
+    get_problem_type,
+    problem_type,
+    problem_types,
 )
 
 log = logging.getLogger("zizhu.errors")

@@ -5,27 +5,48 @@ This module sits in the composition layer: it may import the domain packages' mo
 
 from __future__ import annotations
 
-from service.audit import AuditRecord
-from service.auth import User
-from service.idempotency import IdempotencyRecord
-from service.meta import ServiceMeta
-from service.db import Base
-from service.registry.models import CoBorrower, Student, University
 from donations.models import (
-    Allocation, Application, Award, DirectedStudent, Donor, Funding, Notice, Objection, Program, Receipt, ReceiptCounter,
+    Allocation,
+    Application,
+    Award,
+    DirectedStudent,
+    Donor,
+    Funding,
+    Notice,
+    Objection,
+    Program,
+    Receipt,
+    ReceiptCounter,
 )
-from loans.models import (
-    ContractCounter, GraduationConfirmation, LedgerEntry, LedgerLine, Loan, LoanPayout, PolicyRule, ScheduleLineRow,
-)
+from loans.imports.job import ImportJob
 from loans.models import (  # Loans II: servicing
-    CollectionAttempt, LinePayment, PrepaymentRequest, Relief, ReliefItem, SubsidySettlement,
+    CollectionAttempt,
+    ContractCounter,
+    GraduationConfirmation,
+    LedgerEntry,
+    LedgerLine,
+    LinePayment,
+    Loan,
+    LoanPayout,
+    PolicyRule,
+    PrepaymentRequest,
+    Relief,
+    ReliefItem,
+    ScheduleLineRow,
+    SubsidySettlement,
 )
 from notifications.models import OutboxMessage, ReminderRule
+from service.audit import AuditRecord
+from service.auth import User
+from service.db import Base
+from service.idempotency import IdempotencyRecord
+from service.meta import ServiceMeta
+from service.registry.models import CoBorrower, Student, University
 
 metadata = Base.metadata
 
 __all__ = [
-    "AuditRecord", "CoBorrower", "IdempotencyRecord", "ContractCounter", "GraduationConfirmation", "LedgerEntry", "LedgerLine", "Loan", "LoanPayout", "PolicyRule",
+    "AuditRecord", "CoBorrower", "ImportJob", "IdempotencyRecord", "ContractCounter", "GraduationConfirmation", "LedgerEntry", "LedgerLine", "Loan", "LoanPayout", "PolicyRule",
     "ScheduleLineRow", "Student", "CollectionAttempt", "LinePayment", "PrepaymentRequest", "Relief", "ReliefItem",
     "SubsidySettlement", "University", "ServiceMeta", "User", "metadata",
     "Allocation", "Application", "Award", "DirectedStudent", "Donor", "Funding", "Notice", "Objection", "Program",

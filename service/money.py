@@ -13,7 +13,6 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TypeAlias
 
-
 __all__ = [
     "MAX_FEN",
     "Fen",

@@ -30,7 +30,6 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-
 __all__ = [
     "CID_FONT",
     "FONT_ENV",

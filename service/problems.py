@@ -1,8 +1,7 @@
 """Problem types and the Problem exception: what a business error is, without the HTTP layer.
 
-Split from service.errors (which renders problems as RFC 9457 problem+json responses) so that code running
-outside the web service, such as the import's reader process (loans.import_reader), can raise a Problem
-without importing Litestar (about a second of start-up). service.errors re-exports every name here.
+Split from service.errors (which renders problems as RFC 9457 problem+json responses) so that code below the
+HTTP layer can raise a Problem without importing Litestar. service.errors re-exports every name here.
 """
 
 from __future__ import annotations

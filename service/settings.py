@@ -120,6 +120,8 @@ class Settings:
     sql_echo: bool
     scheduler_enabled: bool
     centre_phone: str = ""
+    import_max_rows: int = 200_000  # a contract sheet taller than this is refused before it is loaded
+    import_background_rows: int = 20_000  # an upload with more rows is imported as a background job (202)
     notify: NotifySettings = field(default_factory=lambda: NotifySettings())
 
     @property
@@ -169,6 +171,8 @@ class Settings:
             sql_echo=_bool(env, "ZIZHU_SQL_ECHO", False),
             scheduler_enabled=_bool(env, "ZIZHU_SCHEDULER", True),
             centre_phone=env.get("ZIZHU_CENTRE_PHONE", "").strip(),
+            import_max_rows=_int(env, "ZIZHU_IMPORT_MAX_ROWS", 200_000, minimum=1),
+            import_background_rows=_int(env, "ZIZHU_IMPORT_BACKGROUND_ROWS", 20_000, minimum=0),
             notify=_notify_settings(env),
         )
 

@@ -24,7 +24,17 @@ from service.errors import Problem
 from service.money import format_yuan
 from service.registry.models import Student
 from service.web.console import (
-    STAFF, back_to, fetch_rows, form_struct, form_values, page_window, pager, render, texts, today, usernames,
+    STAFF,
+    back_to,
+    fetch_rows,
+    form_struct,
+    form_values,
+    page_window,
+    pager,
+    render,
+    texts,
+    today,
+    usernames,
 )
 from service.web.console_registry import student_page
 

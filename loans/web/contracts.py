@@ -29,7 +29,16 @@ from service.errors import Problem
 from service.money import format_yuan
 from service.registry.models import Student, University
 from service.web.console import (
-    STAFF, back_to, fetch_rows, form_struct, form_values, page_window, pager, render, texts, today,
+    STAFF,
+    back_to,
+    fetch_rows,
+    form_struct,
+    form_values,
+    page_window,
+    pager,
+    render,
+    texts,
+    today,
 )
 
 _ACTIVE = {s.value for s in ACTIVE}

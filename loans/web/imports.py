@@ -9,13 +9,18 @@ import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.response import Template
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans.import_api import MAX_UPLOAD_BYTES, error_report, template_workbook, xlsx_response
-from loans.imports import import_contracts
+from loans.imports.api import MAX_UPLOAD_BYTES
+from loans.imports.importer import ImportResult, import_contracts
+from loans.imports.job import JobRequest, get_job, start_job, view
+from loans.imports.template import measure
+from loans.imports.workbooks import error_report, template_workbook
 from service.auth import allow
 from service.errors import TOO_LARGE, UNPROCESSABLE, Problem
+from service.responses import xlsx_response
 from service.web.console import render, texts
 
 MAX_SHOWN_ERRORS = 500  # on the page; the annotated workbook marks them all
@@ -39,17 +44,38 @@ async def import_upload(request: Request, db_session: NamedDependency[AsyncSessi
                           "The file is over 20 MB; split it into several files.", field="file")
         user, settings = request.user, request.app.state.settings
         name = Path(upload.filename).name
+        valid_only, dry_run = form.get("valid_only") == "on", form.get("dry_run") == "on"
+        rows = await anyio.to_thread.run_sync(measure, content, settings.import_max_rows)
+        if form.get("annotated") != "on" and rows > settings.import_background_rows + 1:
+            job = await start_job(request.app.state.engine, JobRequest(
+                content, name, user.id, user.actor, settings.secret_key, valid_only, dry_run,
+                settings.import_max_rows, rows))
+            return Redirect(path=f"/console/import/jobs/{job.id}", status_code=303)
         result = await import_contracts(db_session, content, filename=name, user_id=user.id, actor=user.actor,
-                                        secret=settings.secret_key, valid_only=form.get("valid_only") == "on",
-                                        dry_run=form.get("dry_run") == "on")
+                                        secret=settings.secret_key, valid_only=valid_only, dry_run=dry_run,
+                                        max_rows=settings.import_max_rows)
     except Problem as exc:
         return render(request, "import.html", exc.kind.status, error=texts(request).problem(exc))
     # A stopped import is a 422: nothing was written, and the request's transaction is rolled back.
     status = 422 if result.stopped else 200
     if form.get("annotated") == "on":
-        report = await anyio.to_thread.run_sync(error_report, content, result.errors)
+        report = await anyio.to_thread.run_sync(error_report, content, result.errors, settings.import_max_rows)
         return xlsx_response(report, f"{Path(name).stem}-错误说明.xlsx", status)
     return render(request, "import.html", status, result=result, errors=result.errors[:MAX_SHOWN_ERRORS])
+
+
+@get("/console/import/jobs/{job_id:int}", guards=[allow("officer")])
+async def import_job(request: Request, db_session: NamedDependency[AsyncSession], job_id: FromPath[int]) -> Template:
+    """A background import's progress; the page refreshes itself (<meta http-equiv=refresh>) until it ends."""
+    job = view(await get_job(db_session, job_id))
+    summary = job["result"]
+    result = ImportResult(digest="", **{k: v for k, v in summary.items() if k in _RESULT_FIELDS}) if summary else None
+    errors = (summary or {}).get("errors", [])[:MAX_SHOWN_ERRORS]
+    return render(request, "import.html", job=job, result=result, errors=errors,
+                  refresh=job["status"] in ("queued", "running") and not job["stale"])
+
+
+_RESULT_FIELDS = {"file", "rows", "valid", "invalid", "imported", "dry_run", "valid_only"}
 
 
 @get("/console/import/template.xlsx", guards=[allow("officer", "reviewer", "auditor")])
@@ -57,4 +83,4 @@ async def import_template(request: Request) -> Response[bytes]:
     return xlsx_response(template_workbook(), "贷款合同导入模板.xlsx")
 
 
-ROUTES: list[Any] = [import_form, import_upload, import_template]
+ROUTES: list[Any] = [import_form, import_upload, import_job, import_template]

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans import aging, default_rate, reports
-from loans.import_api import export_contracts
+from loans.imports.workbooks import export_contracts
 from loans.report_answers import aging_answer, default_rate_answer, loans_answer, subsidy_answer
 from service.auth import STAFF_READERS, allow
 from service.money import format_wan, format_yuan

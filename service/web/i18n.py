@@ -111,6 +111,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "invalid": ("有误", "Invalid"), "imported": ("已导入", "Imported"), "row": ("行", "Row"),
     "column": ("列", "Column"), "message": ("说明", "Message"),
     "import_stopped": ("有错误的行，整份文件未导入。", "Invalid rows stopped the import; nothing was written."),
+    "import_job": ("后台导入", "Background import"),
+    "job_running": ("文件较大，正在后台导入，本页每 2 秒自动刷新。", "A large file: importing in the background; "
+                    "this page refreshes itself every 2 seconds."),
+    "job_failed": ("导入失败，未导入任何数据。", "The import failed; nothing was imported."),
+    "job_stale": ("该任务已长时间没有进展，可能服务曾重启，请重新上传。", "No progress for a long time (the service may "
+                  "have restarted); upload the file again."),
+    "phase_reading": ("读取", "Reading"), "phase_checking": ("检查", "Checking"), "phase_writing": ("写入", "Writing"),
     "loans_report": ("贷款统计", "Loans report"), "year": ("年度", "Year"),
     "of_which_poor": ("其中建档立卡", "of which registered poor"), "cumulative": ("累计", "Cumulative"),
     "students_n": ("学生（人）", "Students"), "contracts_n": ("合同（笔）", "Contracts"),

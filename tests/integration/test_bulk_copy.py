@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service import bulk
 
 from .test_loan_import import row, workbook
-from .test_loan_import_stream import prepare, run
+from .test_loan_import_write import prepare, run
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from datetime import date
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from loans.import_api import template_workbook
+from loans.imports.workbooks import template_workbook
 from loans.models import LedgerEntry
 from service.identity import make_id_number
 from tests.integration.console_fixtures import alert_of, console_as

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from loans.excel import COLUMNS, XLSX_MEDIA_TYPE
+from loans.imports.template import COLUMNS, XLSX_MEDIA_TYPE
 from loans.models import ContractCounter, Loan, LoanPayout
 from service.audit import AuditRecord
 from service.identity import make_id_number

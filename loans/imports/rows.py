@@ -1,8 +1,8 @@
 """The checks of a contract import that need no database: typing every row of the sheet with its
 columns' parsers, the rules within a row, the policy's limits and terms, and the rules across rows.
 
-loans.excel knows the columns and reads the sheet; loans.imports runs these checks, the ones against
-the database, and the write. Every rule appends a RowError per fault it finds and goes on: the clerk
+loans.imports.template knows the columns and reads the sheet; loans.imports.importer runs these checks once,
+over the whole file, then the ones against the database (lookups) and the write. Every rule appends a RowError per fault it finds and goes on: the clerk
 gets all of them at once.
 """
 
@@ -17,10 +17,27 @@ from typing import Any
 
 import msgspec
 
-from loans.excel import BAD_FILE, COLUMNS, LEVEL_LABELS, CellError, Column, RowError, Sheet, read_sheet
-from loans.policy import ContractTerms, Limits, PolicyError, PolicyRow, contract_terms, limits_for
-from service.problems import Problem
+from loans.imports.template import (
+    BAD_FILE,
+    COLUMNS,
+    DEFAULT_MAX_ROWS,
+    LEVEL_LABELS,
+    CellError,
+    Column,
+    RowError,
+    Sheet,
+    read_sheet,
+)
+from loans.policy import (
+    ContractTerms,
+    Limits,
+    PolicyError,
+    PolicyRow,
+    contract_terms,
+    limits_for,
+)
 from service.money import format_yuan
+from service.problems import Problem
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 BLOCK = 5000  # rows typed together, column by column
@@ -28,13 +45,12 @@ _UNCACHED = {"contract_no"}  # unique per row: remembering it would only cost me
 MEMO_MAX = 2 * BLOCK  # values a column remembers at most (RowTyping)
 
 
-class Row(msgspec.Struct, array_like=True, gc=False):
-    """One data row as typed values, a field per column in loans.excel.COLUMNS' order; a field whose cell
+class Row(msgspec.Struct, gc=False):
+    """One data row as typed values, a field per column in template.COLUMNS' order; a field whose cell
     was bad (or empty and optional) is None, and so is one that a rule within the row found wrong.
 
-    A msgspec Struct: the import's reader process (loans.import_reader) sends rows as MessagePack arrays,
-    decoded back into Rows (dates included) in C. Never part of a reference cycle, so not tracked by the
-    cycle collector (gc=False).
+    A msgspec Struct: a slotted record that, never part of a reference cycle, the cycle collector need
+    not track (gc=False): an import holds a hundred thousand of them.
     """
 
     row: int
@@ -131,12 +147,10 @@ def _row_number(error: RowError) -> int:
     return error.row
 
 
-def typed_blocks(sheet: Sheet, size: int | None = None,
-                 typing: RowTyping | None = None) -> Iterator[tuple[list[Row], list[RowError]]]:
+def typed_blocks(sheet: Sheet, size: int | None = None) -> Iterator[tuple[list[Row], list[RowError]]]:
     """The sheet's data rows typed, a block at a time, with the errors of their cells and of the rules
-    within a row (in row order; a row's cell errors before its rules' errors). `typing` carries what the
-    columns' values parsed to over from sheets laid out alike (the chunks of one, loans.import_chunks)."""
-    typing = typing or RowTyping(sheet)
+    within a row (in row order; a row's cell errors before its rules' errors)."""
+    typing = RowTyping(sheet)
     data = sheet.data_rows()
     while block := list(itertools.islice(data, size or BLOCK)):
         found: list[RowError] = []
@@ -151,9 +165,10 @@ def no_rows() -> Problem:
     return Problem(BAD_FILE, "文件只有表头，没有数据行。", "The file has a header row but no data rows.", field="file")
 
 
-def read_rows(source: bytes | Path, progress: Progress | None = None) -> tuple[Sheet, list[Row], list[RowError]]:
+def read_rows(source: bytes | Path, progress: Progress | None = None,
+              max_rows: int = DEFAULT_MAX_ROWS) -> tuple[Sheet, list[Row], list[RowError]]:
     """Open, check the header, type every cell and apply the rules within a row. No database."""
-    sheet = read_sheet(source)
+    sheet = read_sheet(source, max_rows)
     rows: list[Row] = []
     errors: list[RowError] = []
     if progress:
@@ -195,35 +210,26 @@ def row_rules(sheet: Sheet, r: Row, errors: list[RowError]) -> None:
 
 
 class PolicyCheck:
-    """Limits and contract terms from the policy rows, each combination worked out once."""
+    """Limits and contract terms from the policy rows, each combination worked out once (or why there is none)."""
 
     def __init__(self, rows: list[PolicyRow]) -> None:
         self.rows = rows
-        self._limits: dict[tuple[int, str], Limits | PolicyError] = {}
-        self._terms: dict[tuple[date, int], ContractTerms | PolicyError] = {}
+        self._found: dict[tuple[Any, ...], Any] = {}
+
+    def _once(self, rule: Callable[..., Any], *args: Any) -> Any:
+        key = (rule, *args)
+        if key not in self._found:
+            try:
+                self._found[key] = rule(self.rows, *args)
+            except PolicyError as exc:
+                self._found[key] = exc
+        return self._found[key]
 
     def limits(self, year: int, level: str) -> Limits | PolicyError:
-        try:
-            return self._limits[year, level]
-        except KeyError:
-            try:
-                found: Limits | PolicyError = limits_for(self.rows, year, level)
-            except PolicyError as exc:
-                found = exc
-            self._limits[year, level] = found
-            return found
+        return self._once(limits_for, year, level)  # type: ignore[no-any-return]
 
     def terms(self, signed_on: date, graduation_year: int) -> ContractTerms | PolicyError:
-        """The same object for the same arguments (loans.import_reader numbers terms by it)."""
-        try:
-            return self._terms[signed_on, graduation_year]
-        except KeyError:
-            try:
-                found: ContractTerms | PolicyError = contract_terms(self.rows, signed_on, graduation_year)
-            except PolicyError as exc:
-                found = exc
-            self._terms[signed_on, graduation_year] = found
-            return found
+        return self._once(contract_terms, signed_on, graduation_year)  # type: ignore[no-any-return]
 
 
 def policy_rules(sheet: Sheet, rows: list[Row], policy: PolicyCheck,

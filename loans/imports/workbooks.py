@@ -1,8 +1,6 @@
-"""The contract spreadsheets we hand out (template, error report, export) and their HTTP endpoints.
+"""The contract spreadsheets we hand out: the import template, the annotated error report, the export.
 
-Reading a spreadsheet lives in loans.excel, its rules in loans.import_rules and the import itself (the
-database checks and the write) in loans.imports; this module writes workbooks with openpyxl and serves
-them. The command line (loans.commands) uses the same writers.
+Written with openpyxl; served by loans.imports.api, the console and the command line alike.
 """
 
 from __future__ import annotations
@@ -10,18 +8,12 @@ from __future__ import annotations
 import io
 import itertools
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import anyio.to_thread
-from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import UploadFile
-from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
@@ -31,26 +23,25 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans.excel import (
-    CATEGORY_LABELS, COLUMNS, LEVEL_LABELS, RELATIONSHIP_LABELS, RELATIONSHIPS, REPORT_HEADER, XLSX_MEDIA_TYPE,
-    RowError, read_sheet,
+from loans.imports.template import (
+    CATEGORY_LABELS,
+    COLUMNS,
+    DEFAULT_MAX_ROWS,
+    LEVEL_LABELS,
+    RELATIONSHIP_LABELS,
+    RELATIONSHIPS,
+    REPORT_HEADER,
+    RowError,
+    read_sheet,
 )
-from loans.imports import ImportResult, import_contracts
 from loans.lifecycle import LABELS_ZH, LoanStatus
 from loans.models import Loan
-from service.auth import STAFF_READERS, allow
-from service.errors import TOO_LARGE, Problem, problem_type
 from service.identity import mask_id_number, mask_phone
 from service.registry.models import CoBorrower, Student
-from service.responses import xlsx_response
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_JSON_ERRORS = 1000  # the JSON answer lists this many; the annotated workbook marks them all
 # Cell comments are drawn shapes that openpyxl keeps in memory until the end (a 100,000-row file with
 # every row wrong took 1.7 GB): past this many, bad cells are only coloured; 错误说明 has every message.
 MAX_COMMENTS = 2000
-INVALID_ROWS = problem_type("loan-import-invalid-rows", 422, "导入数据有误，未导入",
-                            "Invalid rows stopped the import")
 _RED = PatternFill("solid", fgColor="FFC7CE")
 _HEAD = PatternFill("solid", fgColor="DDEBF7")
 _OPTIONAL = PatternFill("solid", fgColor="F2F2F2")
@@ -110,14 +101,14 @@ def template_workbook() -> bytes:
     return _save(wb)
 
 
-def error_report(source: bytes | Path, errors: list[RowError]) -> bytes:
+def error_report(source: bytes | Path, errors: list[RowError], max_rows: int = DEFAULT_MAX_ROWS) -> bytes:
     """A copy of the uploaded sheet with each bad cell red (and commented), and a 错误说明 column.
 
     Rebuilt in write-only mode from the values rather than by loading the upload into openpyxl, which
     would take gigabytes for 100,000 rows; the original's formatting is not carried over. Fixed and
     uploaded again, the copy imports: 错误说明 is ignored, and replaced in the next report.
     """
-    sheet = read_sheet(source)
+    sheet = read_sheet(source, max_rows)
     letters = {get_column_letter(sheet.first_col + i + 1): i for i in range(len(sheet.leading[-1]))}
     by_row: dict[int, dict[int, list[RowError]]] = defaultdict(lambda: defaultdict(list))
     for e in errors:
@@ -209,70 +200,3 @@ async def export_contracts(session: AsyncSession, academic_year: int | None = No
     return await anyio.to_thread.run_sync(_save, wb)
 
 
-def stopped_problem(result: ImportResult) -> Problem:
-    return Problem(
-        INVALID_ROWS,
-        f"共 {result.rows} 行，其中 {result.invalid} 行有误，未导入任何数据。请按错误清单修改后重新上传"
-        f"（或选择只导入正确的行）。",
-        f"{result.invalid} of {result.rows} rows are invalid; nothing was imported. Fix them and upload again "
-        f"(or import the valid rows only).",
-        field="file", extra=result.summary(MAX_JSON_ERRORS))
-
-
-@dataclass
-class ImportUpload:
-    file: UploadFile
-
-
-class LoanImportController(Controller):
-    path = "/api/v1/loan-imports"
-    tags = ["loans"]
-
-    @get("/template", guards=[allow("officer", "reviewer", "auditor")],
-         summary="The contract import template (.xlsx) with a 说明 sheet", media_type=XLSX_MEDIA_TYPE)
-    async def template(self) -> Response[bytes]:
-        return xlsx_response(template_workbook(), "贷款合同导入模板.xlsx")
-
-    @post("/", guards=[allow("officer")], status_code=200,
-          summary="Import existing contracts and students from the template (.xlsx, multipart field `file`)",
-          description="Every row is checked; 422 with the list of errors (row, column, message) when any row "
-                      "is invalid and nothing is written, unless valid_only. dry_run checks without writing. "
-                      "format=xlsx returns the upload annotated with its errors instead of JSON.")
-    async def upload(
-        self, data: Annotated[ImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-        db_session: NamedDependency[AsyncSession], request: Request,
-        valid_only: FromQuery[bool] = False, dry_run: FromQuery[bool] = False,
-        format: FromQuery[Literal["json", "xlsx"]] = "json",
-    ) -> Response[Any]:
-        content = await data.file.read()
-        if len(content) > MAX_UPLOAD_BYTES:
-            raise Problem(TOO_LARGE, "上传文件超过 20 MB，请分成几个文件导入。",
-                          "The file is over 20 MB; split it into several files.", field="file")
-        user, settings = request.user, request.app.state.settings
-        name = Path(data.file.filename or "upload.xlsx").name
-        result = await import_contracts(db_session, content, filename=name, user_id=user.id, actor=user.actor,
-                                        secret=settings.secret_key, valid_only=valid_only, dry_run=dry_run)
-        if format == "xlsx":
-            counts = {f"X-Zizhu-Import-{k}": str(getattr(result, k)) for k in ("rows", "invalid", "imported")}
-            report = await anyio.to_thread.run_sync(error_report, content, result.errors)
-            return xlsx_response(report, f"{Path(name).stem}-错误说明.xlsx", 422 if result.stopped else 200, counts)
-        if result.stopped:
-            raise stopped_problem(result)
-        return Response(content=result.summary(MAX_JSON_ERRORS), status_code=200)
-
-
-class LoanExportController(Controller):
-    path = "/api/v1/loan-exports"
-    tags = ["loans"]
-
-    @get("/contracts.xlsx", guards=[allow(*STAFF_READERS)],
-         summary="All contracts as .xlsx (ID numbers and phones masked)", media_type=XLSX_MEDIA_TYPE)
-    async def contracts(self, db_session: NamedDependency[AsyncSession],
-                        academic_year: FromQuery[int | None] = None,
-                        status: FromQuery[LoanStatus | None] = None) -> Response[bytes]:
-        content = await export_contracts(db_session, academic_year, status.value if status else None)
-        suffix = f"-{academic_year}" if academic_year else ""
-        return xlsx_response(content, f"贷款合同{suffix}.xlsx")
-
-
-ROUTES: list[Any] = [LoanImportController, LoanExportController]

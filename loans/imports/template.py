@@ -1,7 +1,7 @@
 """The contract spreadsheet: its columns, each column's cell parser, and reading the sheet (python-calamine).
 
-Pure: no database, no request. Typing whole rows with these parsers (into import_rules.Row) and the
-rules over the typed rows are in loans.import_rules; the workbooks we write are in loans.import_api.
+Pure: no database, no request. Typing whole rows with these parsers (into rows.Row) and the rules over
+the typed rows are in loans.imports.rows; the workbooks we write are in loans.imports.workbooks.
 Cells arrive from python-calamine as str, float, bool, date or datetime.
 Excel keeps every number as a binary double, so money is turned into fen through its decimal text
 (never by arithmetic on the float), and an ID number that Excel stored as a number has already lost
@@ -19,13 +19,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
-from service.uploads import zip_bomb
-from service.problems import Problem, problem_type
 from service.identity import IdentityError, normalize_id_number, normalize_phone
 from service.money import MoneyFormatError, parse_yuan
+from service.problems import Problem, problem_type
 from service.registry.provinces import normalize_province
+from service.uploads import check_sheet_size, zip_bomb
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REPORT_HEADER = "错误说明"  # the column our error report adds; ignored when the report is uploaded again
@@ -290,10 +291,6 @@ class Sheet:
     report_col: int | None  # where an earlier error report's 错误说明 column is
 
     def letter(self, field: str) -> str:
-        # Imported here: openpyxl costs the import's reader process (loans.import_reader) a fifth of a second to
-        # load, and only a file with errors needs a column letter.
-        from openpyxl.utils import get_column_letter
-
         return get_column_letter(self.first_col + self.columns[field] + 1)
 
     def error(self, row: int, field: str, message_zh: str, message_en: str) -> RowError:
@@ -311,7 +308,18 @@ def _file_problem(zh: str, en: str) -> Problem:
     return Problem(BAD_FILE, zh, en, field="file")
 
 
-def open_workbook(source: bytes | Path) -> CalamineWorkbook:
+MAX_COLUMNS = 32  # no cell past column AF: the template's 21 columns, 错误说明, and room for a few to their left
+DEFAULT_MAX_ROWS = 200_000  # settings.import_max_rows (ZIZHU_IMPORT_MAX_ROWS) in the service
+
+
+def measure(source: bytes | Path, max_rows: int = DEFAULT_MAX_ROWS) -> int:
+    """The rows of the first sheet, counted cheaply before it is loaded (0 when it is no workbook); refuses one
+    taller than `max_rows` or wider than the template (service.uploads: calamine would allocate the grid)."""
+    size = check_sheet_size(source, max_rows=max_rows, max_columns=MAX_COLUMNS)
+    return size.rows if size else 0
+
+
+def open_workbook(source: bytes | Path, max_rows: int = DEFAULT_MAX_ROWS) -> CalamineWorkbook:
     if isinstance(source, bytes):
         head = source[:8]
     else:
@@ -329,6 +337,7 @@ def open_workbook(source: bytes | Path) -> CalamineWorkbook:
         raise _file_problem("文件解压后过大，不像是正常的 Excel 工作簿，已拒绝。请分批导入。",
                             "The file unpacks to too much (or is compressed suspiciously well): refused. "
                             "Split it into smaller files.")
+    measure(source, max_rows)
     try:
         if isinstance(source, bytes):
             return CalamineWorkbook.from_filelike(io.BytesIO(source))
@@ -338,9 +347,9 @@ def open_workbook(source: bytes | Path) -> CalamineWorkbook:
                             "The file is damaged or is not an Excel workbook (.xlsx).") from None
 
 
-def read_sheet(source: bytes | Path) -> Sheet:
+def read_sheet(source: bytes | Path, max_rows: int = DEFAULT_MAX_ROWS) -> Sheet:
     """Open the first sheet and check its header row against the template; stop on any mismatch."""
-    book = open_workbook(source)
+    book = open_workbook(source, max_rows)
     try:
         sheet = book.get_sheet_by_index(0)
         rows = sheet.iter_rows()
