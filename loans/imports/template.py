@@ -26,9 +26,9 @@ from service.identity import IdentityError, normalize_id_number, normalize_phone
 from service.money import MoneyFormatError, parse_yuan
 from service.problems import Problem, problem_type
 from service.registry.provinces import normalize_province
+from service.responses import XLSX_MEDIA_TYPE
 from service.uploads import check_sheet_size, zip_bomb
 
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REPORT_HEADER = "错误说明"  # the column our error report adds; ignored when the report is uploaded again
 BAD_FILE = problem_type("loan-import-file", 422, "导入文件无法读取", "The import file cannot be used")
 BAD_COLUMNS = problem_type("loan-import-columns", 422, "导入文件的列与模板不符",
