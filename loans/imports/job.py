@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from loans.imports.importer import ImportResult, import_contracts
 from service.db import Base, IdType, UtcDateTime, utcnow, write_session
+from service.lifecycle import Lifecycle, move_all
 from service.problems import INTERNAL, NOT_FOUND, Problem
 
 log = logging.getLogger("zizhu.loans.imports")
@@ -32,6 +33,13 @@ QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 # The job's lifecycle: every status write goes through `move`, which allows only these edges.
 TRANSITIONS: dict[str, frozenset[str]] = {QUEUED: frozenset({RUNNING, FAILED}), RUNNING: frozenset({DONE, FAILED}),
                                           DONE: frozenset(), FAILED: frozenset()}
+
+
+# Its row is its own record (progress, result, problem): edges checked by service.lifecycle, no audit record.
+JOB_LIFECYCLE = Lifecycle(
+    entity="loan_import_job", name_zh="导入任务", name_en="An import job", edges=TRANSITIONS, audited=False,
+    labels={QUEUED: ("排队中", "queued"), RUNNING: ("导入中", "running"), DONE: ("已完成", "done"),
+            FAILED: ("失败", "failed")})
 
 
 class ImportJob(Base):
@@ -58,10 +66,10 @@ class JobTransitionError(ValueError):
 
 async def move(session: AsyncSession, job_id: int, current: str, new: str, **values: Any) -> None:
     """The one status write: `current` -> `new` when the table allows it (and the job is still `current`)."""
-    if new not in TRANSITIONS[current]:
+    if not JOB_LIFECYCLE.allows(current, new):
         raise JobTransitionError(f"an import job cannot go from {current} to {new}")
-    await session.execute(update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == current)
-                          .values(status=new, updated_at=utcnow(), **values))
+    await move_all(session, JOB_LIFECYCLE, ImportJob, new, where=[ImportJob.id == job_id], from_states=[current],
+                   values={"updated_at": utcnow(), **values})
 
 
 def view(job: ImportJob, now: datetime | None = None) -> dict[str, Any]:
