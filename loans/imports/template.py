@@ -25,6 +25,7 @@ from python_calamine import CalamineWorkbook
 from service.identity import IdentityError, normalize_id_number, normalize_phone
 from service.money import MoneyFormatError, parse_yuan
 from service.problems import Problem, problem_type
+from service.registry import vocabulary
 from service.registry.provinces import normalize_province
 from service.responses import XLSX_MEDIA_TYPE
 from service.uploads import check_sheet_size, zip_bomb
@@ -34,14 +35,15 @@ BAD_FILE = problem_type("loan-import-file", 422, "导入文件无法读取", "Th
 BAD_COLUMNS = problem_type("loan-import-columns", 422, "导入文件的列与模板不符",
                            "The columns do not match the template")
 
-LEVELS = {"专科": "junior_college", "高职": "junior_college", "本科": "undergraduate", "研究生": "graduate",
-          "硕士": "graduate", "博士": "graduate"}
-LEVEL_LABELS = {"junior_college": "专科", "undergraduate": "本科", "graduate": "研究生"}
-CATEGORIES = {"建档立卡": "registered_poor", "低保": "minimum_allowance", "特困供养": "destitute",
-              "孤儿": "orphan", "残疾": "disabled", "其他": "other"}
-CATEGORY_LABELS = {v: k for k, v in CATEGORIES.items()}
-RELATIONSHIPS = {"父亲": "father", "母亲": "mother", "监护人": "guardian", "配偶": "spouse", "其他": "other"}
-RELATIONSHIP_LABELS = {v: k for k, v in RELATIONSHIPS.items()}
+# The sheet's words for the codes come from the one vocabulary (service.registry.vocabulary); the template also
+# reads a few synonyms clerks type (高职, 硕士, 博士).
+LEVEL_LABELS = vocabulary.LEVELS_ZH
+LEVELS = {**{zh: code for code, zh in LEVEL_LABELS.items()}, "高职": "junior_college", "硕士": "graduate",
+          "博士": "graduate"}
+CATEGORY_LABELS = vocabulary.CATEGORIES_ZH
+CATEGORIES = {zh: code for code, zh in CATEGORY_LABELS.items()}
+RELATIONSHIP_LABELS = vocabulary.RELATIONSHIPS_ZH
+RELATIONSHIPS = {zh: code for code, zh in RELATIONSHIP_LABELS.items()}
 _CATEGORY_SPLIT = re.compile(r"[、;；,，\s]+")
 _DATE_TEXT = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
 _DATE_DIGITS = re.compile(r"(\d{4})(\d{2})(\d{2})")
