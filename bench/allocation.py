@@ -55,8 +55,15 @@ def pure_part(n_awards: int, n_donations: int) -> None:
     rng = random.Random(1)
     students = n_awards // 5
     per = AWARD_FEN * n_awards // n_donations
-    sources = [Source(i + 1, date(2025, 7, 1) + timedelta(days=i % 60), per,
-                      frozenset({rng.randrange(students)}) if i % 10 == 0 else None) for i in range(n_donations)]
+    sources = [
+        Source(
+            i + 1,
+            date(2025, 7, 1) + timedelta(days=i % 60),
+            per,
+            frozenset({rng.randrange(students)}) if i % 10 == 0 else None,
+        )
+        for i in range(n_donations)
+    ]
     needs = [Need(i + 1, i % students, AWARD_FEN) for i in range(n_awards)]
     t0 = time.perf_counter()
     bare_pour([n.amount for n in needs], [s.available for s in sources])
@@ -65,8 +72,10 @@ def pure_part(n_awards: int, n_donations: int) -> None:
         t0 = time.perf_counter()
         r = allocate(needs, sources, method)  # type: ignore[arg-type]
         took = time.perf_counter() - t0
-        print(f"pure allocate {method:<8} {took:6.3f} s  ({len(r.lines)} lines, {len(r.shortfalls)} short)  "
-              f"bare pour {bare:.3f} s  ratio {took / bare:.1f}")
+        print(
+            f"pure allocate {method:<8} {took:6.3f} s  ({len(r.lines)} lines, {len(r.shortfalls)} short)  "
+            f"bare pour {bare:.3f} s  ratio {took / bare:.1f}"
+        )
 
 
 async def setup(engine: Any, n_awards: int, n_donations: int) -> tuple[int, int]:
@@ -81,8 +90,9 @@ async def setup(engine: Any, n_awards: int, n_donations: int) -> tuple[int, int]
     now = utcnow()
     n_students = max(10_000, n_awards // 5)
     async with write_session(engine) as s:
-        await s.execute(insert(University), [{"code": "10126", "name": "内蒙古大学", "province": "内蒙古",
-                                              "created_at": now}])
+        await s.execute(
+            insert(University), [{"code": "10126", "name": "内蒙古大学", "province": "内蒙古", "created_at": now}]
+        )
         ids, rows = set(), []
         day = date(2000, 1, 1)
         while len(rows) < n_students:
@@ -90,34 +100,113 @@ async def setup(engine: Any, n_awards: int, n_donations: int) -> tuple[int, int]
             if number in ids:
                 continue
             ids.add(number)
-            rows.append({"name": f"学生{len(rows)}", "id_number": number, "phone": "13900000000",
-                         "household_province": "内蒙古", "household_county": "示范县", "categories": ["registered_poor"],
-                         "university_code": "10126", "level": "undergraduate", "study_years": 4,
-                         "enrolled_on": date(2024, 9, 1), "expected_graduation": date(2028, 6, 30), "version": 1,
-                         "created_at": now, "updated_at": now})
+            rows.append(
+                {
+                    "name": f"学生{len(rows)}",
+                    "id_number": number,
+                    "phone": "13900000000",
+                    "household_province": "内蒙古",
+                    "household_county": "示范县",
+                    "categories": ["registered_poor"],
+                    "university_code": "10126",
+                    "level": "undergraduate",
+                    "study_years": 4,
+                    "enrolled_on": date(2024, 9, 1),
+                    "expected_graduation": date(2028, 6, 30),
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         await s.execute(insert(Student), rows)
-        program = (await s.execute(insert(Program).values(
-            name="基准项目", family="基准项目", funding="social", rule={"type": "fixed", "amount": AWARD_FEN},
-            once_only=False, eligible_categories=[], levels=[], notice_days=7, pooling="fifo", created_by="bench",
-            created_at=now).returning(Program.id))).scalar_one()
-        await s.execute(insert(Donor), [{"name": f"捐赠方{i}", "kind": "organization", "credit_code": f"{i:018d}",
-                                         "created_by": "bench", "created_at": now} for i in range(1, 101)])
+        program = (
+            await s.execute(
+                insert(Program)
+                .values(
+                    name="基准项目",
+                    family="基准项目",
+                    funding="social",
+                    rule={"type": "fixed", "amount": AWARD_FEN},
+                    once_only=False,
+                    eligible_categories=[],
+                    levels=[],
+                    notice_days=7,
+                    pooling="fifo",
+                    created_by="bench",
+                    created_at=now,
+                )
+                .returning(Program.id)
+            )
+        ).scalar_one()
+        await s.execute(
+            insert(Donor),
+            [
+                {
+                    "name": f"捐赠方{i}",
+                    "kind": "organization",
+                    "credit_code": f"{i:018d}",
+                    "created_by": "bench",
+                    "created_at": now,
+                }
+                for i in range(1, 101)
+            ],
+        )
         first_student = 1
-        await s.execute(insert(Application), [{
-            "program_id": program, "student_id": first_student + i % n_students, "academic_year": 2000 + i // n_students,
-            "amount": AWARD_FEN, "rule_note": "fixed", "status": "awarded", "prepared_by": 1, "created_at": now}
-            for i in range(n_awards)])
-        await s.execute(insert(Award), [{
-            "application_id": i + 1, "program_id": program, "student_id": first_student + i % n_students,
-            "academic_year": 2000 + i // n_students, "amount": AWARD_FEN, "funded": 0, "status": "awarded",
-            "finalized_on": date(2025, 9, 8), "version": 1, "created_at": now} for i in range(n_awards)])
+        await s.execute(
+            insert(Application),
+            [
+                {
+                    "program_id": program,
+                    "student_id": first_student + i % n_students,
+                    "academic_year": 2000 + i // n_students,
+                    "amount": AWARD_FEN,
+                    "rule_note": "fixed",
+                    "status": "awarded",
+                    "prepared_by": 1,
+                    "created_at": now,
+                }
+                for i in range(n_awards)
+            ],
+        )
+        await s.execute(
+            insert(Award),
+            [
+                {
+                    "application_id": i + 1,
+                    "program_id": program,
+                    "student_id": first_student + i % n_students,
+                    "academic_year": 2000 + i // n_students,
+                    "amount": AWARD_FEN,
+                    "funded": 0,
+                    "status": "awarded",
+                    "finalized_on": date(2025, 9, 8),
+                    "version": 1,
+                    "created_at": now,
+                }
+                for i in range(n_awards)
+            ],
+        )
         per = AWARD_FEN * n_awards // n_donations
         tenth = n_donations // 10
-        await s.execute(insert(Funding), [{
-            "kind": "donation", "program_id": program, "donor_id": 1 if i < tenth else 2 + i % 99, "amount": per,
-            "allocated": 0, "received_on": date(2025, 1, 1) + timedelta(days=i // 50), "method": "bank_transfer",
-            "reference": f"B{i:08d}", "directed": False, "created_by": "bench", "created_at": now}
-            for i in range(n_donations)])
+        await s.execute(
+            insert(Funding),
+            [
+                {
+                    "kind": "donation",
+                    "program_id": program,
+                    "donor_id": 1 if i < tenth else 2 + i % 99,
+                    "amount": per,
+                    "allocated": 0,
+                    "received_on": date(2025, 1, 1) + timedelta(days=i // 50),
+                    "method": "bank_transfer",
+                    "reference": f"B{i:08d}",
+                    "directed": False,
+                    "created_by": "bench",
+                    "created_at": now,
+                }
+                for i in range(n_donations)
+            ],
+        )
     return program, n_awards // 10
 
 
@@ -147,15 +236,29 @@ async def db_part(settings: Any, n_awards: int, n_donations: int) -> dict[str, f
     t0 = time.perf_counter()
     async with write_session(engine) as s:
         program = await s.get(Program, program_id)
-        awards = (await s.execute(select(Award.id, Award.student_id, Award.amount, Award.funded)
-                                  .where(Award.program_id == program_id).order_by(Award.id))).all()
+        awards = (
+            await s.execute(
+                select(Award.id, Award.student_id, Award.amount, Award.funded)
+                .where(Award.program_id == program_id)
+                .order_by(Award.id)
+            )
+        ).all()
         result = await allocate_awards(s, program, awards, date(2025, 10, 10), "bench")  # type: ignore[arg-type]
     out["allocate"] = time.perf_counter() - t0
     await analyze(engine)
     out["lines"] = len(result.lines)
     out["short"] = len(result.shortfalls)
-    rows = [{"funding_id": x.source_id, "award_id": x.award_id, "amount": x.amount, "rule": x.rule,
-             "posted_on": date(2025, 10, 11), "actor": "bare"} for x in result.lines]
+    rows = [
+        {
+            "funding_id": x.source_id,
+            "award_id": x.award_id,
+            "amount": x.amount,
+            "rule": x.rule,
+            "posted_on": date(2025, 10, 11),
+            "actor": "bare",
+        }
+        for x in result.lines
+    ]
     t0 = time.perf_counter()
     async with write_session(engine) as s:
         await s.execute(insert(Allocation), rows)
@@ -171,11 +274,16 @@ async def db_part(settings: Any, n_awards: int, n_donations: int) -> dict[str, f
         out["recipients"] = trace.recipients
         assert body["unallocated"] == "0.00" and trace.recipients == recipients, (body["unallocated"], trace.recipients)
         t0 = time.perf_counter()
-        (await s.execute(text(
-            "SELECT a.funding_id, a.award_id, a.amount, st.name, u.name, st.level, aw.paid_on "
-            "FROM grant_allocations a JOIN fundings f ON f.id = a.funding_id JOIN grant_awards aw ON aw.id = a.award_id "
-            "JOIN students st ON st.id = aw.student_id JOIN universities u ON u.code = st.university_code "
-            "WHERE f.donor_id = 1"))).all()
+        (
+            await s.execute(
+                text(
+                    "SELECT a.funding_id, a.award_id, a.amount, st.name, u.name, st.level, aw.paid_on "
+                    "FROM grant_allocations a JOIN fundings f ON f.id = a.funding_id JOIN grant_awards aw ON aw.id = a.award_id "
+                    "JOIN students st ON st.id = aw.student_id JOIN universities u ON u.code = st.university_code "
+                    "WHERE f.donor_id = 1"
+                )
+            )
+        ).all()
         out["bare_report"] = time.perf_counter() - t0
     if not settings.is_sqlite and settings.database_schema:
         async with engine.begin() as conn:
@@ -206,12 +314,16 @@ def main() -> None:
     out = asyncio.run(db_part(settings, args.awards, args.donations))
     database = "PostgreSQL" if args.db_url else "SQLite"
     print(f"database          {database}")
-    print(f"allocate + write  {out['allocate']:6.2f} s  ({out['lines']:.0f} lines, {out['short']:.0f} short)  "
-          f"bare insert of the lines {out['bare_insert']:.2f} s  ratio {out['allocate'] / out['bare_insert']:.1f}  "
-          f"(goal < {GOAL_ALLOCATE_S} s)")
-    print(f"donor report      {out['report']:6.2f} s  ({out['recipients']:.0f} recipients)  "
-          f"bare query {out['bare_report']:.2f} s  ratio {out['report'] / out['bare_report']:.1f}  "
-          f"(goal < {GOAL_REPORT_S} s)")
+    print(
+        f"allocate + write  {out['allocate']:6.2f} s  ({out['lines']:.0f} lines, {out['short']:.0f} short)  "
+        f"bare insert of the lines {out['bare_insert']:.2f} s  ratio {out['allocate'] / out['bare_insert']:.1f}  "
+        f"(goal < {GOAL_ALLOCATE_S} s)"
+    )
+    print(
+        f"donor report      {out['report']:6.2f} s  ({out['recipients']:.0f} recipients)  "
+        f"bare query {out['bare_report']:.2f} s  ratio {out['report'] / out['bare_report']:.1f}  "
+        f"(goal < {GOAL_REPORT_S} s)"
+    )
     ok = out["allocate"] < GOAL_ALLOCATE_S and out["report"] < GOAL_REPORT_S and out["short"] == 0
     print("goal met" if ok else "goal NOT met")
 

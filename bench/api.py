@@ -127,8 +127,10 @@ def drop_schema(pg_url: str, schema: str) -> None:
     if shutil.which("psql"):
         subprocess.run(["psql", plain_url, "-qc", sql], check=True, timeout=30, capture_output=True)
         return
-    code = f"import asyncio,asyncpg\nasync def m():\n c=await asyncpg.connect({plain_url!r})\n" \
-           f" await c.execute({sql!r})\n await c.close()\nasyncio.run(m())"
+    code = (
+        f"import asyncio,asyncpg\nasync def m():\n c=await asyncpg.connect({plain_url!r})\n"
+        f" await c.execute({sql!r})\n await c.close()\nasyncio.run(m())"
+    )
     subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", code], check=True, timeout=30)
 
 
@@ -141,7 +143,9 @@ def discover(base_url: str) -> tuple[str, dict[str, list[str]]]:
         token = login.json()["access_token"]
         client.headers["Authorization"] = f"Bearer {token}"
         students = [s["id"] for s in client.get("/api/v1/students", params={"limit": 20}).json()["items"]]
-        contracts = [c["contract_no"] for c in client.get("/api/v1/loan-contracts", params={"limit": 20}).json()["items"]]
+        contracts = [
+            c["contract_no"] for c in client.get("/api/v1/loan-contracts", params={"limit": 20}).json()["items"]
+        ]
         donors = [d["id"] for d in client.get("/api/v1/donors").json()["items"]][:5]
         if not (students and contracts and donors):
             raise RuntimeError("no students, contracts or donors: was the demo loaded?")
@@ -163,8 +167,14 @@ def discover(base_url: str) -> tuple[str, dict[str, list[str]]]:
 
 def bench_database(db: str, args: argparse.Namespace) -> dict[str, object]:
     workdir = Path(tempfile.mkdtemp(prefix=f"zizhu-bench-{db}-"))
-    env = {**os.environ, "ZIZHU_DATA_DIR": str(workdir / "data"), "ZIZHU_SECRET_KEY": secrets.token_urlsafe(48),
-           "ZIZHU_LOG_LEVEL": "WARNING", "ZIZHU_SCHEDULER": "false", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "ZIZHU_DATA_DIR": str(workdir / "data"),
+        "ZIZHU_SECRET_KEY": secrets.token_urlsafe(48),
+        "ZIZHU_LOG_LEVEL": "WARNING",
+        "ZIZHU_SCHEDULER": "false",
+        "PYTHONPATH": str(ROOT),
+    }
     for name in ("ZIZHU_DATABASE_URL", "ZIZHU_DATABASE_SCHEMA", "ZIZHU_ADMIN_PASSWORD"):
         env.pop(name, None)  # the caller's settings must not leak into the fresh environment
     schema = None
@@ -187,10 +197,16 @@ def bench_database(db: str, args: argparse.Namespace) -> dict[str, object]:
             for name, script in scripts.items():
                 r = run_wrk(base_url, script, args.seconds, args.connections)
                 runs[name].append(r)
-                flag = "" if r["status"] == 0 and r["errors"] == 0 else \
-                    f"   !!! {r['status']} non-2xx/3xx, {r['errors']} socket errors: FIGURE INVALID !!!"
-                print(f"  {db:<8} round {round_no + 1} {name:<14} {r['rps']:>8.0f} req/s "
-                      f"p50 {r['p50_us'] / 1000:6.2f} ms  p99 {r['p99_us'] / 1000:6.2f} ms{flag}", flush=True)
+                flag = (
+                    ""
+                    if r["status"] == 0 and r["errors"] == 0
+                    else f"   !!! {r['status']} non-2xx/3xx, {r['errors']} socket errors: FIGURE INVALID !!!"
+                )
+                print(
+                    f"  {db:<8} round {round_no + 1} {name:<14} {r['rps']:>8.0f} req/s "
+                    f"p50 {r['p50_us'] / 1000:6.2f} ms  p99 {r['p99_us'] / 1000:6.2f} ms{flag}",
+                    flush=True,
+                )
         best = {name: max(rs, key=lambda r: r["rps"]) for name, rs in runs.items()}
         bad = sum(r["status"] + r["errors"] for rs in runs.values() for r in rs)
         return {"db": db, "best": best, "bad": bad}
@@ -216,11 +232,15 @@ def report(res: dict[str, Any]) -> bool:
         ratio = r["rps"] / bare
         if name != "bare":
             ratios.append(ratio)
-        print(f"{'':<{len(res['db']) + 2}}{name:<16}{r['rps']:>9.0f}{ratio:>8.3f}{r['p50_us'] / 1000:>9.2f}"
-              f"{r['p99_us'] / 1000:>9.2f}")
+        print(
+            f"{'':<{len(res['db']) + 2}}{name:<16}{r['rps']:>9.0f}{ratio:>8.3f}{r['p50_us'] / 1000:>9.2f}"
+            f"{r['p99_us'] / 1000:>9.2f}"
+        )
     ok = median(ratios) >= GOAL_MEDIAN and min(ratios) >= GOAL_LEAST
-    print(f"  median ratio {median(ratios):.3f} (goal >= {GOAL_MEDIAN}), least {min(ratios):.3f} "
-          f"(goal >= {GOAL_LEAST}): {'ok' if ok else 'below goal'}")
+    print(
+        f"  median ratio {median(ratios):.3f} (goal >= {GOAL_MEDIAN}), least {min(ratios):.3f} "
+        f"(goal >= {GOAL_LEAST}): {'ok' if ok else 'below goal'}"
+    )
     if res["bad"]:
         print(f"!!! {res['db']}: {res['bad']} non-2xx responses or socket errors: these figures are INVALID !!!")
     return ok and not res["bad"]
@@ -235,12 +255,17 @@ def main() -> int:
     parser.add_argument("--pg-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     if not shutil.which("wrk"):
-        print("wrk is not installed. On Debian/Ubuntu: sudo apt-get update && sudo apt-get install -y wrk",
-              file=sys.stderr)
+        print(
+            "wrk is not installed. On Debian/Ubuntu: sudo apt-get update && sudo apt-get install -y wrk",
+            file=sys.stderr,
+        )
         return 2
     pinned = "server on CPU 0, wrk on CPU 1" if pin(0) else "not pinned (no taskset or one CPU)"
-    print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, {WARMUP_SECONDS}s warm-up each; {args.rounds} round(s) "
-          f"over bare and the basket, best of each reported; 1 Granian worker; {pinned}\n", flush=True)
+    print(
+        f"wrk -t1 -c{args.connections} -d{args.seconds}s, {WARMUP_SECONDS}s warm-up each; {args.rounds} round(s) "
+        f"over bare and the basket, best of each reported; 1 Granian worker; {pinned}\n",
+        flush=True,
+    )
     results = [bench_database(db, args) for db in (["sqlite", "postgres"] if args.db == "both" else [args.db])]
     verdicts = [report(res) for res in results]
     print("(ratio = endpoint req/s / bare req/s, bare = GET /health/live of the same server)")

@@ -65,21 +65,29 @@ def _limit(year: int) -> int:
 def transient_loan(amount: int, disbursed_on: date, terms: Any) -> Any:
     from loans.models import Loan
 
-    return Loan(amount=amount, disbursed_on=disbursed_on, maturity_date=terms.maturity_date,
-                subsidy_end=terms.subsidy_end, signed_on=date(disbursed_on.year, 9, 10), rate=terms.rate,
-                graduation_year=terms.subsidy_end.year, grace_years=terms.grace_years)
+    return Loan(
+        amount=amount,
+        disbursed_on=disbursed_on,
+        maturity_date=terms.maturity_date,
+        subsidy_end=terms.subsidy_end,
+        signed_on=date(disbursed_on.year, 9, 10),
+        rate=terms.rate,
+        graduation_year=terms.subsidy_end.year,
+        grace_years=terms.grace_years,
+    )
 
 
 def generator_rate(rows: list[Any], count: int = 20_000) -> float:
     """Schedules per second of the pure generator on one core (process time), over varied contracts."""
-    from loans.schedule import generate
-    from loans.servicing import schedule_terms
+    from loans.servicing.booking import schedule_terms
+    from loans.servicing.schedule import generate
 
     all_shapes = shapes(rows)
     terms = [schedule_terms(transient_loan(a, d, t), rows) for _, _, _, a, _, d, t in all_shapes]
     # vary the principal so no two schedules are alike (the generator memoises nothing across calls)
     jobs = [(terms[i % len(terms)], 100_000 + (i * 7919) % 2_400_000) for i in range(count)]
     from dataclasses import replace
+
     prepared = [replace(t, principal=p) for t, p in jobs]
     start = time.process_time()
     for t in prepared:
@@ -90,21 +98,36 @@ def generator_rate(rows: list[Any], count: int = 20_000) -> float:
 async def build(engine: Any, n: int, as_of: date, rows: list[Any]) -> dict[str, float]:
     from sqlalchemy import text
 
-    from loans.batch import LAST_RUN_KEY
-    from loans.schedule import generate
-    from loans.servicing import schedule_terms
+    from loans.batch.close_of_business import LAST_RUN_KEY
+    from loans.servicing.booking import schedule_terms
+    from loans.servicing.schedule import generate
 
     times: dict[str, float] = {}
     t0 = time.perf_counter()
     tmpl_shapes, tmpl_lines = [], []
     yesterday = as_of - timedelta(days=1)
-    for shape, year, left, amount, day, disbursed, terms in shapes(rows):
+    for shape, year, _left, amount, _day, disbursed, terms in shapes(rows):
         lines = generate(schedule_terms(transient_loan(amount, disbursed, terms), rows))
         owing = any(l.payer == "borrower" and l.due_on < yesterday for l in lines)  # a defaulter is overdue
         started = any(l.principal > 0 and l.due_on <= yesterday for l in lines)  # principal repayment began
-        tmpl_shapes.append((shape, year, amount, disbursed, terms.rate, terms.lpr, terms.spread_bp, terms.term_years,
-                            terms.maturity_date, terms.grace_years, terms.subsidy_end, terms.subsidy_end.year,
-                            owing, started))
+        tmpl_shapes.append(
+            (
+                shape,
+                year,
+                amount,
+                disbursed,
+                terms.rate,
+                terms.lpr,
+                terms.spread_bp,
+                terms.term_years,
+                terms.maturity_date,
+                terms.grace_years,
+                terms.subsidy_end,
+                terms.subsidy_end.year,
+                owing,
+                started,
+            )
+        )
         tmpl_lines.extend((shape, l.due_on, l.payer, l.principal, l.interest, l.days) for l in lines)
     times["templates"] = time.perf_counter() - t0
     async with engine.begin() as conn:
@@ -114,99 +137,157 @@ async def build(engine: Any, n: int, as_of: date, rows: list[Any]) -> dict[str, 
         await conn.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
         await conn.execute(text("SET LOCAL work_mem = '256MB'"))
         # plain indexes are built after the load, not row by row
-        indexdefs = list((await conn.execute(text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename IN "
-            "('loan_schedule_lines', 'ledger_entries', 'ledger_lines') AND NOT EXISTS "
-            "(SELECT 1 FROM pg_constraint c WHERE c.conname = indexname)"))).all())
+        indexdefs = list(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename IN "
+                        "('loan_schedule_lines', 'ledger_entries', 'ledger_lines') AND NOT EXISTS "
+                        "(SELECT 1 FROM pg_constraint c WHERE c.conname = indexname)"
+                    )
+                )
+            ).all()
+        )
         for name, _ in indexdefs:
             await conn.execute(text(f'DROP INDEX "{name}"'))
         await conn.execute(text("ALTER TABLE loan_schedule_lines DROP CONSTRAINT uq_loan_schedule_lines_due"))
-        await conn.execute(text("CREATE TEMP TABLE b_shapes (shape int, year int, amount bigint, disbursed_on date, "
-                                "rate numeric, lpr numeric, spread_bp int, term_years int, maturity date, grace int, "
-                                "subsidy_end date, grad_year int, owing bool, started bool) ON COMMIT DROP"))
-        await conn.execute(text("CREATE TEMP TABLE b_lines (shape int, due_on date, payer text, principal bigint, "
-                                "interest bigint, days int) ON COMMIT DROP"))
+        await conn.execute(
+            text(
+                "CREATE TEMP TABLE b_shapes (shape int, year int, amount bigint, disbursed_on date, "
+                "rate numeric, lpr numeric, spread_bp int, term_years int, maturity date, grace int, "
+                "subsidy_end date, grad_year int, owing bool, started bool) ON COMMIT DROP"
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE TEMP TABLE b_lines (shape int, due_on date, payer text, principal bigint, "
+                "interest bigint, days int) ON COMMIT DROP"
+            )
+        )
         await raw.copy_records_to_table("b_shapes", records=tmpl_shapes)
         await raw.copy_records_to_table("b_lines", records=tmpl_lines)
         t = time.perf_counter()
         students = (n + 2) // 3
-        await conn.execute(text("INSERT INTO universities (code, name, province, created_at) SELECT 'U' || g, "
-                                "'大学' || g, '内蒙古', now() FROM generate_series(1, 30) g"))
-        await conn.execute(text(
-            "INSERT INTO students (id, name, id_number, phone, household_province, household_county, categories, "
-            "university_code, level, study_years, enrolled_on, expected_graduation, version, created_at, updated_at) "
-            "SELECT g, '学生' || g, lpad(g::text, 18, '0'), '13800000000', '内蒙古', '县' || (g % 12), '[]', "
-            "'U' || (1 + g % 30), 'undergraduate', 4, date '2015-09-01', date '2019-06-30', 1, now(), now() "
-            "FROM generate_series(1, :s) g"), {"s": students})
-        await conn.execute(text(
-            "INSERT INTO co_borrowers (id, name, id_number, phone, created_at, updated_at) SELECT g, '家长' || g, "
-            "lpad(g::text, 17, '0') || 'X', '13900000000', now(), now() FROM generate_series(1, :s) g"), {"s": students})
+        await conn.execute(
+            text(
+                "INSERT INTO universities (code, name, province, created_at) SELECT 'U' || g, "
+                "'大学' || g, '内蒙古', now() FROM generate_series(1, 30) g"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO students (id, name, id_number, phone, household_province, household_county, categories, "
+                "university_code, level, study_years, enrolled_on, expected_graduation, version, created_at, updated_at) "
+                "SELECT g, '学生' || g, lpad(g::text, 18, '0'), '13800000000', '内蒙古', '县' || (g % 12), '[]', "
+                "'U' || (1 + g % 30), 'undergraduate', 4, date '2015-09-01', date '2019-06-30', 1, now(), now() "
+                "FROM generate_series(1, :s) g"
+            ),
+            {"s": students},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO co_borrowers (id, name, id_number, phone, created_at, updated_at) SELECT g, '家长' || g, "
+                "lpad(g::text, 17, '0') || 'X', '13900000000', now(), now() FROM generate_series(1, :s) g"
+            ),
+            {"s": students},
+        )
         # contract g: student (g+2)/3, k = its (g-1)%3-th year; shape chosen from the id
-        await conn.execute(text(
-            "CREATE TEMP TABLE b_loans ON COMMIT DROP AS SELECT g AS id, (g + 2) / 3 AS student_id, "
-            "(((((((g + 2) / 3) % 5 + (g - 1) % 3) * 4 + (g * 7) % 4) * :na + (g * 13) % :na) * :nd) + (g * 17) % :nd) "
-            "AS shape, abs(hashint4(g::int)) % 100 < :dflt AS defaulter, g % 100 = 50 AS holder "
-            "FROM generate_series(1, :n) g"),
-            {"n": n, "na": len(AMOUNTS), "nd": len(DAYS), "dflt": DEFAULT_PCT})
+        await conn.execute(
+            text(
+                "CREATE TEMP TABLE b_loans ON COMMIT DROP AS SELECT g AS id, (g + 2) / 3 AS student_id, "
+                "(((((((g + 2) / 3) % 5 + (g - 1) % 3) * 4 + (g * 7) % 4) * :na + (g * 13) % :na) * :nd) + (g * 17) % :nd) "
+                "AS shape, abs(hashint4(g::int)) % 100 < :dflt AS defaulter, g % 100 = 50 AS holder "
+                "FROM generate_series(1, :n) g"
+            ),
+            {"n": n, "na": len(AMOUNTS), "nd": len(DAYS), "dflt": DEFAULT_PCT},
+        )
         await conn.execute(text("CREATE INDEX ON b_lines (shape)"))
         await conn.execute(text("ANALYZE b_loans"))
         await conn.execute(text("ANALYZE b_lines"))
-        await conn.execute(text(
-            "INSERT INTO loans (id, student_id, academic_year, amount, co_borrower_id, co_borrower_relationship, status, "
-            "prepared_by, limit_policy_ids, contract_no, signed_on, rate, lpr, spread_bp, term_years, maturity_date, "
-            "grace_years, subsidy_end, graduation_year, contract_policy_ids, disbursed_on, imported, version, "
-            "created_at, updated_at) "
-            "SELECT b.id, b.student_id, s.year, s.amount, b.student_id, 'father', "
-            "CASE WHEN s.subsidy_end >= :d THEN 'in_school' WHEN b.defaulter AND s.owing THEN 'overdue' "
-            "  WHEN s.started THEN 'repaying' ELSE 'grace' END, "
-            "1, '[]', 'B' || b.id, make_date(s.year, 9, 10), s.rate, s.lpr, s.spread_bp, s.term_years, s.maturity, "
-            "s.grace, s.subsidy_end, s.grad_year, '[]', s.disbursed_on, false, 1, now(), now() "
-            "FROM b_loans b JOIN b_shapes s ON s.shape = b.shape"), {"d": as_of - timedelta(days=1)})
+        await conn.execute(
+            text(
+                "INSERT INTO loans (id, student_id, academic_year, amount, co_borrower_id, co_borrower_relationship, status, "
+                "prepared_by, limit_policy_ids, contract_no, signed_on, rate, lpr, spread_bp, term_years, maturity_date, "
+                "grace_years, subsidy_end, graduation_year, contract_policy_ids, disbursed_on, imported, version, "
+                "created_at, updated_at) "
+                "SELECT b.id, b.student_id, s.year, s.amount, b.student_id, 'father', "
+                "CASE WHEN s.subsidy_end >= :d THEN 'in_school' WHEN b.defaulter AND s.owing THEN 'overdue' "
+                "  WHEN s.started THEN 'repaying' ELSE 'grace' END, "
+                "1, '[]', 'B' || b.id, make_date(s.year, 9, 10), s.rate, s.lpr, s.spread_bp, s.term_years, s.maturity, "
+                "s.grace, s.subsidy_end, s.grad_year, '[]', s.disbursed_on, false, 1, now(), now() "
+                "FROM b_loans b JOIN b_shapes s ON s.shape = b.shape"
+            ),
+            {"d": as_of - timedelta(days=1)},
+        )
         times["contracts"] = time.perf_counter() - t
         t = time.perf_counter()
         # past lines are paid (the state's by the subsidy bill), except a defaulter's borrower lines
-        await conn.execute(text(
-            "INSERT INTO loan_schedule_lines (loan_id, due_on, payer, principal, interest, days, paid_principal, "
-            "paid_interest, status, interest_posted, penalty_to) "
-            "SELECT b.id, t.due_on, t.payer, t.principal, t.interest, t.days, "
-            "CASE WHEN t.due_on < :d AND NOT (b.defaulter AND t.payer = 'borrower') THEN t.principal ELSE 0 END, "
-            "CASE WHEN t.due_on < :d AND NOT (b.defaulter AND t.payer = 'borrower') THEN t.interest ELSE 0 END, "
-            "CASE WHEN t.due_on >= :d THEN 'pending' WHEN b.defaulter AND t.payer = 'borrower' THEN 'overdue' "
-            "     ELSE 'paid' END, t.due_on < :d, "
-            "CASE WHEN t.due_on < :d AND b.defaulter AND t.payer = 'borrower' THEN CAST(:prev AS date) END "
-            "FROM b_loans b JOIN b_lines t ON t.shape = b.shape"), {"d": as_of, "prev": as_of - timedelta(days=1)})
+        await conn.execute(
+            text(
+                "INSERT INTO loan_schedule_lines (loan_id, due_on, payer, principal, interest, days, paid_principal, "
+                "paid_interest, status, interest_posted, penalty_to) "
+                "SELECT b.id, t.due_on, t.payer, t.principal, t.interest, t.days, "
+                "CASE WHEN t.due_on < :d AND NOT (b.defaulter AND t.payer = 'borrower') THEN t.principal ELSE 0 END, "
+                "CASE WHEN t.due_on < :d AND NOT (b.defaulter AND t.payer = 'borrower') THEN t.interest ELSE 0 END, "
+                "CASE WHEN t.due_on >= :d THEN 'pending' WHEN b.defaulter AND t.payer = 'borrower' THEN 'overdue' "
+                "     ELSE 'paid' END, t.due_on < :d, "
+                "CASE WHEN t.due_on < :d AND b.defaulter AND t.payer = 'borrower' THEN CAST(:prev AS date) END "
+                "FROM b_loans b JOIN b_lines t ON t.shape = b.shape"
+            ),
+            {"d": as_of, "prev": as_of - timedelta(days=1)},
+        )
         times["schedule lines"] = time.perf_counter() - t
         t = time.perf_counter()
-        await conn.execute(text(
-            "INSERT INTO ledger_entries (id, loan_id, kind, posted_on, actor, note, created_at) "
-            "SELECT id, id, 'disbursement', disbursed_on, 'bench', NULL, now() FROM loans"))
-        await conn.execute(text(
-            "INSERT INTO ledger_entries (id, loan_id, kind, posted_on, actor, reference, created_at) "
-            "SELECT :n + b.id, b.id, 'repayment', date '2026-06-01', 'bench', 'BENCH-' || b.id, now() "
-            "FROM b_loans b WHERE b.holder"), {"n": n})
-        await conn.execute(text(
-            "INSERT INTO ledger_lines (entry_id, loan_id, account, debit, credit) "
-            "SELECT e.id, e.loan_id, a.account, CASE WHEN a.debit THEN l.amount ELSE 0 END, "
-            "CASE WHEN a.debit THEN 0 ELSE l.amount END FROM ledger_entries e JOIN loans l ON l.id = e.loan_id "
-            "CROSS JOIN (VALUES ('principal', true), ('cash', false)) a(account, debit) WHERE e.kind = 'disbursement'"))
-        await conn.execute(text(
-            "INSERT INTO ledger_lines (entry_id, loan_id, account, debit, credit) "
-            "SELECT e.id, e.loan_id, a.account, CASE WHEN a.debit THEN 100000 ELSE 0 END, "
-            "CASE WHEN a.debit THEN 0 ELSE 100000 END FROM ledger_entries e "
-            "CROSS JOIN (VALUES ('cash', true), ('suspense', false)) a(account, debit) WHERE e.kind = 'repayment'"))
+        await conn.execute(
+            text(
+                "INSERT INTO ledger_entries (id, loan_id, kind, posted_on, actor, note, created_at) "
+                "SELECT id, id, 'disbursement', disbursed_on, 'bench', NULL, now() FROM loans"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO ledger_entries (id, loan_id, kind, posted_on, actor, reference, created_at) "
+                "SELECT :n + b.id, b.id, 'repayment', date '2026-06-01', 'bench', 'BENCH-' || b.id, now() "
+                "FROM b_loans b WHERE b.holder"
+            ),
+            {"n": n},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO ledger_lines (entry_id, loan_id, account, debit, credit) "
+                "SELECT e.id, e.loan_id, a.account, CASE WHEN a.debit THEN l.amount ELSE 0 END, "
+                "CASE WHEN a.debit THEN 0 ELSE l.amount END FROM ledger_entries e JOIN loans l ON l.id = e.loan_id "
+                "CROSS JOIN (VALUES ('principal', true), ('cash', false)) a(account, debit) WHERE e.kind = 'disbursement'"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO ledger_lines (entry_id, loan_id, account, debit, credit) "
+                "SELECT e.id, e.loan_id, a.account, CASE WHEN a.debit THEN 100000 ELSE 0 END, "
+                "CASE WHEN a.debit THEN 0 ELSE 100000 END FROM ledger_entries e "
+                "CROSS JOIN (VALUES ('cash', true), ('suspense', false)) a(account, debit) WHERE e.kind = 'repayment'"
+            )
+        )
         for table in ("loans", "ledger_entries", "students", "co_borrowers"):
-            await conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                    f"(SELECT max(id) FROM {table}))"))
+            await conn.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            )
         times["ledger"] = time.perf_counter() - t
         t = time.perf_counter()
         await conn.execute(text("SET session_replication_role = origin"))
-        await conn.execute(text("ALTER TABLE loan_schedule_lines ADD CONSTRAINT uq_loan_schedule_lines_due "
-                                "UNIQUE (loan_id, due_on, payer)"))
+        await conn.execute(
+            text(
+                "ALTER TABLE loan_schedule_lines ADD CONSTRAINT uq_loan_schedule_lines_due "
+                "UNIQUE (loan_id, due_on, payer)"
+            )
+        )
         for _, indexdef in indexdefs:
             await conn.execute(text(indexdef))
         times["indexes"] = time.perf_counter() - t
-        await conn.execute(text("INSERT INTO service_meta (key, value, updated_at) VALUES (:k, :v, now())"),
-                           {"k": LAST_RUN_KEY, "v": (as_of - timedelta(days=1)).isoformat()})
+        await conn.execute(
+            text("INSERT INTO service_meta (key, value, updated_at) VALUES (:k, :v, now())"),
+            {"k": LAST_RUN_KEY, "v": (as_of - timedelta(days=1)).isoformat()},
+        )
     t = time.perf_counter()
     await vacuum(engine)
     times["vacuum analyze"] = time.perf_counter() - t
@@ -231,7 +312,7 @@ def watch_statements(engine: Any) -> None:
 
 
 async def timed_batch(engine: Any, day: date, commit: bool = False) -> tuple[float, Any]:
-    from loans.batch import close_of_business
+    from loans.batch.close_of_business import close_of_business
     from service.db import session_factory
 
     SLOW.clear()
@@ -252,9 +333,8 @@ async def timed_batch(engine: Any, day: date, commit: bool = False) -> tuple[flo
 
 
 async def timed_bare(engine: Any, day: date, factor: Any) -> tuple[float, list[float]]:
-    from sqlalchemy import text
-
     from batch_bare import bare_statements
+    from sqlalchemy import text
 
     async with engine.connect() as conn:
         trans = await conn.begin()
@@ -283,15 +363,19 @@ async def run(args: argparse.Namespace) -> None:
 
     from sqlalchemy import text
 
-    from loans.applications import policy_rows
+    from loans.origination.applications import policy_rows
     from loans.policy import in_force
     from service.db import create_engine, session_factory
     from service.migrate import upgrade
     from service.settings import Settings
 
     schema = f"bench_batch_{secrets.token_hex(4)}"
-    env = {**os.environ, "ZIZHU_DATABASE_URL": args.db_url, "ZIZHU_DATABASE_SCHEMA": schema,
-           "ZIZHU_DATA_DIR": str(Path(os.environ.get("TMPDIR", "/tmp")) / schema)}
+    env = {
+        **os.environ,
+        "ZIZHU_DATABASE_URL": args.db_url,
+        "ZIZHU_DATABASE_SCHEMA": schema,
+        "ZIZHU_DATA_DIR": str(Path(os.environ.get("TMPDIR", "/tmp")) / schema),
+    }
     settings = Settings.from_env(env)
     engine = create_engine(settings)
     if WATCH:
@@ -303,16 +387,22 @@ async def run(args: argparse.Namespace) -> None:
             rows = await policy_rows(session)
         factor = Fraction(in_force(rows, "penalty_factor", as_of).parsed)
         rate = generator_rate(rows)
-        print(f"schedule generator: {rate:,.0f} schedules/s on one core (goal >= {GOAL_RATE:,}) "
-              f"{'OK' if rate >= GOAL_RATE else 'MISSED'}", flush=True)
+        print(
+            f"schedule generator: {rate:,.0f} schedules/s on one core (goal >= {GOAL_RATE:,}) "
+            f"{'OK' if rate >= GOAL_RATE else 'MISSED'}",
+            flush=True,
+        )
         t = time.perf_counter()
         times = await build(engine, args.contracts, as_of, rows)
         total = time.perf_counter() - t
         async with engine.connect() as conn:
             lines = await conn.scalar(text("SELECT count(*) FROM loan_schedule_lines"))
             due = await conn.scalar(text("SELECT count(*) FROM loan_schedule_lines WHERE due_on = :d"), {"d": as_of})
-        print(f"generated {args.contracts:,} contracts, {lines:,} schedule lines ({due:,} due {as_of}) in "
-              f"{total:.1f} s: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()), flush=True)
+        print(
+            f"generated {args.contracts:,} contracts, {lines:,} schedule lines ({due:,} due {as_of}) in "
+            f"{total:.1f} s: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()),
+            flush=True,
+        )
         results = []
         for day in (as_of, as_of + timedelta(days=1)):
             best_batch = best_bare = float("inf")
@@ -328,11 +418,14 @@ async def run(args: argparse.Namespace) -> None:
                 best_bare = min(best_bare, bare)
                 await vacuum(engine)
             assert report is not None
-            print(f"{day}: batch {best_batch:.2f} s, bare SQL {best_bare:.2f} s, ratio {best_batch / best_bare:.2f} "
-                  f"(goal <= {GOAL_RATIO}); interest entries {report.interest_entries:,}, lines due "
-                  f"{report.lines_due:,}, overdue {report.lines_overdue:,}, penalty entries {report.penalty_entries:,}, "
-                  f"credit used {report.credit_applied:,}, collection attempts "
-                  f"{sum(report.collection_attempts.values()):,}, status changes {report.status_changes}", flush=True)
+            print(
+                f"{day}: batch {best_batch:.2f} s, bare SQL {best_bare:.2f} s, ratio {best_batch / best_bare:.2f} "
+                f"(goal <= {GOAL_RATIO}); interest entries {report.interest_entries:,}, lines due "
+                f"{report.lines_due:,}, overdue {report.lines_overdue:,}, penalty entries {report.penalty_entries:,}, "
+                f"credit used {report.credit_applied:,}, collection attempts "
+                f"{sum(report.collection_attempts.values()):,}, status changes {report.status_changes}",
+                flush=True,
+            )
             print("   bare statements: " + " ".join(f"{x:.2f}" for x in each), flush=True)
             results.append((best_batch, best_bare))
             if day == as_of:  # the 21st runs on the books as the 20th left them
@@ -340,8 +433,11 @@ async def run(args: argparse.Namespace) -> None:
                 await vacuum(engine)
         batch_total, bare_total = (sum(x) for x in zip(*results, strict=True))
         ratio = batch_total / bare_total
-        print(f"both days: batch {batch_total:.2f} s, bare {bare_total:.2f} s, ratio {ratio:.2f} "
-              f"{'OK' if ratio <= GOAL_RATIO else 'MISSED'}", flush=True)
+        print(
+            f"both days: batch {batch_total:.2f} s, bare {bare_total:.2f} s, ratio {ratio:.2f} "
+            f"{'OK' if ratio <= GOAL_RATIO else 'MISSED'}",
+            flush=True,
+        )
     finally:
         if not args.keep:
             async with engine.begin() as conn:
@@ -358,10 +454,15 @@ def main() -> None:
     ap.add_argument("--as-of", default="2026-12-20", help="a due date (20 December)")
     ap.add_argument("--rounds", type=int, default=1, help="batch and bare this many times each; best counts")
     ap.add_argument("--keep", action="store_true", help="keep the schema afterwards")
-    ap.add_argument("--no-warmup", dest="warmup", action="store_false",
-                    help="skip the untimed bare pass before each day's timed runs")
-    ap.add_argument("--statements", type=int, default=0, metavar="N",
-                    help="print the N slowest statements of each batch run")
+    ap.add_argument(
+        "--no-warmup",
+        dest="warmup",
+        action="store_false",
+        help="skip the untimed bare pass before each day's timed runs",
+    )
+    ap.add_argument(
+        "--statements", type=int, default=0, metavar="N", help="print the N slowest statements of each batch run"
+    )
     args = ap.parse_args()
     global WATCH
     WATCH = args.statements

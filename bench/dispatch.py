@@ -41,8 +41,10 @@ from service.settings import Settings  # noqa: E402
 
 GOAL = 0.5
 TOKEN = "bench-token"
-TEXT = ("【示范县学生资助管理中心】您的生源地信用助学贷款（合同号150430-2024-000001）将于2028-12-20到期，"
-        "应还560.00元。还款方式：到期前将应还金额存入还款账户，到期自动扣款。")
+TEXT = (
+    "【示范县学生资助管理中心】您的生源地信用助学贷款（合同号150430-2024-000001）将于2028-12-20到期，"
+    "应还560.00元。还款方式：到期前将应还金额存入还款账户，到期自动扣款。"
+)
 
 
 def free_port() -> int:
@@ -52,8 +54,11 @@ def free_port() -> int:
 
 
 def start_gateway(port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, "-m", "notifications.fake_gateway", "--port", str(port),
-                                "--token", TOKEN], cwd=ROOT, stdout=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "notifications.fake_gateway", "--port", str(port), "--token", TOKEN],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+    )
     assert process.stdout is not None and b"listening" in process.stdout.readline()
     return process
 
@@ -62,13 +67,16 @@ async def bare_loop(url: str, messages: int, concurrency: int) -> float:
     """Messages per second of a plain httpx loop: `concurrency` workers sharing one client, no database."""
     headers = {"authorization": f"Bearer {TOKEN}", "content-type": "application/json"}
     numbers = iter(range(messages))
-    async with httpx.AsyncClient(timeout=httpx.Timeout(10, connect=5),
-                                 limits=httpx.Limits(max_connections=concurrency,
-                                                     max_keepalive_connections=concurrency)) as client:
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(10, connect=5),
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+    ) as client:
+
         async def worker() -> None:
             for i in numbers:
-                body = json.dumps({"id": f"bare-{i}", "to": f"138{i:08d}", "text": TEXT, "template": "before_due"},
-                                  ensure_ascii=False).encode()
+                body = json.dumps(
+                    {"id": f"bare-{i}", "to": f"138{i:08d}", "text": TEXT, "template": "before_due"}, ensure_ascii=False
+                ).encode()
                 response = await client.post(url, content=body, headers=headers)
                 assert response.status_code == 200
 
@@ -82,9 +90,22 @@ async def ours(settings: Settings, url: str, messages: int, concurrency: int) ->
     await upgrade(engine, settings)
     start = time.perf_counter()
     async with write_session(engine) as session:
-        await enqueue(session, (Message(f"150430-2024-{i:06d}", "due_7", "before_due", date(2028, 12, 20),
-                                        "graduate", f"138{i:08d}", contract_no=f"150430-2024-{i:06d}", amount=56000)
-                                for i in range(messages)))
+        await enqueue(
+            session,
+            (
+                Message(
+                    f"150430-2024-{i:06d}",
+                    "due_7",
+                    "before_due",
+                    date(2028, 12, 20),
+                    "graduate",
+                    f"138{i:08d}",
+                    contract_no=f"150430-2024-{i:06d}",
+                    amount=56000,
+                )
+                for i in range(messages)
+            ),
+        )
     queued = messages / (time.perf_counter() - start)
     dispatcher = Dispatcher(engine, settings, {"sms": SmsChannel(url, TOKEN, concurrency, 10)}, batch_size=1000)
     start = time.perf_counter()
@@ -92,8 +113,7 @@ async def ours(settings: Settings, url: str, messages: int, concurrency: int) ->
     rate = messages / (time.perf_counter() - start)
     await dispatcher.aclose()
     async with engine.connect() as conn:
-        sent = await conn.scalar(select(func.count()).select_from(OutboxMessage)
-                                 .where(OutboxMessage.status == "sent"))
+        sent = await conn.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent"))
         if not settings.is_sqlite and settings.database_schema:
             await conn.execute(text(f'DROP SCHEMA "{settings.database_schema}" CASCADE'))
             await conn.commit()
@@ -118,8 +138,11 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/sms"
     gateway = start_gateway(port)
     try:
-        print(f"{args.messages:,} SMS, concurrency {args.concurrency}, "
-              f"{'PostgreSQL' if args.pg_url else 'SQLite'}, gateway on :{port}", flush=True)
+        print(
+            f"{args.messages:,} SMS, concurrency {args.concurrency}, "
+            f"{'PostgreSQL' if args.pg_url else 'SQLite'}, gateway on :{port}",
+            flush=True,
+        )
         bare = asyncio.run(bare_loop(url, args.messages, args.concurrency))
         print(f"bare httpx loop : {bare:8.0f} messages/s", flush=True)
         rate, queued = asyncio.run(ours(settings, url, args.messages, args.concurrency))

@@ -39,12 +39,13 @@ REGIONS = ("150430", "150421", "150422", "150423", "150424", "150425", "150426",
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
 GIVEN = "伟芳娜秀敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鑫宇浩然子涵欣怡梓轩雨桐一诺佳琪思远晨阳博文"
 # The limits in force for each academic year (policy seed): junior college / undergraduate, graduate.
-LIMITS = {2021: (12000, 16000), 2022: (12000, 16000), 2023: (16000, 20000), 2024: (20000, 25000),
-          2025: (20000, 25000)}
+LIMITS = {2021: (12000, 16000), 2022: (12000, 16000), 2023: (16000, 20000), 2024: (20000, 25000), 2025: (20000, 25000)}
 LEVELS = (("专科", 3, 0.35), ("本科", 4, 0.55), ("研究生", 3, 0.10))
 CATEGORIES = ("", "", "", "建档立卡", "建档立卡、低保", "低保", "特困供养", "孤儿", "残疾", "其他")
-UNIVERSITIES = [(f"1{n:04d}", f"示范大学{n}", p) for n, p in
-                zip(range(100, 130), ["内蒙古", "北京", "河北", "山西", "辽宁", "陕西"] * 5, strict=True)]
+UNIVERSITIES = [
+    (f"1{n:04d}", f"示范大学{n}", p)
+    for n, p in zip(range(100, 130), ["内蒙古", "北京", "河北", "山西", "辽宁", "陕西"] * 5, strict=True)
+]
 
 
 def _id_numbers(rng: random.Random, count: int, years: tuple[int, int], parity: list[int]) -> list[str]:
@@ -97,10 +98,31 @@ def generate(path: Path, rows: int, seed: int = 20241104) -> None:
             signed = date(year, 9, 1) + timedelta(days=rng.randrange(60))
             disbursed = signed + timedelta(days=rng.randrange(45, 90)) if year < 2025 or rng.random() < 0.5 else None
             receipt = min(principal, rng.randrange(30, 90) * 100) if disbursed or rng.random() < 0.5 else None
-            ws.append([name, students[n], phone, "内蒙古", "示范县", uni, level, years, date(enrolled, 9, 1),
-                       date(enrolled + years, 6, 30), category, parent, parents[n], co_phone,
-                       "父亲" if father else "母亲", year, principal, f"150430-{year}-{seq[year]:06d}", signed,
-                       receipt, disbursed])
+            ws.append(
+                [
+                    name,
+                    students[n],
+                    phone,
+                    "内蒙古",
+                    "示范县",
+                    uni,
+                    level,
+                    years,
+                    date(enrolled, 9, 1),
+                    date(enrolled + years, 6, 30),
+                    category,
+                    parent,
+                    parents[n],
+                    co_phone,
+                    "父亲" if father else "母亲",
+                    year,
+                    principal,
+                    f"150430-{year}-{seq[year]:06d}",
+                    signed,
+                    receipt,
+                    disbursed,
+                ]
+            )
     wb.save(path)
 
 
@@ -133,8 +155,10 @@ async def import_once(path: str, profile: Any = None) -> dict[str, Any]:
     engine = create_engine(settings)
     await upgrade(engine, settings)
     async with write_session(engine) as session:
-        await session.execute(insert(University), [
-            {"code": c, "name": n, "province": p, "created_at": utcnow()} for c, n, p in UNIVERSITIES])
+        await session.execute(
+            insert(University),
+            [{"code": c, "name": n, "province": p, "created_at": utcnow()} for c, n, p in UNIVERSITIES],
+        )
         admin = User(username="admin", password_hash="x", role="admin")
         session.add(admin)
         await session.flush()
@@ -150,15 +174,22 @@ async def import_once(path: str, profile: Any = None) -> dict[str, Any]:
     if profile:
         profile.enable()
     async with write_session(engine) as session:
-        result = await import_contracts(session, Path(path), filename=Path(path).name, user_id=admin_id,
-                                        actor="bench:admin", secret=settings.secret_key, progress=progress)
+        result = await import_contracts(
+            session,
+            Path(path),
+            filename=Path(path).name,
+            user_id=admin_id,
+            actor="bench:admin",
+            secret=settings.secret_key,
+            progress=progress,
+        )
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     if profile:
         profile.disable()
     await engine.dispose()
-    starts = sorted(phases.items(), key=lambda kv: kv[1]) + [("end", seconds)]
+    starts = [*sorted(phases.items(), key=lambda kv: kv[1]), ("end", seconds)]
     split = {name: round(starts[i + 1][1] - at, 2) for i, (name, at) in enumerate(starts[:-1])}
-    cpu_starts = sorted(cpu_phases.items(), key=lambda kv: kv[1]) + [("end", cpu)]
+    cpu_starts = [*sorted(cpu_phases.items(), key=lambda kv: kv[1]), ("end", cpu)]
     cpu_split = {name: round(cpu_starts[i + 1][1] - at, 2) for i, (name, at) in enumerate(cpu_starts[:-1])}
     return {"seconds": seconds, "cpu": cpu, "phases": split, "cpu_phases": cpu_split, **result.summary(max_errors=5)}
 
@@ -182,8 +213,9 @@ def profile_once(path: str, top: int) -> dict[str, Any]:
 
 def child(kind: str, path: Path, env: dict[str, str]) -> tuple[dict[str, Any], float]:
     """Run one measurement in a child process; its result and its peak resident memory in MB."""
-    proc = subprocess.Popen([sys.executable, __file__, f"--child-{kind}", str(path)], env=env,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, f"--child-{kind}", str(path)], env=env, stdout=subprocess.PIPE, text=True
+    )
     out = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -207,10 +239,17 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--db-url", help="postgresql+asyncpg://… (default: SQLite in a temp folder)")
     ap.add_argument("--regenerate", action="store_true", help="Build the workbook again even if cached.")
-    ap.add_argument("--workbook", type=Path, help="Import this workbook instead of the generated one (e.g. one "
-                                                   "saved by Excel, with shared strings).")
-    ap.add_argument("--rounds", type=int, default=5,
-                    help="Alternate bare and import this many times; the best of each counts (this machine is noisy).")
+    ap.add_argument(
+        "--workbook",
+        type=Path,
+        help="Import this workbook instead of the generated one (e.g. one saved by Excel, with shared strings).",
+    )
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="Alternate bare and import this many times; the best of each counts (this machine is noisy).",
+    )
     ap.add_argument("--profile", type=int, metavar="N", help="Profile one import; print its N costliest functions.")
     ap.add_argument("--child-bare", help=argparse.SUPPRESS)
     ap.add_argument("--child-import", help=argparse.SUPPRESS)
@@ -238,8 +277,13 @@ def main() -> None:
     # The machine may be shared: bare and import alternate, and the best of each round counts.
     for _ in range(args.rounds):
         with tempfile.TemporaryDirectory(prefix="zizhu-bench-") as tmp:
-            env = {**os.environ, "ZIZHU_DATA_DIR": tmp, "ZIZHU_SECRET_KEY": secrets.token_urlsafe(48),
-                   "ZIZHU_LOG_LEVEL": "WARNING", "ZIZHU_SCHEDULER": "false"}
+            env = {
+                **os.environ,
+                "ZIZHU_DATA_DIR": tmp,
+                "ZIZHU_SECRET_KEY": secrets.token_urlsafe(48),
+                "ZIZHU_LOG_LEVEL": "WARNING",
+                "ZIZHU_SCHEDULER": "false",
+            }
             env.pop("ZIZHU_DATABASE_SCHEMA", None)
             schema = None
             if args.db_url:
@@ -250,8 +294,10 @@ def main() -> None:
             try:
                 if args.profile:
                     got, _ = child("profile", path, {**env, "BENCH_PROFILE_TOP": str(args.profile)})
-                    print(f"profiled import {got['seconds']:.2f} s (imported {got['imported']}, "
-                          f"errors {got['errors_total']})")
+                    print(
+                        f"profiled import {got['seconds']:.2f} s (imported {got['imported']}, "
+                        f"errors {got['errors_total']})"
+                    )
                     return
                 got, mb = child("bare", path, env)
                 if bare is None or got["seconds"] < bare["seconds"]:
@@ -263,22 +309,30 @@ def main() -> None:
             finally:
                 if schema:
                     asyncio.run(drop_schema(args.db_url, schema))
-        print(f"  round: bare {bare['seconds']:.2f} s, import {got['seconds']:.2f} s (cpu {got['cpu']:.2f} s) "
-              f"{got['phases']}, {mb:.0f} MB")
+        print(
+            f"  round: bare {bare['seconds']:.2f} s, import {got['seconds']:.2f} s (cpu {got['cpu']:.2f} s) "
+            f"{got['phases']}, {mb:.0f} MB"
+        )
     assert bare is not None and result is not None
     ratio = result["seconds"] / bare["seconds"]
     database = "PostgreSQL" if args.db_url else "SQLite"
     print(f"database        {database}")
-    print(f"rows            {result['rows']} (imported {result['imported']}, students {result['students_created']}, "
-          f"payouts {result['payouts']}, errors {result['errors_total']})")
+    print(
+        f"rows            {result['rows']} (imported {result['imported']}, students {result['students_created']}, "
+        f"payouts {result['payouts']}, errors {result['errors_total']})"
+    )
     print(f"bare calamine   {bare['seconds']:.2f} s  (cpu {bare['cpu']:.2f} s, peak {bare_mb:.0f} MB)")
     print(f"import          {result['seconds']:.2f} s  (cpu {result['cpu']:.2f} s)  {result['phases']}")
     print(f"ratio           {ratio:.2f}  (goal <= {GOAL_RATIO}; by CPU time {result['cpu'] / bare['cpu']:.2f})")
     print(f"peak memory     {peak_mb:.0f} MB  (goal < {GOAL_MB} MB)")
     if result["errors_total"]:
         print("first errors:", json.dumps(result["errors"], ensure_ascii=False, indent=1))
-    ok = (ratio <= GOAL_RATIO and peak_mb < GOAL_MB and result["imported"] == result["rows"]
-          and not result["errors_total"])
+    ok = (
+        ratio <= GOAL_RATIO
+        and peak_mb < GOAL_MB
+        and result["imported"] == result["rows"]
+        and not result["errors_total"]
+    )
     print("goal met" if ok else "goal NOT met")
     sys.exit(0 if ok else 1)
 

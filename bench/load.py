@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api import HOST, ZIZHU, drop_schema, free_port, pin, stop_server, wait_ready  # noqa: E402
+from api import HOST, ZIZHU, drop_schema, free_port, pin, stop_server, wait_ready
 
 LUA = """
 local students = {%(students)s}
@@ -92,10 +92,13 @@ async def postings(pg_url: str, schema: str, tag: str) -> dict[str, int]:
     try:
         row = await conn.fetchrow(
             "SELECT count(*) AS entries, count(DISTINCT reference) AS refs FROM ledger_entries "
-            "WHERE kind = 'repayment' AND reference LIKE $1", f"LOAD-{tag}-%")
+            "WHERE kind = 'repayment' AND reference LIKE $1",
+            f"LOAD-{tag}-%",
+        )
         unbalanced = await conn.fetchval(
             "SELECT count(*) FROM (SELECT entry_id FROM ledger_lines GROUP BY entry_id "
-            "HAVING sum(debit) <> sum(credit)) AS u")
+            "HAVING sum(debit) <> sum(credit)) AS u"
+        )
         return {"entries": row["entries"], "distinct_references": row["refs"], "unbalanced_entries": unbalanced}
     finally:
         await conn.close()
@@ -114,39 +117,76 @@ def main() -> int:
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="zizhu-load-"))
     schema = f"zizhu_load_{secrets.token_hex(4)}"
-    env = {**os.environ, "ZIZHU_DATA_DIR": str(workdir / "data"), "ZIZHU_SECRET_KEY": secrets.token_urlsafe(48),
-           "ZIZHU_LOG_LEVEL": "WARNING", "ZIZHU_SCHEDULER": "false", "ZIZHU_DATABASE_URL": args.pg_url,
-           "ZIZHU_DATABASE_SCHEMA": schema}
+    env = {
+        **os.environ,
+        "ZIZHU_DATA_DIR": str(workdir / "data"),
+        "ZIZHU_SECRET_KEY": secrets.token_urlsafe(48),
+        "ZIZHU_LOG_LEVEL": "WARNING",
+        "ZIZHU_SCHEDULER": "false",
+        "ZIZHU_DATABASE_URL": args.pg_url,
+        "ZIZHU_DATABASE_SCHEMA": schema,
+    }
     env.pop("ZIZHU_ADMIN_PASSWORD", None)
     port = free_port()
     base = f"http://{HOST}:{port}"
     log = workdir / "server.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([*pin(0), str(ZIZHU), "serve", "--host", HOST, "--port", str(port),
-                                 "--workers", str(args.workers)], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [*pin(0), str(ZIZHU), "serve", "--host", HOST, "--port", str(port), "--workers", str(args.workers)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     tag = secrets.token_hex(3)
     try:
         wait_ready(base, proc, log, limit=300)
         with httpx.Client(base_url=base, timeout=30) as client:
-            token = client.post("/api/v1/auth/login", json={"username": "officer", "password": "officer-demo"}
-                                ).json()["access_token"]
+            token = client.post("/api/v1/auth/login", json={"username": "officer", "password": "officer-demo"}).json()[
+                "access_token"
+            ]
             auth = {"Authorization": f"Bearer {token}"}
-            students = [s["id"] for s in client.get("/api/v1/students", params={"limit": 200}, headers=auth
-                                                    ).json()["items"]]
-            contracts = [c["contract_no"] for c in client.get(
-                "/api/v1/loan-contracts", params={"limit": 200, "status": "in_school"}, headers=auth).json()["items"]]
+            students = [
+                s["id"] for s in client.get("/api/v1/students", params={"limit": 200}, headers=auth).json()["items"]
+            ]
+            contracts = [
+                c["contract_no"]
+                for c in client.get(
+                    "/api/v1/loan-contracts", params={"limit": 200, "status": "in_school"}, headers=auth
+                ).json()["items"]
+            ]
         if not contracts:
             raise RuntimeError("no disbursed contracts in the demo")
         today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
         script = workdir / "load.lua"
-        script.write_text(LUA % {"students": ",".join(map(str, students)),
-                                 "contracts": ",".join(json.dumps(c) for c in contracts), "token": token,
-                                 "writes": args.writes, "today": today, "tag": tag})
-        cmd = [*pin(1), "wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "10s",
-               "-s", str(script), base]
-        print(f"wrk -t1 -c{args.connections} -d{args.seconds}s; {args.workers} API processes on PostgreSQL; "
-              f"{args.writes:.0%} repayments, the rest reads", flush=True)
+        script.write_text(
+            LUA
+            % {
+                "students": ",".join(map(str, students)),
+                "contracts": ",".join(json.dumps(c) for c in contracts),
+                "token": token,
+                "writes": args.writes,
+                "today": today,
+                "tag": tag,
+            }
+        )
+        cmd = [
+            *pin(1),
+            "wrk",
+            "-t1",
+            f"-c{args.connections}",
+            f"-d{args.seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            base,
+        ]
+        print(
+            f"wrk -t1 -c{args.connections} -d{args.seconds}s; {args.workers} API processes on PostgreSQL; "
+            f"{args.writes:.0%} repayments, the rest reads",
+            flush=True,
+        )
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.seconds + 60)
         line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
         if line is None:
@@ -167,15 +207,22 @@ def main() -> int:
     print(f"latency         p50 {r['p50_us'] / 1000:.1f} ms   p99 {r['p99_us'] / 1000:.1f} ms")
     print(f"statuses        {dict(sorted(status.items()))}")
     print(f"errors          {socket_errors} socket errors, {bad_status} other than 200/201")
-    print(f"repayments      {accepted:,} accepted (201); ledger entries {books['entries']:,}, distinct references "
-          f"{books['distinct_references']:,}, unbalanced entries {books['unbalanced_entries']}")
+    print(
+        f"repayments      {accepted:,} accepted (201); ledger entries {books['entries']:,}, distinct references "
+        f"{books['distinct_references']:,}, unbalanced entries {books['unbalanced_entries']}"
+    )
     double = books["entries"] - books["distinct_references"]
     # wrk stops counting at the deadline while up to one request per connection is still in flight; the server
     # finishes those, so the books may hold a few more repayments than the 201s wrk saw, never fewer.
     in_flight = books["entries"] - accepted
     print(f"in flight       {in_flight} repayments finished after wrk's deadline (at most {args.connections})")
-    ok = socket_errors == 0 and bad_status == 0 and double == 0 and 0 <= in_flight <= args.connections \
+    ok = (
+        socket_errors == 0
+        and bad_status == 0
+        and double == 0
+        and 0 <= in_flight <= args.connections
         and books["unbalanced_entries"] == 0
+    )
     print(f"double postings {double}; " + ("all good" if ok else "NOT GOOD"))
     return 0 if ok else 1
 

@@ -31,18 +31,44 @@ GOAL_MS = 300.0
 DOWNLOADS = (".pdf", ".xlsx", "/pdf")  # files, not pages (a query string aside)
 
 PAGES: dict[str, list[str]] = {  # role → pages it uses ({contract}, {student}, {application} filled in)
-    "officer": ["/", "/console", "/console/students", "/console/students?q=王", "/console/students/new",
-                "/console/students/{student}", "/console/applications", "/console/applications/{application}",
-                "/console/contracts", "/console/contracts?status=in_school", "/console/contracts/{contract}",
-                "/console/contracts/{contract}/certificate.pdf", "/console/import", "/console/reports",
-                "/console/reports/contracts.xlsx", "/console/programs", "/console/programs/{program}",
-                "/console/notices/{notice}", "/console/donations", "/console/receipts", "/console/receipts/{receipt}",
-                "/console/receipts/{receipt}/pdf", "/console/awards", "/console/awards?status=paid",
-                "/console/awards/{award}", "/console/reports/grants.pdf?year={year}", "/console/reports/aging.xlsx",
-                "/console/reports/default-rate.xlsx?by=university", "/console/reports/subsidy.xlsx?year={year}",
-                "/console/reports/loans.xlsx?year={year}"],
-    "reviewer": ["/console/applications?status=submitted", "/console/graduations",
-                 "/console/grants/applications?status=submitted", "/console/grants/applications"],
+    "officer": [
+        "/",
+        "/console",
+        "/console/students",
+        "/console/students?q=王",
+        "/console/students/new",
+        "/console/students/{student}",
+        "/console/applications",
+        "/console/applications/{application}",
+        "/console/contracts",
+        "/console/contracts?status=in_school",
+        "/console/contracts/{contract}",
+        "/console/contracts/{contract}/certificate.pdf",
+        "/console/import",
+        "/console/reports",
+        "/console/reports/contracts.xlsx",
+        "/console/programs",
+        "/console/programs/{program}",
+        "/console/notices/{notice}",
+        "/console/donations",
+        "/console/receipts",
+        "/console/receipts/{receipt}",
+        "/console/receipts/{receipt}/pdf",
+        "/console/awards",
+        "/console/awards?status=paid",
+        "/console/awards/{award}",
+        "/console/reports/grants.pdf?year={year}",
+        "/console/reports/aging.xlsx",
+        "/console/reports/default-rate.xlsx?by=university",
+        "/console/reports/subsidy.xlsx?year={year}",
+        "/console/reports/loans.xlsx?year={year}",
+    ],
+    "reviewer": [
+        "/console/applications?status=submitted",
+        "/console/graduations",
+        "/console/grants/applications?status=submitted",
+        "/console/grants/applications",
+    ],
     "auditor": ["/console/audit", "/console/audit?entity=loan"],
     "school": ["/console/school/receipts", "/console/graduations"],
     "graduate": ["/console/me"],
@@ -94,11 +120,23 @@ async def main(repeat: int, students: int) -> int:
         student = await session.scalar(select(Loan.student_id).where(Loan.contract_no == contract))
         program, award = (await session.execute(select(Award.program_id, Award.id).order_by(Award.id).limit(1))).one()
         notice = await session.scalar(select(Notice.id).limit(1))
-        receipt = await session.scalar(select(Receipt.receipt_no).join(Funding, Funding.id == Receipt.funding_id)
-                                       .where(Funding.donor_id == 1).limit(1))
+        receipt = await session.scalar(
+            select(Receipt.receipt_no)
+            .join(Funding, Funding.id == Receipt.funding_id)
+            .where(Funding.donor_id == 1)
+            .limit(1)
+        )
         year = (await session.scalar(select(Award.paid_on).where(Award.paid_on.is_not(None)).limit(1))).year
-    fill = {"contract": contract, "student": student, "application": application, "program": program,
-            "award": award, "notice": notice, "receipt": receipt, "year": year}
+    fill = {
+        "contract": contract,
+        "student": student,
+        "application": application,
+        "program": program,
+        "award": award,
+        "notice": notice,
+        "receipt": receipt,
+        "year": year,
+    }
     app = create_app(settings)
     rows: list[tuple[str, str, float, float]] = []
     async with AsyncTestClient(app=app) as client:  # one client: it runs the app on an event loop of its own
@@ -106,8 +144,10 @@ async def main(repeat: int, students: int) -> int:
         for role, paths in PAGES.items():
             client.cookies.clear()
             token = re.search(r'name="_csrf_token" value="([^"]+)"', (await client.get("/")).text)
-            r = await client.post("/login", data={"username": role, "password": f"{role}-demo",
-                                                  "_csrf_token": token.group(1) if token else ""})
+            r = await client.post(
+                "/login",
+                data={"username": role, "password": f"{role}-demo", "_csrf_token": token.group(1) if token else ""},
+            )
             assert r.status_code == 200, f"signing in as {role}: {r.status_code}"
             for path in paths:
                 times = await _time(client, path.format(**fill), repeat)
@@ -120,8 +160,10 @@ async def main(repeat: int, students: int) -> int:
     pages = [r for r in rows if not r[1].split("?")[0].endswith(DOWNLOADS)]
     slowest = max(pages, key=lambda r: r[2])
     met = slowest[2] < GOAL_MS
-    print(f"slowest page median: {slowest[2]:.1f} ms ({slowest[1]}); goal under {GOAL_MS:.0f} ms: "
-          f"{'met' if met else 'NOT met'} (downloads not counted)")
+    print(
+        f"slowest page median: {slowest[2]:.1f} ms ({slowest[1]}); goal under {GOAL_MS:.0f} ms: "
+        f"{'met' if met else 'NOT met'} (downloads not counted)"
+    )
     if settings.database_schema:
         async with engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA IF EXISTS "{settings.database_schema}" CASCADE'))

@@ -132,13 +132,14 @@ def allocate(needs: Sequence[Need], sources: Sequence[Source], method: Method = 
         contributions = [(i, left[i]) for i in pooled]
     else:
         shares = largest_remainder(sum(a for _, a in funded), [left[i] for i in pooled])
-        contributions = list(zip(pooled, shares))
+        contributions = list(zip(pooled, shares, strict=False))
     _lay_end_to_end(funded, contributions, method, result.lines)
     return result
 
 
-def _lay_end_to_end(funded: list[tuple[int, int]], contributions: list[tuple[int, int]], rule: str,
-                    out: list[Line]) -> None:
+def _lay_end_to_end(
+    funded: list[tuple[int, int]], contributions: list[tuple[int, int]], rule: str, out: list[Line]
+) -> None:
     """Pour the sources' contributions, in order, into the awards' needs, in order (two pointers)."""
     j, have = 0, contributions[0][1] if contributions else 0
     for award_id, need in funded:

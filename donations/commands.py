@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from donations.models import Receipt
-from donations.paper import render_receipt
+from donations.papers.receipt import render_receipt
 from donations.receipts import receipt_data
 from service.db import session_factory
 from service.runner import run_job
@@ -35,8 +35,14 @@ async def export_year(engine: AsyncEngine, settings: Settings, year: int, out: P
         written, last_seq = 0, 0
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
             while True:  # keyset pages: a year may hold tens of thousands
-                page = (await session.scalars(select(Receipt).where(Receipt.year == year, Receipt.seq > last_seq)
-                                              .order_by(Receipt.seq).limit(BATCH))).all()
+                page = (
+                    await session.scalars(
+                        select(Receipt)
+                        .where(Receipt.year == year, Receipt.seq > last_seq)
+                        .order_by(Receipt.seq)
+                        .limit(BATCH)
+                    )
+                ).all()
                 if not page:
                     break
                 for r in page:
@@ -56,15 +62,22 @@ def receipts_group() -> None:
 
 @receipts_group.command("export")
 @click.option("--year", type=int, required=True, help="The receipts' year (the JZ-<year>- series).")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Zip file (default: receipts-YEAR.zip).")
+@click.option(
+    "--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Zip file (default: receipts-YEAR.zip)."
+)
 def export(year: int, out: Path | None) -> None:
     """Write every receipt of YEAR as PDF into one zip file."""
     target = out or Path(f"receipts-{year}.zip")
 
     async def job(settings: Settings, engine: AsyncEngine) -> int:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=console, transient=False) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
             return await export_year(engine, settings, year, target, progress)
 
     count = run_job(job)

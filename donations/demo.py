@@ -16,7 +16,7 @@ from stdnum.cn import uscc
 
 from donations import awards, funding, selection
 from donations.models import Award
-from donations.schemas import AppropriationIn, ApplicationIn, DonationIn, DonorIn, ProgramIn
+from donations.schemas import ApplicationIn, AppropriationIn, DonationIn, DonorIn, ProgramIn
 from service.auth import AuthUser, User
 from service.identity import make_id_number
 from service.registry.models import Student
@@ -47,42 +47,100 @@ async def load_donation_demo(session: AsyncSession, settings: Settings, today: d
     year = today.year if today >= date(today.year, 11, 30) else today.year - 1
     rng = random.Random(seed)
     officer, reviewer = await _actor(session, "officer"), await _actor(session, "reviewer")
-    bank = await funding.add_donor(session, DonorIn(name="示范县农村商业银行", kind="organization",
-                                                    credit_code=_credit_code("91150430MA0N12340"),
-                                                    contact="办公室 0476-5201234"), officer.actor)
-    person = await funding.add_donor(session, DonorIn(name="刘振华", kind="individual",
-                                                      id_number=make_id_number("150430", date(1968, 4, 2), 51)),
-                                     officer.actor)
-    golden = await funding.add_program(session, ProgramIn(
-        name=f"农商行金秋助学金（{year}）", family="农商行金秋助学", funding="social",
-        rule={"type": "by_level", "amounts": {"undergraduate": "3000.00", "junior_college": "2000.00"}},
-        eligible_categories=["registered_poor", "minimum_allowance", "destitute", "orphan"],  # type: ignore[list-item]
-        levels=["undergraduate", "junior_college"], quota=30), officer.actor)  # type: ignore[list-item]
-    travel = await funding.add_program(session, ProgramIn(
-        name=f"新生入学资助（{year}）", family="新生入学资助", funding="government", once_only=True,
-        rule={"type": "by_province", "in_province": "500.00", "out_of_province": "1000.00"},
-        eligible_categories=["registered_poor", "minimum_allowance"]), officer.actor)  # type: ignore[list-item]
+    bank = await funding.add_donor(
+        session,
+        DonorIn(
+            name="示范县农村商业银行",
+            kind="organization",
+            credit_code=_credit_code("91150430MA0N12340"),
+            contact="办公室 0476-5201234",
+        ),
+        officer.actor,
+    )
+    person = await funding.add_donor(
+        session,
+        DonorIn(name="刘振华", kind="individual", id_number=make_id_number("150430", date(1968, 4, 2), 51)),
+        officer.actor,
+    )
+    golden = await funding.add_program(
+        session,
+        ProgramIn(
+            name=f"农商行金秋助学金（{year}）",
+            family="农商行金秋助学",
+            funding="social",
+            rule={"type": "by_level", "amounts": {"undergraduate": "3000.00", "junior_college": "2000.00"}},
+            eligible_categories=["registered_poor", "minimum_allowance", "destitute", "orphan"],  # type: ignore[list-item]
+            levels=["undergraduate", "junior_college"],
+            quota=30,
+        ),
+        officer.actor,
+    )  # type: ignore[list-item]
+    travel = await funding.add_program(
+        session,
+        ProgramIn(
+            name=f"新生入学资助（{year}）",
+            family="新生入学资助",
+            funding="government",
+            once_only=True,
+            rule={"type": "by_province", "in_province": "500.00", "out_of_province": "1000.00"},
+            eligible_categories=["registered_poor", "minimum_allowance"],
+        ),
+        officer.actor,
+    )  # type: ignore[list-item]
     students = list((await session.scalars(select(Student).order_by(Student.id))).all())
-    poor = [s for s in students if set(s.categories or ()) & {"registered_poor", "minimum_allowance", "destitute",
-                                                                "orphan"} and s.level != "graduate"]
+    poor = [
+        s
+        for s in students
+        if set(s.categories or ()) & {"registered_poor", "minimum_allowance", "destitute", "orphan"}
+        and s.level != "graduate"
+    ]
     chosen = poor[:12]
     paired = chosen[0]
     refs = iter(range(1, 1000))
     for amount, received in (("20000.00", date(year, 7, 10)), ("15000.00", date(year, 8, 20))):
-        await funding.add_donation(session, DonationIn(donor_id=bank.id, program_id=golden.id, amount=amount,
-                                                       received_on=received, method="bank_transfer",
-                                                       reference=f"NSH{year}{next(refs):04d}"), officer, settings)
-    await funding.add_donation(session, DonationIn(donor_id=person.id, program_id=golden.id, amount="3000.00",
-                                                   received_on=date(year, 8, 1), method="cash",
-                                                   reference=f"XJ{year}{next(refs):04d}",
-                                                   directed_student_ids=[paired.id]), officer, settings)
-    await funding.add_appropriation(session, AppropriationIn(program_id=travel.id, amount="30000.00",
-                                                             document_no=f"示教秘[{year}]82号",
-                                                             received_on=date(year, 7, 1)), officer.actor)
+        await funding.add_donation(
+            session,
+            DonationIn(
+                donor_id=bank.id,
+                program_id=golden.id,
+                amount=amount,
+                received_on=received,
+                method="bank_transfer",
+                reference=f"NSH{year}{next(refs):04d}",
+            ),
+            officer,
+            settings,
+        )
+    await funding.add_donation(
+        session,
+        DonationIn(
+            donor_id=person.id,
+            program_id=golden.id,
+            amount="3000.00",
+            received_on=date(year, 8, 1),
+            method="cash",
+            reference=f"XJ{year}{next(refs):04d}",
+            directed_student_ids=[paired.id],
+        ),
+        officer,
+        settings,
+    )
+    await funding.add_appropriation(
+        session,
+        AppropriationIn(
+            program_id=travel.id, amount="30000.00", document_no=f"示教秘[{year}]82号", received_on=date(year, 7, 1)
+        ),
+        officer.actor,
+    )
     for program, group in ((golden, chosen), (travel, [s for s in poor if s.enrolled_on.year == year][:15])):
         for s in group:
-            app = await selection.submit(session, program.id, ApplicationIn(
-                student_id=s.id, academic_year=year, bank_card=_card(s.id)), officer, date(year, 8, 25))
+            app = await selection.submit(
+                session,
+                program.id,
+                ApplicationIn(student_id=s.id, academic_year=year, bank_card=_card(s.id)),
+                officer,
+                date(year, 8, 25),
+            )
             await selection.review(session, app, reviewer, True, None)
         if group:
             await selection.open_notice(session, program.id, date(year, 9, 1), officer.actor)
@@ -91,7 +149,8 @@ async def load_donation_demo(session: AsyncSession, settings: Settings, today: d
     for award in (await session.scalars(select(Award).order_by(Award.id))).all():
         if rng.random() < 0.15 and award.student_id != paired.id:
             continue  # some awards still waiting for payment
-        await awards.pay(session, award.id, date(year, 10, rng.randint(10, 25)), f"FF{year}{award.id:05d}", None,
-                         officer.actor)
+        await awards.pay(
+            session, award.id, date(year, 10, rng.randint(10, 25)), f"FF{year}{award.id:05d}", None, officer.actor
+        )
         paid += 1
     return paid

@@ -47,20 +47,52 @@ AWARD_TRANSITIONS: dict[AwardStatus, frozenset[AwardStatus]] = {
     W.REVOKED: frozenset(),
 }
 
-APPLICATION = Lifecycle("grant_application", "资助申请", "A grant application", APP_TRANSITIONS, {
-    A.SUBMITTED: ("待审核", "submitted"), A.APPROVED: ("已审核", "approved"), A.REJECTED: ("未通过", "rejected"),
-    A.NOTICED: ("公示中", "on public notice"), A.AWARDED: ("已确定", "awarded"),
-})
-AWARD = Lifecycle("grant_award", "资助", "An award", AWARD_TRANSITIONS, {
-    W.AWARDED: ("已确定", "awarded"), W.PAID: ("已发放", "paid"), W.UNDER_REVIEW: ("复查中", "under review"),
-    W.REVOKED: ("已撤销", "revoked"),
-})
-OBJECTION = Lifecycle("grant_objection", "异议", "An objection", {
-    "open": frozenset({"resolved"}), "resolved": frozenset(),
-}, {"open": ("待处理", "open"), "resolved": ("已处理", "resolved")})
-RECEIPT = Lifecycle("receipt", "收据", "A receipt", {
-    "issued": frozenset({"void"}), "void": frozenset(),
-}, {"issued": ("有效", "issued"), "void": ("已作废", "void")}, key="receipt_no")
+APPLICATION = Lifecycle(
+    "grant_application",
+    "资助申请",
+    "A grant application",
+    APP_TRANSITIONS,
+    {
+        A.SUBMITTED: ("待审核", "submitted"),
+        A.APPROVED: ("已审核", "approved"),
+        A.REJECTED: ("未通过", "rejected"),
+        A.NOTICED: ("公示中", "on public notice"),
+        A.AWARDED: ("已确定", "awarded"),
+    },
+)
+AWARD = Lifecycle(
+    "grant_award",
+    "资助",
+    "An award",
+    AWARD_TRANSITIONS,
+    {
+        W.AWARDED: ("已确定", "awarded"),
+        W.PAID: ("已发放", "paid"),
+        W.UNDER_REVIEW: ("复查中", "under review"),
+        W.REVOKED: ("已撤销", "revoked"),
+    },
+)
+OBJECTION = Lifecycle(
+    "grant_objection",
+    "异议",
+    "An objection",
+    {
+        "open": frozenset({"resolved"}),
+        "resolved": frozenset(),
+    },
+    {"open": ("待处理", "open"), "resolved": ("已处理", "resolved")},
+)
+RECEIPT = Lifecycle(
+    "receipt",
+    "收据",
+    "A receipt",
+    {
+        "issued": frozenset({"void"}),
+        "void": frozenset(),
+    },
+    {"issued": ("有效", "issued"), "void": ("已作废", "void")},
+    key="receipt_no",
+)
 
 LABELS_ZH: dict[str, str] = {**{s: APPLICATION.label(s) for s in AppStatus}, **{s: AWARD.label(s) for s in AwardStatus}}
 

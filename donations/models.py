@@ -12,7 +12,17 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -135,8 +145,15 @@ class Application(Base):
 
     __tablename__ = "grant_applications"
     __table_args__ = (
-        Index("uq_grant_applications_live", "program_id", "student_id", "academic_year", unique=True,
-              sqlite_where=text(_LIVE), postgresql_where=text(_LIVE)),
+        Index(
+            "uq_grant_applications_live",
+            "program_id",
+            "student_id",
+            "academic_year",
+            unique=True,
+            sqlite_where=text(_LIVE),
+            postgresql_where=text(_LIVE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
@@ -222,8 +239,13 @@ class Allocation(Base):
         CheckConstraint("amount <> 0", name="nonzero"),
         # A line is reversed at most once. Partial: the NULLs of the (nearly all) forward lines are not indexed,
         # one index entry less for each of the 100,000 lines a batch allocation writes.
-        Index("uq_grant_allocations_reverses_id", "reverses_id", unique=True,
-              postgresql_where=text("reverses_id IS NOT NULL"), sqlite_where=text("reverses_id IS NOT NULL")),
+        Index(
+            "uq_grant_allocations_reverses_id",
+            "reverses_id",
+            unique=True,
+            postgresql_where=text("reverses_id IS NOT NULL"),
+            sqlite_where=text("reverses_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)

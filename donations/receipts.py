@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from donations.funding import issue_receipt
 from donations.lifecycle import RECEIPT
 from donations.models import Funding, Receipt
-from donations.paper import ReceiptData
-from donations.report_pdf import DonorReportData, RecipientRow
+from donations.papers.receipt import ReceiptData
+from donations.papers.reports import DonorReportData, RecipientRow
 from donations.reports import DonorTrace, by_key
 from donations.views import receipt_qr_url, verify_url
 from service import audit, lifecycle
@@ -34,12 +34,22 @@ async def get_receipt(session: AsyncSession, receipt_no: str) -> Receipt:
 def receipt_data(r: Receipt, public_url: str, copy: bool) -> ReceiptData:
     f = r.fields
     return ReceiptData(
-        organisation=f["organisation"], receipt_no=r.receipt_no, issued_on=r.issued_on, donor=f["donor"],
-        amount_fen=parse_yuan(f["amount"]), purpose=f.get("purpose", f["program"]), method=f["method"],
-        reference=f.get("reference", ""), issuer=f["issuer"], verify_code=r.verify_code,
+        organisation=f["organisation"],
+        receipt_no=r.receipt_no,
+        issued_on=r.issued_on,
+        donor=f["donor"],
+        amount_fen=parse_yuan(f["amount"]),
+        purpose=f.get("purpose", f["program"]),
+        method=f["method"],
+        reference=f.get("reference", ""),
+        issuer=f["issuer"],
+        verify_code=r.verify_code,
         verify_url=verify_url(public_url, r.verify_code),
-        qr_url=receipt_qr_url(public_url, r.verify_code), copy=copy,
-        void_reason=r.void_reason if r.status == "void" else None, replaces_no=r.replaces_no)
+        qr_url=receipt_qr_url(public_url, r.verify_code),
+        copy=copy,
+        void_reason=r.void_reason if r.status == "void" else None,
+        replaces_no=r.replaces_no,
+    )
 
 
 async def take_print(engine: AsyncEngine, r: Receipt, actor: str) -> bool:
@@ -50,16 +60,16 @@ async def take_print(engine: AsyncEngine, r: Receipt, actor: str) -> bool:
         return True
     printed_at = utcnow()
     async with write_session(engine) as session:
-        marked = await session.execute(update(Receipt).where(Receipt.id == r.id, Receipt.printed_at.is_(None))
-                                       .values(printed_at=printed_at))
+        marked = await session.execute(
+            update(Receipt).where(Receipt.id == r.id, Receipt.printed_at.is_(None)).values(printed_at=printed_at)
+        )
         if marked.rowcount == 0:  # type: ignore[attr-defined]
             return True
         await audit.record(session, actor, "print", "receipt", r.receipt_no, None, {"printed_at": printed_at})
     return False
 
 
-async def void(session: AsyncSession, receipt_no: str, reason: str, today: date, actor: str, secret: str
-               ) -> Receipt:
+async def void(session: AsyncSession, receipt_no: str, reason: str, today: date, actor: str, secret: str) -> Receipt:
     """Void a receipt and issue its replacement (a new number of today's year, the same stored fields)."""
     original = await session.scalar(select(Receipt).where(Receipt.receipt_no == receipt_no).with_for_update())
     if original is None:
@@ -69,24 +79,47 @@ async def void(session: AsyncSession, receipt_no: str, reason: str, today: date,
     assert funding is not None
     fields = {k: v for k, v in original.fields.items() if k != "issued_on"}
     replacement = await issue_receipt(session, funding, today, fields, actor, secret, replaces_no=original.receipt_no)
-    await lifecycle.move(session, RECEIPT, original, "void", actor=actor, action="void",
-                         audit_note=f"replaced by {replacement.receipt_no}", void_reason=reason.strip())
-    await audit.record(session, actor, "issue", "receipt", replacement.receipt_no, None,
-                       audit.model_snapshot(replacement))
+    await lifecycle.move(
+        session,
+        RECEIPT,
+        original,
+        "void",
+        actor=actor,
+        action="void",
+        audit_note=f"replaced by {replacement.receipt_no}",
+        void_reason=reason.strip(),
+    )
+    await audit.record(
+        session, actor, "issue", "receipt", replacement.receipt_no, None, audit.model_snapshot(replacement)
+    )
     return replacement
 
 
 def report_code(secret: str, donor_id: int, received: int, allocated: int, paid: int, on: date) -> str:
-    mac = hmac.digest(secret.encode(), f"donor-report|{donor_id}|{received}|{allocated}|{paid}|{on}".encode(),
-                      hashlib.sha256)
+    mac = hmac.digest(
+        secret.encode(), f"donor-report|{donor_id}|{received}|{allocated}|{paid}|{on}".encode(), hashlib.sha256
+    )
     return mac.hex()[:12].upper()
 
 
 def donor_report_data(t: DonorTrace, centre: str, period: str, on: date, secret: str) -> DonorReportData:
-    rows = [RecipientRow(d.receipt_no or "", x.student, x.university, level_zh(x.level), x.program, x.amount,
-                         x.paid_on) for d in t.donations for x in d.lines]
+    rows = [
+        RecipientRow(d.receipt_no or "", x.student, x.university, level_zh(x.level), x.program, x.amount, x.paid_on)
+        for d in t.donations
+        for x in d.lines
+    ]
     return DonorReportData(
-        centre=centre, donor=t.donor, period=period, generated_on=on, received=t.received, allocated=t.allocated,
-        paid=t.paid, unallocated=t.unallocated, donations=len(t.donations),
+        centre=centre,
+        donor=t.donor,
+        period=period,
+        generated_on=on,
+        received=t.received,
+        allocated=t.allocated,
+        paid=t.paid,
+        unallocated=t.unallocated,
+        donations=len(t.donations),
         verify_code=report_code(secret, t.donor_id, t.received, t.allocated, t.paid, on),
-        by_program=by_key(t, "program"), by_level=by_key(t, "level"), recipients=rows)
+        by_program=by_key(t, "program"),
+        by_level=by_key(t, "level"),
+        recipients=rows,
+    )

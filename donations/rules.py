@@ -29,8 +29,10 @@ class RuleError(ValueError):
 
 def _amount(value: Any, where: str) -> int:
     if not isinstance(value, str):
-        raise RuleError(f"规则中的金额 {where} 须为元的字符串，如 \"3000.00\"。",
-                        f"Rule amount {where} must be a yuan string such as \"3000.00\".")
+        raise RuleError(
+            f'规则中的金额 {where} 须为元的字符串，如 "3000.00"。',
+            f'Rule amount {where} must be a yuan string such as "3000.00".',
+        )
     try:
         fen = parse_yuan(value)
     except MoneyFormatError as exc:
@@ -54,8 +56,11 @@ def normalize_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
             raise RuleError(f"未知的层次：{', '.join(sorted(unknown))}。", f"Unknown levels: {sorted(unknown)}.")
         return {"type": "by_level", "amounts": {k: _amount(v, f"amounts.{k}") for k, v in amounts.items()}}
     if kind == "by_province":
-        return {"type": "by_province", "in_province": _amount(rule.get("in_province"), "in_province"),
-                "out_of_province": _amount(rule.get("out_of_province"), "out_of_province")}
+        return {
+            "type": "by_province",
+            "in_province": _amount(rule.get("in_province"), "in_province"),
+            "out_of_province": _amount(rule.get("out_of_province"), "out_of_province"),
+        }
     raise RuleError(f"规则类型须为 {'、'.join(RULE_TYPES)} 之一。", f"The rule type must be one of {RULE_TYPES}.")
 
 
@@ -65,8 +70,11 @@ def rule_out(rule: Mapping[str, Any]) -> dict[str, Any]:
         return {"type": "fixed", "amount": format_yuan(rule["amount"])}
     if rule["type"] == "by_level":
         return {"type": "by_level", "amounts": {k: format_yuan(v) for k, v in rule["amounts"].items()}}
-    return {"type": "by_province", "in_province": format_yuan(rule["in_province"]),
-            "out_of_province": format_yuan(rule["out_of_province"])}
+    return {
+        "type": "by_province",
+        "in_province": format_yuan(rule["in_province"]),
+        "out_of_province": format_yuan(rule["out_of_province"]),
+    }
 
 
 @dataclass(frozen=True)
@@ -119,8 +127,9 @@ def rule_amount(rule: Mapping[str, Any], c: Candidate) -> tuple[int, str]:
     return rule["out_of_province"], "by_province:out_of_province"
 
 
-def decide(p: ProgramRules, c: Candidate, applied_on: date, *, taken_persons: int = 0,
-           taken_amount: int = 0) -> Decision:
+def decide(
+    p: ProgramRules, c: Candidate, applied_on: date, *, taken_persons: int = 0, taken_amount: int = 0
+) -> Decision:
     """Whether the student may apply, with every reason why not. `taken_*`: this year's live applications."""
     amount, note = rule_amount(p.rule, c)
     reasons: list[Reason] = []
@@ -130,24 +139,48 @@ def decide(p: ProgramRules, c: Candidate, applied_on: date, *, taken_persons: in
         reasons.append(Reason("window", f"申请期已于 {p.closes_on} 截止。", f"Applications closed on {p.closes_on}."))
     if p.levels and c.level not in p.levels:
         allowed = "、".join(LEVELS_ZH.get(x, x) for x in p.levels)
-        reasons.append(Reason("level", f"本项目只资助{allowed}学生，该生为{LEVELS_ZH.get(c.level, c.level)}。",
-                              f"The programme is for {', '.join(p.levels)} students, not {c.level}."))
+        reasons.append(
+            Reason(
+                "level",
+                f"本项目只资助{allowed}学生，该生为{LEVELS_ZH.get(c.level, c.level)}。",
+                f"The programme is for {', '.join(p.levels)} students, not {c.level}.",
+            )
+        )
     if p.eligible_categories and not set(c.categories) & set(p.eligible_categories):
         allowed = "、".join(CATEGORIES_ZH.get(x, x) for x in p.eligible_categories)
-        reasons.append(Reason("category", f"本项目只资助以下困难类别的学生：{allowed}；该生不属于其中任何一类。",
-                              f"The student is in none of the eligible categories {list(p.eligible_categories)}."))
+        reasons.append(
+            Reason(
+                "category",
+                f"本项目只资助以下困难类别的学生：{allowed}；该生不属于其中任何一类。",
+                f"The student is in none of the eligible categories {list(p.eligible_categories)}.",
+            )
+        )
     if amount <= 0:
-        reasons.append(Reason("rule", f"资助标准中没有{LEVELS_ZH.get(c.level, c.level)}学生的金额。",
-                              f"The programme's rule gives no amount for a {c.level} student."))
+        reasons.append(
+            Reason(
+                "rule",
+                f"资助标准中没有{LEVELS_ZH.get(c.level, c.level)}学生的金额。",
+                f"The programme's rule gives no amount for a {c.level} student.",
+            )
+        )
     if p.quota is not None and taken_persons >= p.quota:
-        reasons.append(Reason("quota", f"本项目本学年名额 {p.quota} 人已满。",
-                              f"The programme's quota of {p.quota} for the year is taken."))
+        reasons.append(
+            Reason(
+                "quota",
+                f"本项目本学年名额 {p.quota} 人已满。",
+                f"The programme's quota of {p.quota} for the year is taken.",
+            )
+        )
     if p.budget is not None and amount > 0 and taken_amount + amount > p.budget:
         left = max(0, p.budget - taken_amount)
-        reasons.append(Reason("budget", f"本项目本学年预算 {format_yuan(p.budget)} 元，剩余 {format_yuan(left)} 元，"
-                                        f"不足 {format_yuan(amount)} 元。",
-                              f"The budget {format_yuan(p.budget)} has {format_yuan(left)} left, "
-                              f"less than {format_yuan(amount)}."))
+        reasons.append(
+            Reason(
+                "budget",
+                f"本项目本学年预算 {format_yuan(p.budget)} 元，剩余 {format_yuan(left)} 元，"
+                f"不足 {format_yuan(amount)} 元。",
+                f"The budget {format_yuan(p.budget)} has {format_yuan(left)} left, less than {format_yuan(amount)}.",
+            )
+        )
     return Decision(amount, note, reasons)
 
 

@@ -20,8 +20,8 @@ from service.db import utcnow
 from service.errors import NOT_FOUND, UNPROCESSABLE, Problem, problem_type
 from service.identity import IdentityError, mask_id_number, normalize_bank_card
 from service.lifecycle import BAD_TRANSITION
-from service.registry.models import Student, University
 from service.lookups import get_or_404
+from service.registry.models import Student, University
 
 NOT_ELIGIBLE = problem_type("grant-not-eligible", 422, "不符合资助条件", "Not eligible")
 DUPLICATE = problem_type("grant-application-exists", 409, "重复申请", "The application exists already")
@@ -41,12 +41,20 @@ def checked_card(card: str | None, field: str = "bank_card") -> str | None:
 
 
 def program_rules(p: Program) -> ProgramRules:
-    return ProgramRules(rule=p.rule, eligible_categories=tuple(p.eligible_categories), levels=tuple(p.levels),
-                        quota=p.quota, budget=p.budget, opens_on=p.opens_on, closes_on=p.closes_on)
+    return ProgramRules(
+        rule=p.rule,
+        eligible_categories=tuple(p.eligible_categories),
+        levels=tuple(p.levels),
+        quota=p.quota,
+        budget=p.budget,
+        opens_on=p.opens_on,
+        closes_on=p.closes_on,
+    )
 
 
-async def move(session: AsyncSession, app: Application, wanted: AppStatus, actor: str, action: str,
-               **changes: Any) -> Application:
+async def move(
+    session: AsyncSession, app: Application, wanted: AppStatus, actor: str, action: str, **changes: Any
+) -> Application:
     return await lifecycle.move(session, APPLICATION, app, wanted, actor=actor, action=action, **changes)
 
 
@@ -54,53 +62,97 @@ async def _once_only_clash(session: AsyncSession, program: Program, student: Stu
     """An award (not revoked) or a live application in the programme's family for this ID number."""
     family = select(Program.id).where(Program.family == program.family, Program.once_only.is_(True))
     person = select(Student.id).where(Student.id_number == student.id_number)
-    awarded = await session.scalar(select(Award.id).where(
-        Award.program_id.in_(family), Award.student_id.in_(person), Award.status != AwardStatus.REVOKED.value))
+    awarded = await session.scalar(
+        select(Award.id).where(
+            Award.program_id.in_(family), Award.student_id.in_(person), Award.status != AwardStatus.REVOKED.value
+        )
+    )
     if awarded is not None:
         return awarded
-    return await session.scalar(select(Application.id).where(
-        Application.program_id.in_(family), Application.student_id.in_(person),
-        Application.status.in_([AppStatus.SUBMITTED.value, AppStatus.APPROVED.value, AppStatus.NOTICED.value])))
+    return await session.scalar(
+        select(Application.id).where(
+            Application.program_id.in_(family),
+            Application.student_id.in_(person),
+            Application.status.in_([AppStatus.SUBMITTED.value, AppStatus.APPROVED.value, AppStatus.NOTICED.value]),
+        )
+    )
 
 
-async def submit(session: AsyncSession, program_id: int, data: ApplicationIn, user: AuthUser, today: date
-                 ) -> Application:
+async def submit(
+    session: AsyncSession, program_id: int, data: ApplicationIn, user: AuthUser, today: date
+) -> Application:
     program = await get_program(session, program_id, lock=True)  # quota and budget: one taker at a time
     student = await session.get(Student, data.student_id)
     if student is None:
-        raise Problem(UNPROCESSABLE, f"学生 {data.student_id} 不存在。", f"Student {data.student_id} does not exist.",
-                      field="student_id")
+        raise Problem(
+            UNPROCESSABLE,
+            f"学生 {data.student_id} 不存在。",
+            f"Student {data.student_id} does not exist.",
+            field="student_id",
+        )
     card = checked_card(data.bank_card)
-    taken = await session.scalar(select(Application.id).where(
-        Application.program_id == program.id, Application.student_id == student.id,
-        Application.academic_year == data.academic_year, Application.status.in_(_LIVE)))
+    taken = await session.scalar(
+        select(Application.id).where(
+            Application.program_id == program.id,
+            Application.student_id == student.id,
+            Application.academic_year == data.academic_year,
+            Application.status.in_(_LIVE),
+        )
+    )
     if taken is not None:
-        raise Problem(DUPLICATE, f"该学生 {data.academic_year} 学年已申请本项目（申请编号 {taken}）。",
-                      f"Application {taken} exists for this student, programme and year.", field="student_id",
-                      extra={"application_id": taken})
+        raise Problem(
+            DUPLICATE,
+            f"该学生 {data.academic_year} 学年已申请本项目（申请编号 {taken}）。",
+            f"Application {taken} exists for this student, programme and year.",
+            field="student_id",
+            extra={"application_id": taken},
+        )
     if program.once_only:
         clash = await _once_only_clash(session, program, student)
         if clash is not None:
-            raise Problem(ONCE_ONLY, f"身份证号 {mask_id_number(student.id_number)} 已获得（或正在申请）"
-                                     f"“{program.family}”资助，该资助每人只能享受一次。",
-                          f"This ID number already has (or is applying for) the once-only grant {program.family!r}.",
-                          field="student_id", extra={"existing_id": clash})
+            raise Problem(
+                ONCE_ONLY,
+                f"身份证号 {mask_id_number(student.id_number)} 已获得（或正在申请）"
+                f"“{program.family}”资助，该资助每人只能享受一次。",
+                f"This ID number already has (or is applying for) the once-only grant {program.family!r}.",
+                field="student_id",
+                extra={"existing_id": clash},
+            )
     university = await session.get(University, student.university_code)
-    persons, amount = (await session.execute(select(func.count(), func.coalesce(func.sum(Application.amount), 0))
-                                             .where(Application.program_id == program.id,
-                                                    Application.academic_year == data.academic_year,
-                                                    Application.status.in_(_LIVE)))).one()
-    candidate = Candidate(level=student.level, categories=tuple(student.categories or ()),
-                          university_province=university.province if university else "",
-                          household_province=student.household_province)
+    persons, amount = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(Application.amount), 0)).where(
+                Application.program_id == program.id,
+                Application.academic_year == data.academic_year,
+                Application.status.in_(_LIVE),
+            )
+        )
+    ).one()
+    candidate = Candidate(
+        level=student.level,
+        categories=tuple(student.categories or ()),
+        university_province=university.province if university else "",
+        household_province=student.household_province,
+    )
     decision = decide(program_rules(program), candidate, today, taken_persons=int(persons), taken_amount=int(amount))
     if not decision.eligible:
-        raise Problem(NOT_ELIGIBLE, "不符合资助条件：" + "；".join(r.zh for r in decision.reasons),
-                      "Not eligible: " + " ".join(r.en for r in decision.reasons), field=None,
-                      extra={"reasons": [{"code": r.code, "zh": r.zh, "en": r.en} for r in decision.reasons]})
-    app = Application(program_id=program.id, student_id=student.id, academic_year=data.academic_year,
-                      amount=decision.amount, rule_note=decision.rule_note, status=AppStatus.SUBMITTED.value,
-                      bank_card=card, prepared_by=user.id)
+        raise Problem(
+            NOT_ELIGIBLE,
+            "不符合资助条件：" + "；".join(r.zh for r in decision.reasons),
+            "Not eligible: " + " ".join(r.en for r in decision.reasons),
+            field=None,
+            extra={"reasons": [{"code": r.code, "zh": r.zh, "en": r.en} for r in decision.reasons]},
+        )
+    app = Application(
+        program_id=program.id,
+        student_id=student.id,
+        academic_year=data.academic_year,
+        amount=decision.amount,
+        rule_note=decision.rule_note,
+        status=AppStatus.SUBMITTED.value,
+        bank_card=card,
+        prepared_by=user.id,
+    )
     session.add(app)
     await session.flush()
     await audit.record(session, user.actor, "submit", "grant_application", app.id, None, audit.model_snapshot(app))
@@ -115,32 +167,56 @@ async def get_application(session: AsyncSession, app_id: int, *, field: str | No
     return app
 
 
-async def review(session: AsyncSession, app: Application, user: AuthUser, approved: bool, reason: str | None
-                 ) -> Application:
+async def review(
+    session: AsyncSession, app: Application, user: AuthUser, approved: bool, reason: str | None
+) -> Application:
     if app.prepared_by == user.id:
-        raise Problem(MAKER_CHECKER, "经办人不能审核自己受理的申请，请由另一位复核人审核。",
-                      "The officer who took an application cannot review it.")
+        raise Problem(
+            MAKER_CHECKER,
+            "经办人不能审核自己受理的申请，请由另一位复核人审核。",
+            "The officer who took an application cannot review it.",
+        )
     if not approved and not reason:
         raise Problem(UNPROCESSABLE, "不通过须说明理由。", "A rejection needs a reason.", field="reason")
     wanted = AppStatus.APPROVED if approved else AppStatus.REJECTED
-    app = await move(session, app, wanted, user.actor, "review", reviewed_by=user.id, reviewed_at=utcnow(),
-                     reason=reason)
-    await lifecycle.move_all(session, OBJECTION, Objection, "resolved", where=[Objection.application_id == app.id],
-                             values={"resolution": reason or ("复核通过" if approved else "复核不通过")},
-                             actor=user.actor, action="resolve", ref=str(app.id))  # the second review answers them
+    app = await move(
+        session, app, wanted, user.actor, "review", reviewed_by=user.id, reviewed_at=utcnow(), reason=reason
+    )
+    await lifecycle.move_all(
+        session,
+        OBJECTION,
+        Objection,
+        "resolved",
+        where=[Objection.application_id == app.id],
+        values={"resolution": reason or ("复核通过" if approved else "复核不通过")},
+        actor=user.actor,
+        action="resolve",
+        ref=str(app.id),
+    )  # the second review answers them
     return app
 
 
-async def open_notice(session: AsyncSession, program_id: int, starts_on: date, actor: str
-                      ) -> tuple[Notice, list[Application]]:
+async def open_notice(
+    session: AsyncSession, program_id: int, starts_on: date, actor: str
+) -> tuple[Notice, list[Application]]:
     program = await get_program(session, program_id, lock=True)
-    apps = list((await session.scalars(select(Application).where(
-        Application.program_id == program.id, Application.status == AppStatus.APPROVED.value)
-        .order_by(Application.id))).all())
+    apps = list(
+        (
+            await session.scalars(
+                select(Application)
+                .where(Application.program_id == program.id, Application.status == AppStatus.APPROVED.value)
+                .order_by(Application.id)
+            )
+        ).all()
+    )
     if not apps:
         raise Problem(UNPROCESSABLE, "没有审核通过、待公示的申请。", "No reviewed application waits for a notice.")
-    notice = Notice(program_id=program.id, starts_on=starts_on,
-                    ends_on=notice_ends_on(starts_on, program.notice_days), created_by=actor)
+    notice = Notice(
+        program_id=program.id,
+        starts_on=starts_on,
+        ends_on=notice_ends_on(starts_on, program.notice_days),
+        created_by=actor,
+    )
     session.add(notice)
     await session.flush()
     for app in apps:
@@ -151,13 +227,20 @@ async def open_notice(session: AsyncSession, program_id: int, starts_on: date, a
 
 async def notice_entries(session: AsyncSession, notice: Notice) -> list[Any]:
     """The applications a notice lists (those still on it or finalised from it), with what may be shown."""
-    return list((await session.execute(
-        select(Application.id, Application.amount, Student.name, Student.level, University.name)
-        .join(Student, Student.id == Application.student_id)
-        .join(University, University.code == Student.university_code)
-        .where(Application.notice_id == notice.id,
-               Application.status.in_([AppStatus.NOTICED.value, AppStatus.AWARDED.value]))
-        .order_by(Application.id))).all())
+    return list(
+        (
+            await session.execute(
+                select(Application.id, Application.amount, Student.name, Student.level, University.name)
+                .join(Student, Student.id == Application.student_id)
+                .join(University, University.code == Student.university_code)
+                .where(
+                    Application.notice_id == notice.id,
+                    Application.status.in_([AppStatus.NOTICED.value, AppStatus.AWARDED.value]),
+                )
+                .order_by(Application.id)
+            )
+        ).all()
+    )
 
 
 async def object_to(session: AsyncSession, notice_id: int, application_id: int, reason: str) -> Objection:
@@ -165,41 +248,68 @@ async def object_to(session: AsyncSession, notice_id: int, application_id: int, 
     notice = await get_or_404(session, Notice, notice_id, "公示", "Notice")
     app = await session.get(Application, application_id)
     if app is None or app.notice_id != notice.id:
-        raise Problem(UNPROCESSABLE, "该申请不在本次公示名单中。", "The application is not on this notice.",
-                      field="application_id")
+        raise Problem(
+            UNPROCESSABLE,
+            "该申请不在本次公示名单中。",
+            "The application is not on this notice.",
+            field="application_id",
+        )
     objection = Objection(notice_id=notice.id, application_id=app.id, reason=reason.strip())
     session.add(objection)
     await session.flush()
     if app.status == AppStatus.NOTICED.value:
         await move(session, app, AppStatus.SUBMITTED, "public", "objection")
     elif app.status != AppStatus.SUBMITTED.value:
-        raise Problem(BAD_TRANSITION, "公示结果已确定，不再受理异议；如有问题请向资助中心反映。",
-                      "The award is final; objections are no longer taken here.", field="application_id")
-    await audit.record(session, "public", "object", "grant_objection", objection.id, None,
-                       audit.model_snapshot(objection))
+        raise Problem(
+            BAD_TRANSITION,
+            "公示结果已确定，不再受理异议；如有问题请向资助中心反映。",
+            "The award is final; objections are no longer taken here.",
+            field="application_id",
+        )
+    await audit.record(
+        session, "public", "object", "grant_objection", objection.id, None, audit.model_snapshot(objection)
+    )
     return objection
 
 
 async def finalize(session: AsyncSession, program_id: int, as_of: date, actor: str) -> list[Award]:
     """Applications whose notice has ended (as of `as_of`) with no open objection become awards."""
     program = await get_program(session, program_id, lock=True)
-    rows = (await session.execute(select(Application, Notice).join(Notice, Notice.id == Application.notice_id).where(
-        Application.program_id == program.id, Application.status == AppStatus.NOTICED.value)
-        .order_by(Application.id))).all()
-    open_ids = set((await session.scalars(select(Objection.application_id).where(
-        Objection.status == "open", Objection.application_id.in_([a.id for a, _ in rows])))).all())
+    rows = (
+        await session.execute(
+            select(Application, Notice)
+            .join(Notice, Notice.id == Application.notice_id)
+            .where(Application.program_id == program.id, Application.status == AppStatus.NOTICED.value)
+            .order_by(Application.id)
+        )
+    ).all()
+    open_ids = set(
+        (
+            await session.scalars(
+                select(Objection.application_id).where(
+                    Objection.status == "open", Objection.application_id.in_([a.id for a, _ in rows])
+                )
+            )
+        ).all()
+    )
     awards = []
     for app, notice in rows:
         if not notice_has_ended(notice.ends_on, as_of) or app.id in open_ids:
             continue
         await move(session, app, AppStatus.AWARDED, actor, "finalize")
-        award = Award(application_id=app.id, program_id=program.id, student_id=app.student_id,
-                      academic_year=app.academic_year, amount=app.amount, status=AwardStatus.AWARDED.value,
-                      finalized_on=as_of, bank_card=app.bank_card)
+        award = Award(
+            application_id=app.id,
+            program_id=program.id,
+            student_id=app.student_id,
+            academic_year=app.academic_year,
+            amount=app.amount,
+            status=AwardStatus.AWARDED.value,
+            finalized_on=as_of,
+            bank_card=app.bank_card,
+        )
         session.add(award)
         awards.append(award)
     await session.flush()
     for award in awards:
         await audit.record(session, actor, "award", "grant_award", award.id, None, audit.model_snapshot(award))
     return awards
-

@@ -43,8 +43,10 @@ async def importing_user(engine: AsyncEngine, username: str | None) -> User:
             if user is None:
                 raise click.ClickException(f"没有名为 {username} 的有效用户 (no active user {username!r})")
             if user.role not in ("officer", "admin"):
-                raise click.ClickException(f"{username} 的角色是 {user.role}，只有经办人或管理员可以导入 "
-                                           f"(only an officer or an admin may import)")
+                raise click.ClickException(
+                    f"{username} 的角色是 {user.role}，只有经办人或管理员可以导入 "
+                    f"(only an officer or an admin may import)"
+                )
             return user
         user = await session.scalar(query.where(User.role == "admin").order_by(User.id).limit(1))
         if user is None:
@@ -54,8 +56,10 @@ async def importing_user(engine: AsyncEngine, username: str | None) -> User:
 
 def print_errors(result: ImportResult) -> None:
     for e in result.errors[:SHOWN_ERRORS]:
-        console.print(f"  第 {e.row} 行 {e.column} 列 {e.header}：{e.message_zh}"
-                      f"  [dim](row {e.row}, column {e.column}: {e.message_en})[/dim]")
+        console.print(
+            f"  第 {e.row} 行 {e.column} 列 {e.header}：{e.message_zh}"
+            f"  [dim](row {e.row}, column {e.column}: {e.message_en})[/dim]"
+        )
     more = len(result.errors) - SHOWN_ERRORS
     if more > 0:
         console.print(f"  … 以及另外 {more} 条 (and {more} more)")
@@ -63,11 +67,15 @@ def print_errors(result: ImportResult) -> None:
 
 def print_summary(result: ImportResult) -> None:
     table = Table(title=f"{result.file}", show_header=False)
-    for label, value in (("数据行 rows", result.rows), ("正确 valid", result.valid), ("有误 invalid", result.invalid),
-                         ("导入合同 contracts imported", result.imported),
-                         ("新建学生 students created", result.students_created),
-                         ("新建共同借款人 co-borrowers created", result.co_borrowers_created),
-                         ("放款记录 payouts", result.payouts)):
+    for label, value in (
+        ("数据行 rows", result.rows),
+        ("正确 valid", result.valid),
+        ("有误 invalid", result.invalid),
+        ("导入合同 contracts imported", result.imported),
+        ("新建学生 students created", result.students_created),
+        ("新建共同借款人 co-borrowers created", result.co_borrowers_created),
+        ("放款记录 payouts", result.payouts),
+    ):
         table.add_row(label, str(value))
     console.print(table)
 
@@ -81,18 +89,27 @@ def import_group() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--valid-only", is_flag=True, help="Import the valid rows and skip the invalid ones.")
 @click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the workbook annotated with its errors to this .xlsx.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the workbook annotated with its errors to this .xlsx.",
+)
 @click.option("--as", "as_user", metavar="USERNAME", help="Record the import as this officer (default: first admin).")
-def import_contracts_command(file: Path, valid_only: bool, dry_run: bool, report: Path | None,
-                             as_user: str | None) -> None:
+def import_contracts_command(
+    file: Path, valid_only: bool, dry_run: bool, report: Path | None, as_user: str | None
+) -> None:
     """Import contracts and students from FILE (the template's columns); stop on any invalid row."""
     from loans.imports.workbooks import error_report
 
     async def job(settings: Settings, engine: AsyncEngine) -> ImportResult:
         user = await importing_user(engine, as_user)
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn())
+        columns = (
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=console, transient=False) as bar:
             tasks: dict[str, Any] = {"reading": bar.add_task(PHASES["reading"], total=None)}
 
@@ -103,9 +120,17 @@ def import_contracts_command(file: Path, valid_only: bool, dry_run: bool, report
 
             async with write_session(engine) as session:
                 result = await import_contracts(
-                    session, file, filename=file.name, user_id=user.id, actor=f"cli:{user.username}",
-                    secret=settings.secret_key, valid_only=valid_only, dry_run=dry_run, progress=progress,
-                    max_rows=settings.import_max_rows)
+                    session,
+                    file,
+                    filename=file.name,
+                    user_id=user.id,
+                    actor=f"cli:{user.username}",
+                    secret=settings.secret_key,
+                    valid_only=valid_only,
+                    dry_run=dry_run,
+                    progress=progress,
+                    max_rows=settings.import_max_rows,
+                )
         if report:
             report.write_bytes(error_report(file, result.errors, settings.import_max_rows))
         return result
@@ -113,8 +138,10 @@ def import_contracts_command(file: Path, valid_only: bool, dry_run: bool, report
     try:
         result = _run(job)
     except IntegrityError:  # another import or a clerk wrote the same key after our checks
-        console.print("[red]写入时与刚刚保存的其他数据冲突，未导入任何数据，请重新导入。[/red]\n"
-                      "The write clashed with data saved meanwhile; nothing was imported. Run it again.")
+        console.print(
+            "[red]写入时与刚刚保存的其他数据冲突，未导入任何数据，请重新导入。[/red]\n"
+            "The write clashed with data saved meanwhile; nothing was imported. Run it again."
+        )
         sys.exit(1)
     except Problem as exc:
         console.print(f"[red]{exc.detail_zh}[/red]\n{exc.detail_en}")
@@ -134,8 +161,10 @@ def import_contracts_command(file: Path, valid_only: bool, dry_run: bool, report
     if dry_run:
         console.print("[green]检查通过，未写入（试运行）(dry run: all checks passed, nothing written)[/green]")
     elif result.invalid:
-        console.print(f"[yellow]已导入 {result.imported} 行，跳过 {result.invalid} 行有误的行 "
-                      f"(imported {result.imported}, skipped {result.invalid})[/yellow]")
+        console.print(
+            f"[yellow]已导入 {result.imported} 行，跳过 {result.invalid} 行有误的行 "
+            f"(imported {result.imported}, skipped {result.invalid})[/yellow]"
+        )
     else:
         console.print(f"[green]已导入 {result.imported} 份合同 (imported {result.imported} contracts)[/green]")
 

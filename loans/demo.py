@@ -13,8 +13,8 @@ from faker import Faker
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans import applications, contracts
 from loans.lifecycle import LoanStatus
+from loans.origination import applications, contracts
 from loans.policy import limits_for
 from loans.schemas import ApplicationIn, CoBorrowerIn
 from service.auth import AuthUser, User
@@ -29,8 +29,9 @@ async def _actor(session: AsyncSession, username: str) -> AuthUser:
     return AuthUser(id=user.id, username=user.username, role=user.role, university_code=user.university_code)
 
 
-async def load_loan_demo(session: AsyncSession, *, county: str, secret: str, today: date,
-                         seed: int = 2026, share: float = 0.35) -> int:
+async def load_loan_demo(
+    session: AsyncSession, *, county: str, secret: str, today: date, seed: int = 2026, share: float = 0.35
+) -> int:
     """Give about `share` of the demo students a loan for every academic year they have studied,
     up to the academic year running on `today` (nothing is dated after `today`)."""
     this_year = today.year if today >= date(today.year, 9, 1) else today.year - 1
@@ -44,16 +45,28 @@ async def load_loan_demo(session: AsyncSession, *, county: str, secret: str, tod
     for student in students:
         if rng.random() > share:
             continue
-        parent_id = make_id_number(student.id_number[:6], date(rng.randint(1965, 1980), rng.randint(1, 12),
-                                                                rng.randint(1, 28)), rng.randrange(0, 999))
-        parent = CoBorrowerIn(name=student.name[0] + fake.first_name(), id_number=parent_id,
-                              phone=f"15{rng.randrange(10**9):09d}", relationship=rng.choice(["father", "mother"]))
+        parent_id = make_id_number(
+            student.id_number[:6],
+            date(rng.randint(1965, 1980), rng.randint(1, 12), rng.randint(1, 28)),
+            rng.randrange(0, 999),
+        )
+        parent = CoBorrowerIn(
+            name=student.name[0] + fake.first_name(),
+            id_number=parent_id,
+            phone=f"15{rng.randrange(10**9):09d}",
+            relationship=rng.choice(["father", "mother"]),
+        )
         last_year = min(this_year, student.expected_graduation.year - 1)
         for year in range(student.enrolled_on.year, last_year + 1):
             top = limits_for(rows, year, student.level).maximum
             amount = rng.choice([top, top, top - 200_000, top - 400_000])
-            loan = await applications.submit(session, ApplicationIn(
-                student_id=student.id, academic_year=year, amount=format_yuan(amount), co_borrower=parent), officer)
+            loan = await applications.submit(
+                session,
+                ApplicationIn(
+                    student_id=student.id, academic_year=year, amount=format_yuan(amount), co_borrower=parent
+                ),
+                officer,
+            )
             made += 1
             if year == this_year and rng.random() < 0.3:
                 continue  # this year's applications waiting for the reviewer

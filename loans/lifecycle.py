@@ -53,38 +53,96 @@ ACTIVE = frozenset({S.DISBURSED, S.IN_SCHOOL, S.GRACE, S.REPAYING, S.OVERDUE})
 # Statuses that still count against the student's "one loan per academic year".
 LIVE = frozenset(set(LoanStatus) - {S.REJECTED, S.WITHDRAWN})
 
-LOAN = Lifecycle("loan", "贷款", "A loan", TRANSITIONS, {
-    S.SUBMITTED: ("已受理", "submitted"), S.APPROVED: ("已审批", "approved"), S.REJECTED: ("未通过", "rejected"),
-    S.WITHDRAWN: ("已撤回", "withdrawn"), S.CONTRACTED: ("已签合同", "contracted"),
-    S.RECEIPT_CONFIRMED: ("高校已回执", "receipt confirmed"), S.DISBURSED: ("已放款", "disbursed"),
-    S.IN_SCHOOL: ("在校", "in school"), S.GRACE: ("宽限期", "grace period"), S.REPAYING: ("还本期", "repaying"),
-    S.OVERDUE: ("逾期", "overdue"), S.SETTLED: ("已结清", "settled"), S.WRITTEN_OFF: ("已核销", "written off"),
-})
+LOAN = Lifecycle(
+    "loan",
+    "贷款",
+    "A loan",
+    TRANSITIONS,
+    {
+        S.SUBMITTED: ("已受理", "submitted"),
+        S.APPROVED: ("已审批", "approved"),
+        S.REJECTED: ("未通过", "rejected"),
+        S.WITHDRAWN: ("已撤回", "withdrawn"),
+        S.CONTRACTED: ("已签合同", "contracted"),
+        S.RECEIPT_CONFIRMED: ("高校已回执", "receipt confirmed"),
+        S.DISBURSED: ("已放款", "disbursed"),
+        S.IN_SCHOOL: ("在校", "in school"),
+        S.GRACE: ("宽限期", "grace period"),
+        S.REPAYING: ("还本期", "repaying"),
+        S.OVERDUE: ("逾期", "overdue"),
+        S.SETTLED: ("已结清", "settled"),
+        S.WRITTEN_OFF: ("已核销", "written off"),
+    },
+)
 LABELS_ZH = {status: LOAN.label(status) for status in LoanStatus}
 
 # A schedule line's status follows its figures and dates: pending until its due date, due on it, overdue
 # after it while unpaid, paid when settled; a reversal or a relief puts a paid line back by its date.
 # Its changes are recorded by the ledger entries that cause them (no audit record of its own).
-SCHEDULE_LINE = Lifecycle("schedule_line", "还款计划行", "A schedule line", {
-    "pending": frozenset({"due", "overdue", "paid"}),
-    "due": frozenset({"overdue", "paid"}),
-    "overdue": frozenset({"paid"}),
-    "paid": frozenset({"pending", "due", "overdue"}),
-}, {"pending": ("未到期", "pending"), "due": ("今日到期", "due"), "overdue": ("逾期", "overdue"),
-    "paid": ("已还清", "paid")}, audited=False, idempotent=True)
+SCHEDULE_LINE = Lifecycle(
+    "schedule_line",
+    "还款计划行",
+    "A schedule line",
+    {
+        "pending": frozenset({"due", "overdue", "paid"}),
+        "due": frozenset({"overdue", "paid"}),
+        "overdue": frozenset({"paid"}),
+        "paid": frozenset({"pending", "due", "overdue"}),
+    },
+    {
+        "pending": ("未到期", "pending"),
+        "due": ("今日到期", "due"),
+        "overdue": ("逾期", "overdue"),
+        "paid": ("已还清", "paid"),
+    },
+    audited=False,
+    idempotent=True,
+)
 
-PREPAYMENT = Lifecycle("prepayment_request", "提前还款申请", "A prepayment request", {
-    "pending": frozenset({"executed", "failed", "cancelled"}),
-    "executed": frozenset(), "failed": frozenset(), "cancelled": frozenset(),
-}, {"pending": ("待执行", "pending"), "executed": ("已执行", "executed"), "failed": ("未能执行", "failed"),
-    "cancelled": ("已取消", "cancelled")})
+PREPAYMENT = Lifecycle(
+    "prepayment_request",
+    "提前还款申请",
+    "A prepayment request",
+    {
+        "pending": frozenset({"executed", "failed", "cancelled"}),
+        "executed": frozenset(),
+        "failed": frozenset(),
+        "cancelled": frozenset(),
+    },
+    {
+        "pending": ("待执行", "pending"),
+        "executed": ("已执行", "executed"),
+        "failed": ("未能执行", "failed"),
+        "cancelled": ("已取消", "cancelled"),
+    },
+)
 
-GRADUATION = Lifecycle("graduation_confirmation", "毕业确认", "A graduation confirmation", {
-    "submitted": frozenset({"approved", "rejected"}), "approved": frozenset(), "rejected": frozenset(),
-}, {"submitted": ("待审核", "submitted"), "approved": ("已通过", "approved"), "rejected": ("未通过", "rejected")})
+GRADUATION = Lifecycle(
+    "graduation_confirmation",
+    "毕业确认",
+    "A graduation confirmation",
+    {
+        "submitted": frozenset({"approved", "rejected"}),
+        "approved": frozenset(),
+        "rejected": frozenset(),
+    },
+    {"submitted": ("待审核", "submitted"), "approved": ("已通过", "approved"), "rejected": ("未通过", "rejected")},
+)
 
-RELIEF = Lifecycle("loan_relief", "减免措施", "A relief measure", {
-    "proposed": frozenset({"applied", "rejected"}), "applied": frozenset({"reversed"}),
-    "rejected": frozenset(), "reversed": frozenset(),
-}, {"proposed": ("待审批", "proposed"), "applied": ("已执行", "applied"), "rejected": ("未通过", "rejected"),
-    "reversed": ("已撤销", "reversed")})
+RELIEF = Lifecycle(
+    "loan_relief",
+    "减免措施",
+    "A relief measure",
+    {
+        "proposed": frozenset({"applied", "rejected"}),
+        "applied": frozenset({"reversed"}),
+        "rejected": frozenset(),
+        "reversed": frozenset(),
+    },
+    {
+        "proposed": ("待审批", "proposed"),
+        "applied": ("已执行", "applied"),
+        "rejected": ("未通过", "rejected"),
+        "reversed": ("已撤销", "reversed"),
+    },
+)

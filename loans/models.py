@@ -49,8 +49,14 @@ class Loan(Base):
     __tablename__ = "loans"
     __table_args__ = (
         # one live application per student and academic year; a rejected or withdrawn one may be redone
-        Index("uq_loans_student_year_live", "student_id", "academic_year", unique=True,
-              sqlite_where=text(_LIVE), postgresql_where=text(_LIVE)),
+        Index(
+            "uq_loans_student_year_live",
+            "student_id",
+            "academic_year",
+            unique=True,
+            sqlite_where=text(_LIVE),
+            postgresql_where=text(_LIVE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
@@ -130,8 +136,12 @@ class ScheduleLineRow(Base):
         # which are overdue.
         Index("ix_loan_schedule_lines_unposted", "due_on", **_UNPOSTED),
         Index("ix_loan_schedule_lines_open", "due_on", sqlite_where=text(_OPEN), postgresql_where=text(_OPEN)),
-        Index("ix_loan_schedule_lines_overdue", "loan_id", sqlite_where=text("status = 'overdue'"),
-              postgresql_where=text("status = 'overdue'")),
+        Index(
+            "ix_loan_schedule_lines_overdue",
+            "loan_id",
+            sqlite_where=text("status = 'overdue'"),
+            postgresql_where=text("status = 'overdue'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
@@ -161,8 +171,9 @@ class LedgerEntry(Base):
     reference: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)  # bank serial
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True, default=None)
     # the schedule line whose interest this entry recognises: at most once per line
-    schedule_line_id: Mapped[int | None] = mapped_column(ForeignKey("loan_schedule_lines.id"), unique=True,
-                                                          default=None)
+    schedule_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("loan_schedule_lines.id"), unique=True, default=None
+    )
     actor: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -173,8 +184,12 @@ class LedgerLine(Base):
     __table_args__ = (
         CheckConstraint("debit >= 0 AND credit >= 0 AND (debit = 0) <> (credit = 0)", name="one_side"),
         # the batch asks "who holds credit" over the whole portfolio: a small index answers
-        Index("ix_ledger_lines_suspense", "loan_id", sqlite_where=text("account = 'suspense'"),
-              postgresql_where=text("account = 'suspense'")),
+        Index(
+            "ix_ledger_lines_suspense",
+            "loan_id",
+            sqlite_where=text("account = 'suspense'"),
+            postgresql_where=text("account = 'suspense'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)

@@ -50,6 +50,7 @@ def _int(lo: int, hi: int) -> Any:
         if not lo <= n <= hi:
             raise PolicyError(f"{n} 不在 {lo} 到 {hi} 之间。", f"{n} is not between {lo} and {hi}.")
         return n
+
     return parse
 
 
@@ -77,6 +78,7 @@ def _choice(*options: str) -> Any:
         if value not in options:
             raise PolicyError(f"“{value}”须为 {'、'.join(options)} 之一。", f"{value!r} must be one of {options}.")
         return value
+
     return parse
 
 
@@ -88,21 +90,24 @@ class PolicyKind:
     label_zh: str
 
 
-KINDS: dict[str, PolicyKind] = {k.name: k for k in (
-    PolicyKind("limit_max", True, _fen, "每学年贷款上限（元）"),
-    PolicyKind("limit_min", False, _fen, "每学年贷款下限（元）"),
-    PolicyKind("lpr_5y", False, _percent, "五年期以上 LPR（%）"),
-    PolicyKind("spread_bp", False, _int(-500, 500), "利率加点（基点，负数为减点）"),
-    PolicyKind("term_extra_years", False, _int(1, 30), "期限 = 剩余学制 + N 年"),
-    PolicyKind("term_max_years", False, _int(1, 40), "最长期限（年）"),
-    PolicyKind("grace_years", False, _int(0, 10), "本金宽限期（年）"),
-    PolicyKind("subsidy_end", False, _month_day, "贴息截止日（毕业当年 月-日）"),
-    PolicyKind("penalty_factor", False, _factor, "罚息倍数（合同利率的倍数）"),
-    PolicyKind("penalty_on_interest", False, _choice("true", "false"), "逾期利息是否计罚息"),
-    PolicyKind("day_count", False, _choice("ACT/365", "ACT/360"), "计息天数规则"),
-    PolicyKind("repricing_date", False, _month_day, "利率重定价日（月-日）"),
-    PolicyKind("prepayment_min", False, _fen, "部分提前还款最低金额（元）"),
-)}
+KINDS: dict[str, PolicyKind] = {
+    k.name: k
+    for k in (
+        PolicyKind("limit_max", True, _fen, "每学年贷款上限（元）"),
+        PolicyKind("limit_min", False, _fen, "每学年贷款下限（元）"),
+        PolicyKind("lpr_5y", False, _percent, "五年期以上 LPR（%）"),
+        PolicyKind("spread_bp", False, _int(-500, 500), "利率加点（基点，负数为减点）"),
+        PolicyKind("term_extra_years", False, _int(1, 30), "期限 = 剩余学制 + N 年"),
+        PolicyKind("term_max_years", False, _int(1, 40), "最长期限（年）"),
+        PolicyKind("grace_years", False, _int(0, 10), "本金宽限期（年）"),
+        PolicyKind("subsidy_end", False, _month_day, "贴息截止日（毕业当年 月-日）"),
+        PolicyKind("penalty_factor", False, _factor, "罚息倍数（合同利率的倍数）"),
+        PolicyKind("penalty_on_interest", False, _choice("true", "false"), "逾期利息是否计罚息"),
+        PolicyKind("day_count", False, _choice("ACT/365", "ACT/360"), "计息天数规则"),
+        PolicyKind("repricing_date", False, _month_day, "利率重定价日（月-日）"),
+        PolicyKind("prepayment_min", False, _fen, "部分提前还款最低金额（元）"),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -140,8 +145,10 @@ def in_force(rows: Iterable[PolicyRow], kind: str, on: date, key: str = "") -> P
                 best = row
     if best is None:
         label = KINDS[kind].label_zh if kind in KINDS else kind
-        raise PolicyError(f"{on.isoformat()} 没有生效的政策：{label}{'（' + key + '）' if key else ''}。",
-                          f"No {kind}{' for ' + key if key else ''} policy in force on {on.isoformat()}.")
+        raise PolicyError(
+            f"{on.isoformat()} 没有生效的政策：{label}{'（' + key + '）' if key else ''}。",
+            f"No {kind}{' for ' + key if key else ''} policy in force on {on.isoformat()}.",
+        )
     return best
 
 
@@ -195,9 +202,13 @@ def contract_terms(rows: Iterable[PolicyRow], signed_on: date, graduation_year: 
         raise PolicyError("到期日早于毕业年份，请检查期限政策。", "Maturity would fall before graduation.")
     month, day = subsidy.parsed
     return ContractTerms(
-        lpr=lpr.parsed, spread_bp=spread.parsed, rate=rate.quantize(Decimal("0.0001")).normalize(),
-        term_years=maturity_year - signed_on.year, maturity_date=date(maturity_year, 9, 20),
-        grace_years=grace.parsed, subsidy_end=date(graduation_year, month, day),
+        lpr=lpr.parsed,
+        spread_bp=spread.parsed,
+        rate=rate.quantize(Decimal("0.0001")).normalize(),
+        term_years=maturity_year - signed_on.year,
+        maturity_date=date(maturity_year, 9, 20),
+        grace_years=grace.parsed,
+        subsidy_end=date(graduation_year, month, day),
         policy_ids=tuple(r.id for r in (lpr, spread, extra, longest, grace, subsidy)),
     )
 

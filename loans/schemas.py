@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Money = Annotated[str, msgspec.Meta(pattern=r"^\d{1,12}(\.\d{1,2})?$", description="yuan, e.g. \"16000.00\"")]
+Money = Annotated[str, msgspec.Meta(pattern=r"^\d{1,12}(\.\d{1,2})?$", description='yuan, e.g. "16000.00"')]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 Relationship = Literal["father", "mother", "guardian", "spouse", "other"]
 

@@ -99,8 +99,9 @@ class SmsChannel(_HttpChannel):
         self._auth = f"Bearer {token}"
 
     def _request(self, message: Outgoing) -> tuple[bytes, dict[str, str]]:
-        body = json.dumps({"id": message.id, "to": message.to, "text": message.text, "template": message.template},
-                          ensure_ascii=False).encode()
+        body = json.dumps(
+            {"id": message.id, "to": message.to, "text": message.text, "template": message.template}, ensure_ascii=False
+        ).encode()
         return body, {"authorization": self._auth}
 
 
@@ -112,16 +113,32 @@ class WebhookChannel(_HttpChannel):
         self._secret = secret
 
     def _request(self, message: Outgoing) -> tuple[bytes, dict[str, str]]:
-        body = json.dumps({"id": message.id, "to": message.to, "text": message.text, "template": message.template,
-                           "subject": message.subject}, ensure_ascii=False).encode()
+        body = json.dumps(
+            {
+                "id": message.id,
+                "to": message.to,
+                "text": message.text,
+                "template": message.template,
+                "subject": message.subject,
+            },
+            ensure_ascii=False,
+        ).encode()
         return body, {"x-zizhu-signature": sign(self._secret, body), "x-zizhu-message-id": message.id}
 
 
 class EmailChannel:
     """SMTP with the standard library, one connection per message, in worker threads (a few at a time)."""
 
-    def __init__(self, host: str, port: int, sender: str, user: str | None = None, password: str = "",
-                 timeout: float = 10, concurrency: int = 4) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        user: str | None = None,
+        password: str = "",
+        timeout: float = 10,
+        concurrency: int = 4,
+    ) -> None:
         self.host, self.port, self.sender = host, port, sender
         self.user, self.password, self.timeout = user, password, timeout
         self._semaphore = asyncio.Semaphore(concurrency)
@@ -144,8 +161,9 @@ class EmailChannel:
                 await asyncio.to_thread(self._send_now, message)
             except smtplib.SMTPRecipientsRefused as exc:
                 codes = [code for code, _ in exc.recipients.values()]
-                return Outcome(Verdict.RETRY if all(400 <= c < 500 for c in codes) else Verdict.FAIL,
-                               f"recipient refused: {codes}")
+                return Outcome(
+                    Verdict.RETRY if all(400 <= c < 500 for c in codes) else Verdict.FAIL, f"recipient refused: {codes}"
+                )
             except smtplib.SMTPResponseException as exc:
                 verdict = Verdict.RETRY if 400 <= exc.smtp_code < 500 else Verdict.FAIL
                 return Outcome(verdict, f"SMTP {exc.smtp_code}: {exc.smtp_error[:150]!r}")

@@ -31,7 +31,13 @@ from notifications.channels import Channel, EmailChannel, Outgoing, SmsChannel, 
 from notifications.lifecycle import OUTBOX
 from notifications.models import OutboxMessage, message_id
 from notifications.policy import (
-    Outcome, Verdict, after_failure, backoff_seconds, local_day_start, quiet_until, split_by_cap,
+    Outcome,
+    Verdict,
+    after_failure,
+    backoff_seconds,
+    local_day_start,
+    quiet_until,
+    split_by_cap,
 )
 from notifications.templates import Fields, render
 from service import lifecycle
@@ -39,8 +45,18 @@ from service.db import utcnow, write_session
 from service.settings import Settings
 
 T = OutboxMessage.__table__
-_CLAIMED = (T.c.id, T.c.subject, T.c.template, T.c.recipient_role, T.c.recipient, T.c.channel, T.c.due_on,
-            T.c.contract_no, T.c.amount, T.c.attempts)
+_CLAIMED = (
+    T.c.id,
+    T.c.subject,
+    T.c.template,
+    T.c.recipient_role,
+    T.c.recipient,
+    T.c.channel,
+    T.c.due_on,
+    T.c.contract_no,
+    T.c.amount,
+    T.c.attempts,
+)
 
 
 @dataclass
@@ -66,8 +82,9 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
     if n.sms_url:
         channels["sms"] = SmsChannel(n.sms_url, n.sms_token, n.sms_concurrency, n.sms_timeout_seconds)
     if n.smtp_host:
-        channels["email"] = EmailChannel(n.smtp_host, n.smtp_port, n.smtp_from, n.smtp_user, n.smtp_password,
-                                         n.sms_timeout_seconds)
+        channels["email"] = EmailChannel(
+            n.smtp_host, n.smtp_port, n.smtp_from, n.smtp_user, n.smtp_password, n.sms_timeout_seconds
+        )
     if n.webhook_url:
         channels["webhook"] = WebhookChannel(n.webhook_url, n.webhook_secret, timeout=n.sms_timeout_seconds)
     return channels
@@ -100,14 +117,26 @@ class Dispatcher:
         if not open_channels:
             return [], now, 0
         lease = now + timedelta(seconds=self.settings.notify.lease_seconds)
-        due = or_(and_(T.c.status == "queued", T.c.next_attempt_at <= now),
-                  and_(T.c.status == "sending", T.c.lease_until < now))  # a lease ran out: claimed again
-        pick = (select(T.c.id).where(due, T.c.channel.in_(open_channels))
-                .order_by(T.c.next_attempt_at, T.c.id).limit(self.batch_size)
-                .with_for_update(skip_locked=True))
-        claimed = await lifecycle.move_all(session, OUTBOX, T, "sending", where=[T.c.id.in_(pick.scalar_subquery())],
-                                           values={"lease_until": lease, "attempts": T.c.attempts + 1},
-                                           returning=_CLAIMED)
+        due = or_(
+            and_(T.c.status == "queued", T.c.next_attempt_at <= now),
+            and_(T.c.status == "sending", T.c.lease_until < now),
+        )  # a lease ran out: claimed again
+        pick = (
+            select(T.c.id)
+            .where(due, T.c.channel.in_(open_channels))
+            .order_by(T.c.next_attempt_at, T.c.id)
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        claimed = await lifecycle.move_all(
+            session,
+            OUTBOX,
+            T,
+            "sending",
+            where=[T.c.id.in_(pick.scalar_subquery())],
+            values={"lease_until": lease, "attempts": T.c.attempts + 1},
+            returning=_CLAIMED,
+        )
         rows, deferred = await self._hold_over_cap(session, list(claimed.rows), now)
         return rows, lease, deferred
 
@@ -117,29 +146,51 @@ class Dispatcher:
             return rows, 0
         tz = self.settings.tz
         day_start = local_day_start(now, tz)
-        counts = dict((await session.execute(
-            select(T.c.recipient, func.count()).where(
-                T.c.channel == "sms", T.c.status.in_(("sent", "delivered")), T.c.sent_at >= day_start,
-                T.c.recipient.in_(sorted({r for _, r in sms})))
-            .group_by(T.c.recipient))).all())
+        counts = dict(
+            (
+                await session.execute(
+                    select(T.c.recipient, func.count())
+                    .where(
+                        T.c.channel == "sms",
+                        T.c.status.in_(("sent", "delivered")),
+                        T.c.sent_at >= day_start,
+                        T.c.recipient.in_(sorted({r for _, r in sms})),
+                    )
+                    .group_by(T.c.recipient)
+                )
+            ).all()
+        )
         _, defer = split_by_cap(sms, counts, self.settings.notify.sms_daily_cap)
         if not defer:
             return rows, 0
         tomorrow = day_start + timedelta(days=1)
         quiet_end = quiet_until(tomorrow, tz, self.settings.notify.quiet_hours)
-        await lifecycle.move_all(session, OUTBOX, T, "queued", from_states=("sending",), where=[T.c.id.in_(defer)],
-                                 values={"lease_until": None, "attempts": T.c.attempts - 1,
-                                         "next_attempt_at": quiet_end or tomorrow,
-                                         "last_error": "daily cap reached: deferred to tomorrow"})
+        await lifecycle.move_all(
+            session,
+            OUTBOX,
+            T,
+            "queued",
+            from_states=("sending",),
+            where=[T.c.id.in_(defer)],
+            values={
+                "lease_until": None,
+                "attempts": T.c.attempts - 1,
+                "next_attempt_at": quiet_end or tomorrow,
+                "last_error": "daily cap reached: deferred to tomorrow",
+            },
+        )
         held = set(defer)
         return [r for r in rows if r.id not in held], len(defer)
 
     def _outgoing(self, row: Any) -> Outgoing:
         s = self.settings
-        text = render(Fields(row.template, row.recipient_role, row.due_on, row.contract_no, row.amount),
-                      s.notify.language, s.centre_name, s.centre_phone)
-        return Outgoing(id=message_id(row.id), to=row.recipient, text=text, template=row.template,
-                        subject=row.subject)
+        text = render(
+            Fields(row.template, row.recipient_role, row.due_on, row.contract_no, row.amount),
+            s.notify.language,
+            s.centre_name,
+            s.centre_phone,
+        )
+        return Outgoing(id=message_id(row.id), to=row.recipient, text=text, template=row.template, subject=row.subject)
 
     async def _send(self, row: Any) -> Outcome:
         try:
@@ -147,30 +198,43 @@ class Dispatcher:
         except Exception as exc:  # a bug in rendering or a channel: the row must not stay `sending` for ever
             return Outcome(Verdict.RETRY, f"{type(exc).__name__}: {exc}"[:200])
 
-    async def record(self, session: AsyncSession, rows: list[Any], outcomes: list[Outcome], lease: datetime,
-                     now: datetime) -> DispatchReport:
+    async def record(
+        self, session: AsyncSession, rows: list[Any], outcomes: list[Outcome], lease: datetime, now: datetime
+    ) -> DispatchReport:
         n = self.settings.notify
         report = DispatchReport(claimed=len(rows))
         sent, retry, failed = [], [], []
-        for row, outcome in zip(rows, outcomes):
+        for row, outcome in zip(rows, outcomes, strict=False):
             if outcome.verdict is Verdict.SENT:
                 sent.append({"row_id": row.id, "provider_id": outcome.provider_id})
             elif after_failure(row.attempts, n.max_attempts, outcome.verdict):
                 failed.append({"row_id": row.id, "last_error": outcome.error})
             else:
                 wait = backoff_seconds(row.attempts, n.retry_base_seconds, n.retry_max_seconds, self.rng.random())
-                retry.append({"row_id": row.id, "last_error": outcome.error,
-                              "next_attempt_at": now + timedelta(seconds=wait)})
+                retry.append(
+                    {"row_id": row.id, "last_error": outcome.error, "next_attempt_at": now + timedelta(seconds=wait)}
+                )
         mine = [T.c.id == bindparam("row_id"), T.c.lease_until == lease]
         for params, wanted, values in (
-            (sent, "sent", {"sent_at": now, "lease_until": None, "last_error": None,
-                            "provider_id": bindparam("provider_id")}),
-            (retry, "queued", {"lease_until": None, "last_error": bindparam("last_error"),
-                               "next_attempt_at": bindparam("next_attempt_at")}),
+            (
+                sent,
+                "sent",
+                {"sent_at": now, "lease_until": None, "last_error": None, "provider_id": bindparam("provider_id")},
+            ),
+            (
+                retry,
+                "queued",
+                {
+                    "lease_until": None,
+                    "last_error": bindparam("last_error"),
+                    "next_attempt_at": bindparam("next_attempt_at"),
+                },
+            ),
             (failed, "failed", {"lease_until": None, "last_error": bindparam("last_error")}),
         ):
-            await lifecycle.move_all(session, OUTBOX, T, wanted, from_states=("sending",), where=mine, values=values,
-                                     params=params)
+            await lifecycle.move_all(
+                session, OUTBOX, T, wanted, from_states=("sending",), where=mine, values=values, params=params
+            )
         report.sent, report.retried, report.failed = len(sent), len(retry), len(failed)
         return report
 
@@ -187,8 +251,7 @@ class Dispatcher:
             if done:
                 finished = [sending[task] for task in done]
                 async with write_session(self.engine) as session:
-                    report.add(await self.record(session, finished, [task.result() for task in done], lease,
-                                                 utcnow()))
+                    report.add(await self.record(session, finished, [task.result() for task in done], lease, utcnow()))
         return report
 
     async def run_once(self, now: datetime | None = None) -> DispatchReport:

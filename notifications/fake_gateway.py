@@ -19,13 +19,18 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import IO, Any
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 429: "Too Many Requests",
-            500: "Internal Server Error"}
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 429: "Too Many Requests", 500: "Internal Server Error"}
 
 
 class GatewayState:
-    def __init__(self, plan: Iterable[str] = (), delay: float = 0.0, token: str | None = None,
-                 log: IO[str] | None = None, keep: bool = True) -> None:
+    def __init__(
+        self,
+        plan: Iterable[str] = (),
+        delay: float = 0.0,
+        token: str | None = None,
+        log: IO[str] | None = None,
+        keep: bool = True,
+    ) -> None:
         self.plan = list(plan)
         self.delay, self.token, self.log, self.keep = delay, token, log, keep
         self.received: list[dict[str, Any]] = []
@@ -69,7 +74,7 @@ class _Http(asyncio.Protocol):
             size = int(headers.get("content-length", "0"))
             if len(self.buffer) < end + 4 + size:
                 return
-            body, self.buffer = self.buffer[end + 4:end + 4 + size], self.buffer[end + 4 + size:]
+            body, self.buffer = self.buffer[end + 4 : end + 4 + size], self.buffer[end + 4 + size :]
             self._handle(headers, body)
 
     def _handle(self, headers: dict[str, str], body: bytes) -> None:
@@ -99,7 +104,9 @@ class _Http(asyncio.Protocol):
             return
         self.transport.write(
             f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}\r\ncontent-type: application/json\r\n"
-            f"content-length: {len(body)}\r\n\r\n".encode() + body)
+            f"content-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
 
 
 async def serve(state: GatewayState, host: str = "127.0.0.1", port: int = 0) -> asyncio.Server:

@@ -11,11 +11,23 @@ from __future__ import annotations
 
 from service.lifecycle import Lifecycle
 
-OUTBOX = Lifecycle("notification", "消息", "A message", {
-    "queued": frozenset({"sending"}),
-    "sending": frozenset({"sending", "sent", "queued", "failed", "delivered"}),
-    "sent": frozenset({"delivered", "failed"}),
-    "failed": frozenset({"queued"}),
-    "delivered": frozenset(),
-}, {"queued": ("待发送", "queued"), "sending": ("发送中", "sending"), "sent": ("已发送", "sent"),
-    "failed": ("发送失败", "failed"), "delivered": ("已送达", "delivered")}, audited=False)
+OUTBOX = Lifecycle(
+    "notification",
+    "消息",
+    "A message",
+    {
+        "queued": frozenset({"sending"}),
+        "sending": frozenset({"sending", "sent", "queued", "failed", "delivered"}),
+        "sent": frozenset({"delivered", "failed"}),
+        "failed": frozenset({"queued"}),
+        "delivered": frozenset(),
+    },
+    {
+        "queued": ("待发送", "queued"),
+        "sending": ("发送中", "sending"),
+        "sent": ("已发送", "sent"),
+        "failed": ("发送失败", "failed"),
+        "delivered": ("已送达", "delivered"),
+    },
+    audited=False,
+)

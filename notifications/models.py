@@ -29,8 +29,9 @@ class OutboxMessage(Base):
 
     __tablename__ = "notification_outbox"
     __table_args__ = (
-        UniqueConstraint("subject", "kind", "due_on", "occasion_on", "recipient_role", "channel",
-                         name="uq_notification_outbox_key"),
+        UniqueConstraint(
+            "subject", "kind", "due_on", "occasion_on", "recipient_role", "channel", name="uq_notification_outbox_key"
+        ),
         Index("ix_notification_outbox_claim", "status", "next_attempt_at"),
     )
 

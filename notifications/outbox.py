@@ -24,9 +24,23 @@ from service.db import utcnow
 from service.identity import mask_phone
 
 # What a set-based scan selects, in this order (status, attempts and times take their defaults).
-OUTBOX_COLUMNS = ("subject", "kind", "template", "due_on", "occasion_on", "recipient_role", "recipient",
-                  "channel", "student_id", "contract_no", "amount", "status", "attempts", "next_attempt_at",
-                  "created_at")
+OUTBOX_COLUMNS = (
+    "subject",
+    "kind",
+    "template",
+    "due_on",
+    "occasion_on",
+    "recipient_role",
+    "recipient",
+    "channel",
+    "student_id",
+    "contract_no",
+    "amount",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
 
 
 @dataclass(frozen=True)
@@ -73,7 +87,7 @@ async def enqueue(session: AsyncSession, messages: Iterable[Message]) -> int:
         return 0
     inserted = 0
     for start in range(0, len(rows), 1000):  # one multi-row INSERT per thousand (SQLite's variable limit)
-        chunk = rows[start:start + 1000]
+        chunk = rows[start : start + 1000]
         result = await session.execute(insert_new(session).values(chunk))
         inserted += max(result.rowcount or 0, 0)
     return inserted
@@ -88,5 +102,9 @@ def mask_recipient(channel: str, value: str) -> str:
 
 async def status_counts(session: AsyncSession) -> dict[str, int]:
     """Messages in the outbox by delivery status."""
-    return {status: int(n) for status, n in await session.execute(
-        select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(OutboxMessage.status))}
+    return {
+        status: int(n)
+        for status, n in await session.execute(
+            select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(OutboxMessage.status)
+        )
+    }

@@ -69,8 +69,9 @@ def local_day_start(now: datetime, tz: ZoneInfo) -> datetime:
     return datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
 
 
-def split_by_cap(recipients: Iterable[tuple[int, str]], sent_today: dict[str, int], cap: int
-                 ) -> tuple[list[int], list[int]]:
+def split_by_cap(
+    recipients: Iterable[tuple[int, str]], sent_today: dict[str, int], cap: int
+) -> tuple[list[int], list[int]]:
     """Which messages (id, recipient) may go today under a cap of `cap` per recipient, given how many
     each recipient has had today: the earliest ids first. Returns (send, defer)."""
     used = dict(sent_today)

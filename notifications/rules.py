@@ -32,9 +32,19 @@ SEED: tuple[tuple[str, str, int, str, bool], ...] = (
 
 
 def seed_rows() -> list[dict[str, object]]:
-    return [dict(code=code, anchor=anchor, offset_days=offset, template=template, channel="sms",
-                 copy_co_borrower=copy, enabled=True, updated_by="migration")
-            for code, anchor, offset, template, copy in SEED]
+    return [
+        dict(
+            code=code,
+            anchor=anchor,
+            offset_days=offset,
+            template=template,
+            channel="sms",
+            copy_co_borrower=copy,
+            enabled=True,
+            updated_by="migration",
+        )
+        for code, anchor, offset, template, copy in SEED
+    ]
 
 
 async def reset_rules(session: AsyncSession) -> None:
@@ -44,8 +54,13 @@ async def reset_rules(session: AsyncSession) -> None:
 
 
 async def enabled_rules(session: AsyncSession) -> list[ReminderRule]:
-    return list((await session.scalars(select(ReminderRule).where(ReminderRule.enabled.is_(True))
-                                       .order_by(ReminderRule.code))).all())
+    return list(
+        (
+            await session.scalars(
+                select(ReminderRule).where(ReminderRule.enabled.is_(True)).order_by(ReminderRule.code)
+            )
+        ).all()
+    )
 
 
 @dataclass(frozen=True)
@@ -58,16 +73,24 @@ class RuleChange:
 
 def check_change(rule: ReminderRule, change: RuleChange) -> None:
     if change.channel is not None and change.channel not in ("sms", "webhook"):
-        raise Problem(UNPROCESSABLE, "提醒只能通过短信（sms）或 webhook 发送。",
-                      "Reminders go by SMS or webhook.", field="channel")
+        raise Problem(
+            UNPROCESSABLE,
+            "提醒只能通过短信（sms）或 webhook 发送。",
+            "Reminders go by SMS or webhook.",
+            field="channel",
+        )
     offset = rule.offset_days if change.offset_days is None else change.offset_days
     if not -366 <= offset <= 366:
-        raise Problem(UNPROCESSABLE, "提前或延后天数须在一年以内。", "The offset must be within a year.",
-                      field="offset_days")
+        raise Problem(
+            UNPROCESSABLE, "提前或延后天数须在一年以内。", "The offset must be within a year.", field="offset_days"
+        )
     if rule.anchor == "due_date" and rule.template == "before_due" and offset >= 0:
-        raise Problem(UNPROCESSABLE, "到期前提醒的天数须为负数（到期日之前）。",
-                      "A before-due reminder needs a negative offset (days before the due date).",
-                      field="offset_days")
+        raise Problem(
+            UNPROCESSABLE,
+            "到期前提醒的天数须为负数（到期日之前）。",
+            "A before-due reminder needs a negative offset (days before the due date).",
+            field="offset_days",
+        )
     if rule.template not in TEMPLATES:
         raise Problem(UNPROCESSABLE, "规则的模板不存在。", "The rule's template does not exist.", field="template")
 

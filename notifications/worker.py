@@ -14,5 +14,13 @@ from service.settings import Settings
 
 def notification_jobs(settings: Settings, engine: AsyncEngine) -> list[Job]:
     dispatcher = Dispatcher.from_settings(engine, settings)
-    return [Job("notifications-dispatch", "", dispatcher.drain, every_seconds=settings.notify.dispatch_every_seconds,
-                exclusive=False, close=dispatcher.aclose)]
+    return [
+        Job(
+            "notifications-dispatch",
+            "",
+            dispatcher.drain,
+            every_seconds=settings.notify.dispatch_every_seconds,
+            exclusive=False,
+            close=dispatcher.aclose,
+        )
+    ]

@@ -57,9 +57,16 @@ class UserOut(msgspec.Struct):
 
 
 def user_out(u: User, tz: tzinfo) -> UserOut:
-    return UserOut(id=u.id, username=u.username, role=u.role, active=u.active, donor_id=u.donor_id,
-                   student_id=u.student_id, university_code=u.university_code,
-                   created_at=u.created_at.astimezone(tz))
+    return UserOut(
+        id=u.id,
+        username=u.username,
+        role=u.role,
+        active=u.active,
+        donor_id=u.donor_id,
+        student_id=u.student_id,
+        university_code=u.university_code,
+        created_at=u.created_at.astimezone(tz),
+    )
 
 
 _BAD_LOGIN = ("用户名或密码错误。", "Wrong user name or password.")
@@ -69,14 +76,22 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/login", opt={"public": True}, status_code=200, summary="Sign in",
-          description="401 for a wrong user name or password; 429 after repeated failures.")
-    async def login(self, data: JSONBody[LoginIn], db_session: NamedDependency[AsyncSession], request: Request) -> LoginOut:
+    @post(
+        "/login",
+        opt={"public": True},
+        status_code=200,
+        summary="Sign in",
+        description="401 for a wrong user name or password; 429 after repeated failures.",
+    )
+    async def login(
+        self, data: JSONBody[LoginIn], db_session: NamedDependency[AsyncSession], request: Request
+    ) -> LoginOut:
         settings = request.app.state.settings
         user = await authenticate(db_session, settings, data.username, data.password)
         token = issue_token(request.app.state.jwt_auth, user, settings.token_ttl_minutes)
-        return LoginOut(access_token=token, token_type="bearer", role=user.role,
-                        expires_in=settings.token_ttl_minutes * 60)
+        return LoginOut(
+            access_token=token, token_type="bearer", role=user.role, expires_in=settings.token_ttl_minutes * 60
+        )
 
 
 async def authenticate(session: AsyncSession, settings: Settings, username: str, password: str) -> User:
@@ -85,8 +100,12 @@ async def authenticate(session: AsyncSession, settings: Settings, username: str,
     now = utcnow()
     if user is not None and user.locked_until is not None and user.locked_until > now:
         wait = int((user.locked_until - now).total_seconds()) + 1
-        raise Problem(TOO_MANY, f"登录失败次数过多，请 {wait // 60 + 1} 分钟后再试。",
-                      f"Too many failed logins; try again in {wait} seconds.", headers={"Retry-After": str(wait)})
+        raise Problem(
+            TOO_MANY,
+            f"登录失败次数过多，请 {wait // 60 + 1} 分钟后再试。",
+            f"Too many failed logins; try again in {wait} seconds.",
+            headers={"Retry-After": str(wait)},
+        )
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
         if user is not None and not ok:
@@ -107,9 +126,14 @@ class UserController(Controller):
     tags = ["auth"]
     guards = [allow()]  # admin only
 
-    @post("/", summary="Create a user",
-          description="A donor user needs donor_id, a graduate user student_id, a school user university_code.")
-    async def create(self, data: JSONBody[UserIn], db_session: NamedDependency[AsyncSession], request: Request) -> UserOut:
+    @post(
+        "/",
+        summary="Create a user",
+        description="A donor user needs donor_id, a graduate user student_id, a school user university_code.",
+    )
+    async def create(
+        self, data: JSONBody[UserIn], db_session: NamedDependency[AsyncSession], request: Request
+    ) -> UserOut:
         why = password_problem(data.password)
         if why:
             raise Problem(UNPROCESSABLE, *why, field="password")
@@ -117,46 +141,92 @@ class UserController(Controller):
         for role, field in needs.items():
             given = getattr(data, field) is not None
             if given != (data.role == role):
-                raise Problem(UNPROCESSABLE, f"{field} 仅且必须用于 {role} 角色的用户。",
-                              f"{field} is required for, and only for, a {role} user.", field=field)
+                raise Problem(
+                    UNPROCESSABLE,
+                    f"{field} 仅且必须用于 {role} 角色的用户。",
+                    f"{field} is required for, and only for, a {role} user.",
+                    field=field,
+                )
         if data.student_id is not None and await db_session.get(Student, data.student_id) is None:
-            raise Problem(UNPROCESSABLE, f"学生 {data.student_id} 不存在。", f"Student {data.student_id} does not exist.",
-                          field="student_id")
+            raise Problem(
+                UNPROCESSABLE,
+                f"学生 {data.student_id} 不存在。",
+                f"Student {data.student_id} does not exist.",
+                field="student_id",
+            )
         if data.university_code is not None and await db_session.get(University, data.university_code) is None:
-            raise Problem(UNPROCESSABLE, f"院校 {data.university_code} 不存在。",
-                          f"University {data.university_code} does not exist.", field="university_code")
+            raise Problem(
+                UNPROCESSABLE,
+                f"院校 {data.university_code} 不存在。",
+                f"University {data.university_code} does not exist.",
+                field="university_code",
+            )
         if await db_session.scalar(select(User.id).where(User.username == data.username)) is not None:
-            raise Problem(CONFLICT, f"用户名 {data.username} 已被使用。", f"User name {data.username} is taken.",
-                          field="username")
-        user = User(username=data.username, password_hash=hash_password(data.password), role=data.role,
-                    donor_id=data.donor_id, student_id=data.student_id, university_code=data.university_code)
+            raise Problem(
+                CONFLICT, f"用户名 {data.username} 已被使用。", f"User name {data.username} is taken.", field="username"
+            )
+        user = User(
+            username=data.username,
+            password_hash=hash_password(data.password),
+            role=data.role,
+            donor_id=data.donor_id,
+            student_id=data.student_id,
+            university_code=data.university_code,
+        )
         db_session.add(user)
         await db_session.flush()
-        await audit.record(db_session, request.user.actor, "create", "user", user.id, None,
-                           audit.model_snapshot(user, exclude=("password_hash",)))
+        await audit.record(
+            db_session,
+            request.user.actor,
+            "create",
+            "user",
+            user.id,
+            None,
+            audit.model_snapshot(user, exclude=("password_hash",)),
+        )
         return user_out(user, request.app.state.settings.tz)
 
     @get("/", summary="List users")
-    async def list(self, db_session: NamedDependency[AsyncSession], request: Request, role: FromQuery[Role | None] = None,
-                   limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-                   offset: Annotated[int, QueryParameter(ge=0)] = 0) -> Page[UserOut]:
+    async def list(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        request: Request,
+        role: FromQuery[Role | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> Page[UserOut]:
         query = select(User).order_by(User.id)
         if role:
             query = query.where(User.role == role)
         rows, total = await fetch_page(db_session, query, limit, offset)
-        return Page(items=[user_out(u, request.app.state.settings.tz) for u in rows], total=total, limit=limit, offset=offset)
+        return Page(
+            items=[user_out(u, request.app.state.settings.tz) for u in rows], total=total, limit=limit, offset=offset
+        )
 
     @post("/{user_id:int}/deactivate", status_code=200, summary="Deactivate a user (its tokens stop working)")
-    async def deactivate(self, user_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request) -> UserOut:
+    async def deactivate(
+        self, user_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request
+    ) -> UserOut:
         user = await get_or_404(db_session, User, user_id, "用户", "User")
         if user.id == request.user.id:  # the last admin locking itself out would leave no one to undo it
-            raise Problem(CONFLICT, "不能停用自己的账号，请由另一位管理员操作。",
-                          "You cannot deactivate your own account; ask another admin.", field="user_id")
+            raise Problem(
+                CONFLICT,
+                "不能停用自己的账号，请由另一位管理员操作。",
+                "You cannot deactivate your own account; ask another admin.",
+                field="user_id",
+            )
         before = audit.model_snapshot(user, exclude=("password_hash",))
         user.active = False
         user.token_version += 1
-        await audit.record(db_session, request.user.actor, "deactivate", "user", user.id, before,
-                           audit.model_snapshot(user, exclude=("password_hash",)))
+        await audit.record(
+            db_session,
+            request.user.actor,
+            "deactivate",
+            "user",
+            user.id,
+            before,
+            audit.model_snapshot(user, exclude=("password_hash",)),
+        )
         # Commit before forgetting the cached state: a request in between would otherwise cache
         # "still active" again for the cache's lifetime.
         await db_session.commit()

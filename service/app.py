@@ -19,15 +19,15 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from donations.funding_api import ROUTES as DONATION_ROUTES
-from donations.selection_api import ROUTES as GRANT_ROUTES
+from donations.api.funding import ROUTES as DONATION_ROUTES
+from donations.api.selection import ROUTES as GRANT_ROUTES
 from donations.web import SECTION as DONATIONS_CONSOLE
-from loans.api import ROUTES as LOAN_ROUTES
-from loans.batch import close_of_business
+from loans.api.graduates import ROUTES as GRADUATE_ROUTES
+from loans.api.origination import ROUTES as LOAN_ROUTES
+from loans.batch.close_of_business import close_of_business
+from loans.batch.reminders import queue_reminders
 from loans.imports.api import ROUTES as LOAN_IMPORT_ROUTES
-from loans.me_api import ROUTES as GRADUATE_ROUTES
-from loans.reminders import queue_reminders
-from loans.reports import loans_report
+from loans.reports.portfolio import loans_report
 from loans.web import SECTION as LOANS_CONSOLE
 from notifications.api import ROUTES as NOTIFICATION_ROUTES
 from notifications.web import SECTION as NOTIFICATIONS_CONSOLE
@@ -86,8 +86,11 @@ def nightly_jobs(settings: Settings, engine: AsyncEngine, today: Callable[[], da
         async with write_session(engine) as session:
             return await queue_reminders(session, yesterday, yesterday)
 
-    return [Job("loans-close-of-business", "30 1 * * *", close_yesterday),
-            Job("loans-reminder-scan", "0 7 * * *", scan_reminders), *notification_jobs(settings, engine)]
+    return [
+        Job("loans-close-of-business", "30 1 * * *", close_yesterday),
+        Job("loans-reminder-scan", "0 7 * * *", scan_reminders),
+        *notification_jobs(settings, engine),
+    ]
 
 
 def console_sections() -> Console:
@@ -131,19 +134,37 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
 
     return Litestar(
         route_handlers=[
-            create_static_files_router(path=SWAGGER_STATIC, directories=[SWAGGER_DIR], opt={"public": True},
-                                       include_in_schema=False),
-            *PAGE_ROUTES, console_router(settings, console), AuthController, UserController, UniversityController, StudentController,
-            *LOAN_ROUTES, *LOAN_IMPORT_ROUTES, *GRADUATE_ROUTES,
-            *DONATION_ROUTES, *GRANT_ROUTES, *NOTIFICATION_ROUTES,
+            create_static_files_router(
+                path=SWAGGER_STATIC, directories=[SWAGGER_DIR], opt={"public": True}, include_in_schema=False
+            ),
+            *PAGE_ROUTES,
+            console_router(settings, console),
+            AuthController,
+            UserController,
+            UniversityController,
+            StudentController,
+            *LOAN_ROUTES,
+            *LOAN_IMPORT_ROUTES,
+            *GRADUATE_ROUTES,
+            *DONATION_ROUTES,
+            *GRANT_ROUTES,
+            *NOTIFICATION_ROUTES,
         ],
         plugins=[DatabasePlugin(engine)],
         on_app_init=[jwt_auth.on_app_init],
         middleware=[write_intent_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
-        state=State({"settings": settings, "engine": engine, "jwt_auth": jwt_auth, "user_cache": ActiveUserCache(),
-                     "console": console,
-                     "loans_summary": loans_report, **(extra_state or {})}),  # loans' part of the annual PDF
+        state=State(
+            {
+                "settings": settings,
+                "engine": engine,
+                "jwt_auth": jwt_auth,
+                "user_cache": ActiveUserCache(),
+                "console": console,
+                "loans_summary": loans_report,
+                **(extra_state or {}),
+            }
+        ),  # loans' part of the annual PDF
         template_config=TemplateConfig(
             directory=[Path(__file__).parent / "web" / "templates", *console.templates], engine=JinjaTemplateEngine
         ),
@@ -151,16 +172,18 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
             title="Zizhu (资助) API",
             version="1",
             description="County student-aid centre: student loans, grants and donations. "
-                        "Sign in with POST /api/v1/auth/login, then send `Authorization: Bearer <token>`. "
-                        "Errors are RFC 9457 problem+json; their types are listed at /problems.",
+            "Sign in with POST /api/v1/auth/login, then send `Authorization: Bearer <token>`. "
+            "Errors are RFC 9457 problem+json; their types are listed at /problems.",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(
-                path="/",
-                js_url=f"{SWAGGER_STATIC}/swagger-ui-bundle.js",
-                css_url=f"{SWAGGER_STATIC}/swagger-ui.css",
-                standalone_preset_js_url=f"{SWAGGER_STATIC}/swagger-ui-standalone-preset.js",
-                favicon=f"<link rel='icon' type='image/png' href='{SWAGGER_STATIC}/favicon-32x32.png'>",
-            )],
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    path="/",
+                    js_url=f"{SWAGGER_STATIC}/swagger-ui-bundle.js",
+                    css_url=f"{SWAGGER_STATIC}/swagger-ui.css",
+                    standalone_preset_js_url=f"{SWAGGER_STATIC}/swagger-ui-standalone-preset.js",
+                    favicon=f"<link rel='icon' type='image/png' href='{SWAGGER_STATIC}/favicon-32x32.png'>",
+                )
+            ],
         ),
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,  # service.logs configures logging once, with personal data masked

@@ -62,11 +62,22 @@ def model_snapshot(obj: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     return snapshot({c: getattr(obj, c) for c in cols if c not in exclude}) or {}
 
 
-def chain_hash(prev_hash: str, at: datetime, actor: str, action: str, entity: str, entity_id: str,
-               before: Any, after: Any, note: str | None) -> str:
+def chain_hash(
+    prev_hash: str,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    before: Any,
+    after: Any,
+    note: str | None,
+) -> str:
     payload = json.dumps(
         [prev_hash, at.isoformat(), actor, action, entity, entity_id, before, after, note],
-        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -98,8 +109,15 @@ async def record(
     at = utcnow()
     b, a = snapshot(before), snapshot(after)
     entry = AuditRecord(
-        at=at, actor=actor, action=action, entity=entity, entity_id=str(entity_id),
-        before=b, after=a, note=note, prev_hash=prev_hash,
+        at=at,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        before=b,
+        after=a,
+        note=note,
+        prev_hash=prev_hash,
         hash=chain_hash(prev_hash, at, actor, action, entity, str(entity_id), b, a, note),
     )
     session.add(entry)  # flushed with the change it records; inserts keep their order
@@ -127,9 +145,12 @@ async def verify_chain(session: AsyncSession, batch: int = 5000) -> ChainReport:
     async for rec in result.scalars():
         count += 1
         if rec.prev_hash != expected_prev:
-            return ChainReport(count, rec.id, "link to the previous record is broken (a record was removed or reordered)")
-        actual = chain_hash(rec.prev_hash, rec.at, rec.actor, rec.action, rec.entity, rec.entity_id,
-                            rec.before, rec.after, rec.note)
+            return ChainReport(
+                count, rec.id, "link to the previous record is broken (a record was removed or reordered)"
+            )
+        actual = chain_hash(
+            rec.prev_hash, rec.at, rec.actor, rec.action, rec.entity, rec.entity_id, rec.before, rec.after, rec.note
+        )
         if actual != rec.hash:
             return ChainReport(count, rec.id, "content does not match its hash (the record was edited)")
         expected_prev = rec.hash

@@ -115,9 +115,7 @@ class ActiveUserCache:
         if hit and now - hit[0] < USER_CACHE_SECONDS:
             return hit[1], hit[2]
         async with session_factory(engine)() as session:
-            row = (await session.execute(
-                select(User.active, User.token_version).where(User.id == user_id)
-            )).first()
+            row = (await session.execute(select(User.active, User.token_version).where(User.id == user_id))).first()
         active, version = (bool(row[0]), int(row[1])) if row else (False, -1)
         self._entries[user_id] = (now, active, version)
         return active, version
@@ -131,8 +129,11 @@ def _claimed_user(token: Token) -> AuthUser | None:
     except ValueError:
         return None
     return AuthUser(
-        id=user_id, username=str(extras.get("username", "")), role=str(extras.get("role", "")),
-        donor_id=extras.get("donor_id"), student_id=extras.get("student_id"),
+        id=user_id,
+        username=str(extras.get("username", "")),
+        role=str(extras.get("role", "")),
+        donor_id=extras.get("donor_id"),
+        student_id=extras.get("student_id"),
         university_code=extras.get("university_code"),
     )
 
@@ -230,10 +231,15 @@ class CachingJWTAuthenticationMiddleware(JWTAuthenticationMiddleware):
         if hit is None:
             result = await super().authenticate_token(encoded_token, connection)  # raises if anything is wrong
             token: Token = result.auth
-            self.token_cache.put(encoded_token, VerifiedToken(
-                user=result.user, token=token, expires_at=token.exp.timestamp(),
-                token_version=(token.extras or {}).get("tv"),
-            ))
+            self.token_cache.put(
+                encoded_token,
+                VerifiedToken(
+                    user=result.user,
+                    token=token,
+                    expires_at=token.exp.timestamp(),
+                    token_version=(token.extras or {}).get("tv"),
+                ),
+            )
             return result
         revoked = self.revoked_token_handler is not None and await self.revoked_token_handler(hit.token, connection)
         if revoked or not await _still_valid(connection, hit.user.id, hit.token_version):
@@ -260,8 +266,9 @@ class CachingJWTAuth(JWTAuth[AuthUser, Token]):
         return define
 
 
-async def user_from_token(auth: CachingJWTAuth, encoded_token: str,
-                          connection: ASGIConnection[Any, Any, Any, Any]) -> AuthUser | None:
+async def user_from_token(
+    auth: CachingJWTAuth, encoded_token: str, connection: ASGIConnection[Any, Any, Any, Any]
+) -> AuthUser | None:
     """The user a token speaks for, or None: the console's session cookie carries the API's token, checked the same
     way (signature and expiry, active user at the token's version) and remembered in the same cache."""
     hit = auth.token_cache.get(encoded_token, time.time())
@@ -273,8 +280,9 @@ async def user_from_token(auth: CachingJWTAuth, encoded_token: str,
         user = _claimed_user(token)
         if user is None:
             return None
-        hit = VerifiedToken(user=user, token=token, expires_at=token.exp.timestamp(),
-                            token_version=(token.extras or {}).get("tv"))
+        hit = VerifiedToken(
+            user=user, token=token, expires_at=token.exp.timestamp(), token_version=(token.extras or {}).get("tv")
+        )
         auth.token_cache.put(encoded_token, hit)
     if not await _still_valid(connection, hit.user.id, hit.token_version):
         auth.token_cache.discard(encoded_token)
@@ -298,8 +306,11 @@ def issue_token(auth: JWTAuth[AuthUser, Token], user: User, ttl_minutes: int) ->
         identifier=str(user.id),
         token_expiration=timedelta(minutes=ttl_minutes),
         token_extras={
-            "username": user.username, "role": user.role, "tv": user.token_version,
-            "donor_id": user.donor_id, "student_id": user.student_id,
+            "username": user.username,
+            "role": user.role,
+            "tv": user.token_version,
+            "donor_id": user.donor_id,
+            "student_id": user.student_id,
             "university_code": user.university_code,
         },
     )

@@ -145,7 +145,18 @@ def restore(source: Path, yes: bool) -> None:
         sqlite_restore(source, _sqlite_path(settings))
     else:
         url, schema = _pg_args(settings)
-        _run_tool(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *schema,
-                   "--dbname", url, str(source)])
+        _run_tool(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                *schema,
+                "--dbname",
+                url,
+                str(source),
+            ]
+        )
     console.print(f"restored from [bold]{source}[/bold]")
     console.print(f"fingerprint of the database: {run_job(_print_fingerprint)}")

@@ -36,20 +36,28 @@ async def reserve_ids(session: AsyncSession, table: Table, count: int) -> list[i
     return list(range(highest + 1, highest + 1 + count))
 
 
-async def bulk_insert(session: AsyncSession, stmt: Any, columns: tuple[str, ...],
-                      records: list[tuple[Any, ...]] | None = None, *, by_column: list[list[Any]] | None = None,
-                      table_insert: bool = True) -> None:
+async def bulk_insert(
+    session: AsyncSession,
+    stmt: Any,
+    columns: tuple[str, ...],
+    records: list[tuple[Any, ...]] | None = None,
+    *,
+    by_column: list[list[Any]] | None = None,
+    table_insert: bool = True,
+) -> None:
     """Execute a Core INSERT for many records (tuples in `columns` order, or the same given column by column as
     `by_column`) at the driver level (insert_statements, column_statements)."""
     count = len(records) if records is not None else len(by_column[0]) if by_column else 0
     if not count:
         return
     conn = await session.connection()
-    statements = (insert_statements(conn.dialect, stmt, columns, records, table_insert=table_insert)
-                  if records is not None else
-                  column_statements(conn.dialect, stmt, columns, by_column, table_insert=table_insert))
+    statements = (
+        insert_statements(conn.dialect, stmt, columns, records, table_insert=table_insert)
+        if records is not None
+        else column_statements(conn.dialect, stmt, columns, by_column, table_insert=table_insert)
+    )
     if statements is None:  # a dialect we did not plan for
-        rows = records if records is not None else list(zip(*by_column))  # type: ignore[misc]
+        rows = records if records is not None else list(zip(*by_column, strict=False))  # type: ignore[misc]
         await session.execute(stmt, [dict(zip(columns, r, strict=True)) for r in rows])
         return
     if conn.dialect.driver == "asyncpg" and table_insert and count >= COPY_MIN_ROWS:
@@ -61,15 +69,17 @@ async def bulk_insert(session: AsyncSession, stmt: Any, columns: tuple[str, ...]
         names = [columns[i] for i in plan[1]]
         driver = (await conn.get_raw_connection()).driver_connection
         for _, rows in statements:
-            await driver.copy_records_to_table(stmt.table.name, records=rows, columns=names,
-                                               schema_name=stmt.table.schema)
+            await driver.copy_records_to_table(
+                stmt.table.name, records=rows, columns=names, schema_name=stmt.table.schema
+            )
         return
     for sql, parameters in statements:
         await conn.exec_driver_sql(sql, parameters)
 
 
-def insert_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], records: list[tuple[Any, ...]], *,
-                      table_insert: bool = True) -> list[tuple[str, Any]] | None:
+def insert_statements(
+    dialect: Any, stmt: Any, columns: tuple[str, ...], records: list[tuple[Any, ...]], *, table_insert: bool = True
+) -> list[tuple[str, Any]] | None:
     """What the driver executes to insert the records: (SQL, parameters) pairs, the parameters a list of rows
     for executemany, or one flat tuple for a SQLite statement of many rows. None for a dialect not planned for.
 
@@ -84,12 +94,13 @@ def insert_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], records
         return None
     writer = _Statements(dialect, plan, len(columns))
     for start in range(0, len(records), BATCH):
-        writer.add(records[start:start + BATCH], None)
+        writer.add(records[start : start + BATCH], None)
     return writer.statements
 
 
-def column_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], values: list[list[Any]], *,
-                      table_insert: bool = True) -> list[tuple[str, Any]] | None:
+def column_statements(
+    dialect: Any, stmt: Any, columns: tuple[str, ...], values: list[list[Any]], *, table_insert: bool = True
+) -> list[tuple[str, Any]] | None:
     """The same as insert_statements for records given column by column (a list per column, in `columns`' order):
     for callers that build them so, it saves making a tuple per record and taking them apart again."""
     plan = _plan(stmt, columns, dialect, table_insert)
@@ -97,7 +108,7 @@ def column_statements(dialect: Any, stmt: Any, columns: tuple[str, ...], values:
         return None
     writer = _Statements(dialect, plan, len(columns))
     for start in range(0, len(values[0]) if values else 0, BATCH):
-        writer.add(None, [column[start:start + BATCH] for column in values])
+        writer.add(None, [column[start : start + BATCH] for column in values])
     return writer.statements
 
 
@@ -115,7 +126,7 @@ class _Statements:
         """One batch, given as records or as columns (in the columns' order, not yet converted)."""
         if cells is not None or self.convert or not self.same_order:
             # Column by column: each converter sees each distinct value once, and `map` does the rest.
-            cells = list(zip(*batch)) if cells is None else list(cells)  # type: ignore[misc]
+            cells = list(zip(*batch, strict=False)) if cells is None else list(cells)  # type: ignore[misc]
             for index, processor, seen in self.convert:
                 column = cells[index]
                 try:
@@ -129,7 +140,7 @@ class _Statements:
                 cells = [cells[i] for i in self.order]
         size_of = len(batch) if batch is not None else len(cells[0]) if cells else 0  # type: ignore[index]
         if self.multi is None:
-            self.statements.append((self.sql, batch if cells is None else list(zip(*cells))))
+            self.statements.append((self.sql, batch if cells is None else list(zip(*cells, strict=False))))
             return
         at = 0  # SQLite: many rows a statement (see _multi_row)
         while at < size_of:
@@ -138,8 +149,11 @@ class _Statements:
             rest = size_of - at
             size = self.multi if rest >= self.multi else 1 << (rest.bit_length() - 1)
             # The rows' values one after another, straight from the columns (no list of row tuples in between).
-            rows = (batch[at:at + size] if cells is None  # type: ignore[index]
-                    else zip(*[column[at:at + size] for column in cells]))
+            rows = (
+                batch[at : at + size]
+                if cells is None  # type: ignore[index]
+                else zip(*[column[at : at + size] for column in cells], strict=False)
+            )
             self.statements.append((_multi_row(self.sql, size), tuple(itertools.chain.from_iterable(rows))))
             at += size
 
@@ -165,8 +179,9 @@ def _multi_row(sql: str, rows: int) -> str:
 _PLANS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
 
 
-def _plan(stmt: Any, columns: tuple[str, ...], dialect: Any,
-          table_insert: bool) -> tuple[str, list[int], list[tuple[int, Any]]] | None:
+def _plan(
+    stmt: Any, columns: tuple[str, ...], dialect: Any, table_insert: bool
+) -> tuple[str, list[int], list[tuple[int, Any]]] | None:
     plans = _PLANS.setdefault(stmt, {})
     key = (dialect, columns, table_insert)
     if key not in plans:

@@ -63,8 +63,7 @@ async def _load_demo(session: Any, settings: Settings, students: int) -> list[An
     from service.demo import load_demo
 
     made = await load_demo(session, students=students, admin_password=settings.admin_password)
-    await load_loan_demo(session, county=settings.county_code, secret=settings.secret_key,
-                         today=settings.today())
+    await load_loan_demo(session, county=settings.county_code, secret=settings.secret_key, today=settings.today())
     await load_donation_demo(session, settings, today=settings.today())
     return made
 
@@ -104,13 +103,22 @@ def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
         for u in made:
             console.print(f"    {u.role:<9} {u.username:<9} password [bold]{u.password}[/bold]")
     elif not no_demo:
-        console.print(f"  Demo users (if this is the demo database): "
-                      f"{', '.join(f'{u.username}/{u.password}' for u in DEMO_USERS)}")
+        console.print(
+            f"  Demo users (if this is the demo database): "
+            f"{', '.join(f'{u.username}/{u.password}' for u in DEMO_USERS)}"
+        )
     console.print()
     sys.stdout.flush()
     # Granian's main process stops its workers on SIGINT and SIGTERM; worker_app makes them follow it on any death.
-    Granian("service.cli:worker_app", address=host, port=port, interface=Interfaces.ASGI,
-            workers=workers, factory=True, log_access=False).serve()
+    Granian(
+        "service.cli:worker_app",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        factory=True,
+        log_access=False,
+    ).serve()
 
 
 def worker_app() -> Any:
@@ -158,14 +166,23 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["admin", "officer", "reviewer", "school", "donor",
-                                                          "graduate", "auditor"]))
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "officer", "reviewer", "school", "donor", "graduate", "auditor"]),
+)
 @click.option("--password", envvar="ZIZHU_NEW_USER_PASSWORD", help="Asked for when not given.")
 @click.option("--donor-id", type=int)
 @click.option("--student-id", type=int)
 @click.option("--university-code")
-def users_add(username: str, role: str, password: str | None, donor_id: int | None, student_id: int | None,
-              university_code: str | None) -> None:
+def users_add(
+    username: str,
+    role: str,
+    password: str | None,
+    donor_id: int | None,
+    student_id: int | None,
+    university_code: str | None,
+) -> None:
     """Create a user (the password is asked for unless given)."""
     from sqlalchemy import select
 
@@ -184,12 +201,25 @@ def users_add(username: str, role: str, password: str | None, donor_id: int | No
         async with write_session(engine) as session:
             if await session.scalar(select(User.id).where(User.username == username)) is not None:
                 raise click.ClickException(f"user {username!r} exists already")
-            user = User(username=username, password_hash=hash_password(password), role=role, donor_id=donor_id,
-                        student_id=student_id, university_code=university_code)
+            user = User(
+                username=username,
+                password_hash=hash_password(password),
+                role=role,
+                donor_id=donor_id,
+                student_id=student_id,
+                university_code=university_code,
+            )
             session.add(user)
             await session.flush()
-            await audit.record(session, f"cli:{os.environ.get('USER', 'unknown')}", "create", "user", user.id,
-                               None, audit.model_snapshot(user, exclude=("password_hash",)))
+            await audit.record(
+                session,
+                f"cli:{os.environ.get('USER', 'unknown')}",
+                "create",
+                "user",
+                user.id,
+                None,
+                audit.model_snapshot(user, exclude=("password_hash",)),
+            )
             return user.id
 
     console.print(f"user {username} ({role}) created with id {_run(job)}")
@@ -205,7 +235,7 @@ def batch() -> None:
 def batch_run(as_of: Any) -> None:
     """Run close of business for a date, catching up every day since the last run."""
 
-    from loans.batch import close_of_business
+    from loans.batch.close_of_business import close_of_business
     from service.migrate import upgrade
 
     async def job(settings: Settings, engine: Any) -> Any:
@@ -221,15 +251,21 @@ def batch_run(as_of: Any) -> None:
     if not report.days_run:
         console.print(f"close of business for {report.as_of} has already run: nothing to do")
         return
-    console.print(f"close of business {report.days_run[0]} … {report.as_of} ({len(report.days_run)} days): "
-                  f"{report.interest_entries} interest entries, {report.lines_due} lines due, "
-                  f"{report.lines_overdue} lines overdue, contracts moved: {report.status_changes or 'none'}")
+    console.print(
+        f"close of business {report.days_run[0]} … {report.as_of} ({len(report.days_run)} days): "
+        f"{report.interest_entries} interest entries, {report.lines_due} lines due, "
+        f"{report.lines_overdue} lines overdue, contracts moved: {report.status_changes or 'none'}"
+    )
 
 
 @main.command()
-@click.option("--business-dates", "business_dates", metavar="FROM..TO",
-              help="Replay past days and exit: for each business date FROM … TO (each before today), run every daily "
-                   "job once as its nightly trigger would the day after. For tests and catching up by hand.")
+@click.option(
+    "--business-dates",
+    "business_dates",
+    metavar="FROM..TO",
+    help="Replay past days and exit: for each business date FROM … TO (each before today), run every daily "
+    "job once as its nightly trigger would the day after. For tests and catching up by hand.",
+)
 def worker(business_dates: str | None) -> None:
     """Run the scheduled jobs until stopped: nightly batch, reminder scan, dispatcher (PostgreSQL: several may run)."""
     from datetime import date, timedelta

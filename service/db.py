@@ -22,7 +22,7 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar.config.app import AppConfig
@@ -68,12 +68,12 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UtcDateTime column")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 # Surrogate keys: BIGINT on PostgreSQL, but INTEGER on SQLite, where only "INTEGER PRIMARY KEY" is the
@@ -86,7 +86,7 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -221,8 +221,11 @@ async def end_request_session(message: Message, scope: Scope) -> None:
     if session is None:  # this request never asked for a session
         return
     try:
-        if (message["type"] == HTTP_RESPONSE_START and scope.get("method") not in READ_ONLY_METHODS
-                and 200 <= message["status"] < 400):
+        if (
+            message["type"] == HTTP_RESPONSE_START
+            and scope.get("method") not in READ_ONLY_METHODS
+            and 200 <= message["status"] < 400
+        ):
             await session.commit()
         else:
             await session.rollback()
@@ -236,8 +239,9 @@ class DatabasePlugin(InitPluginProtocol):
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.sessions = session_factory(engine)
-        self.read_sessions = async_sessionmaker(read_engine(engine), expire_on_commit=False,
-                                                sync_session_class=ReadOnlySession)
+        self.read_sessions = async_sessionmaker(
+            read_engine(engine), expire_on_commit=False, sync_session_class=ReadOnlySession
+        )
 
     def _provide(self, scope: Scope) -> AsyncSession:
         session = (self.read_sessions if scope.get("method") in READ_ONLY_METHODS else self.sessions)()

@@ -26,11 +26,20 @@ HOME_REGION = "150430"  # the county's administrative code: first six digits of 
 
 # (code, name, province): national institution codes; the vocational colleges' are made up.
 UNIVERSITIES = [
-    ("10126", "内蒙古大学", "内蒙古"), ("10128", "内蒙古工业大学", "内蒙古"), ("10129", "内蒙古农业大学", "内蒙古"),
-    ("10132", "内蒙古医科大学", "内蒙古"), ("10135", "内蒙古师范大学", "内蒙古"), ("10138", "赤峰学院", "内蒙古"),
-    ("90001", "赤峰职业技术学院", "内蒙古"), ("90002", "内蒙古机电职业技术学院", "内蒙古"),
-    ("10027", "北京师范大学", "北京"), ("10183", "吉林大学", "吉林"), ("10200", "东北师范大学", "吉林"),
-    ("10140", "辽宁大学", "辽宁"), ("10157", "沈阳农业大学", "辽宁"), ("10080", "河北工业大学", "天津"),
+    ("10126", "内蒙古大学", "内蒙古"),
+    ("10128", "内蒙古工业大学", "内蒙古"),
+    ("10129", "内蒙古农业大学", "内蒙古"),
+    ("10132", "内蒙古医科大学", "内蒙古"),
+    ("10135", "内蒙古师范大学", "内蒙古"),
+    ("10138", "赤峰学院", "内蒙古"),
+    ("90001", "赤峰职业技术学院", "内蒙古"),
+    ("90002", "内蒙古机电职业技术学院", "内蒙古"),
+    ("10027", "北京师范大学", "北京"),
+    ("10183", "吉林大学", "吉林"),
+    ("10200", "东北师范大学", "吉林"),
+    ("10140", "辽宁大学", "辽宁"),
+    ("10157", "沈阳农业大学", "辽宁"),
+    ("10080", "河北工业大学", "天津"),
     ("90003", "辽宁农业职业技术学院", "辽宁"),
 ]
 _VOCATIONAL = {"90001", "90002", "90003"}
@@ -81,20 +90,39 @@ def _student(fake: Faker, rng: random.Random, serial: int, unis: list[tuple[str,
     male = rng.random() < 0.5
     birth = date(enrol_year - age - rng.randint(0, 1), rng.randint(1, 12), rng.randint(1, 28))
     sequence = rng.randrange(0, 998, 2) + (1 if male else 0)
-    categories = sorted({c for c, p in (("registered_poor", 0.3), ("minimum_allowance", 0.15), ("orphan", 0.03),
-                                        ("disabled", 0.05), ("destitute", 0.02), ("other", 0.2)) if rng.random() < p})
+    categories = sorted(
+        {
+            c
+            for c, p in (
+                ("registered_poor", 0.3),
+                ("minimum_allowance", 0.15),
+                ("orphan", 0.03),
+                ("disabled", 0.05),
+                ("destitute", 0.02),
+                ("other", 0.2),
+            )
+            if rng.random() < p
+        }
+    )
     return Student(
         name=fake.name_male() if male else fake.name_female(),
         id_number=make_id_number(HOME_REGION, birth, sequence),
-        phone=_phone(fake, rng), address=f"{HOME_PROVINCE}{HOME_COUNTY}{fake.street_address()}",
-        household_province=HOME_PROVINCE, household_county=HOME_COUNTY, categories=categories,
-        university_code=code, level=level, study_years=years,
-        enrolled_on=date(enrol_year, 9, 1), expected_graduation=date(enrol_year + years, 6, 30),
+        phone=_phone(fake, rng),
+        address=f"{HOME_PROVINCE}{HOME_COUNTY}{fake.street_address()}",
+        household_province=HOME_PROVINCE,
+        household_county=HOME_COUNTY,
+        categories=categories,
+        university_code=code,
+        level=level,
+        study_years=years,
+        enrolled_on=date(enrol_year, 9, 1),
+        expected_graduation=date(enrol_year + years, 6, 30),
     )
 
 
-async def load_demo(session: AsyncSession, *, students: int = 300, seed: int = 2026,
-                    admin_password: str | None = None) -> list[DemoUser]:
+async def load_demo(
+    session: AsyncSession, *, students: int = 300, seed: int = 2026, admin_password: str | None = None
+) -> list[DemoUser]:
     """Fill an empty database; returns the users it made (with their passwords, for the banner)."""
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
@@ -106,16 +134,30 @@ async def load_demo(session: AsyncSession, *, students: int = 300, seed: int = 2
     unique = [s for s in made if not (s.id_number in seen or seen.add(s.id_number))]
     session.add_all(unique)
     await session.flush()
-    users = [u if u.username != "admin" or not admin_password else
-             DemoUser("admin", admin_password, "admin", u.note) for u in DEMO_USERS]
+    users = [
+        u if u.username != "admin" or not admin_password else DemoUser("admin", admin_password, "admin", u.note)
+        for u in DEMO_USERS
+    ]
     first = unique[0]
     for u in users:
-        session.add(User(
-            username=u.username, password_hash=hash_password(u.password), role=u.role,
-            donor_id=1 if u.role == "donor" else None, student_id=first.id if u.role == "graduate" else None,
-            university_code="10126" if u.role == "school" else None,
-        ))
+        session.add(
+            User(
+                username=u.username,
+                password_hash=hash_password(u.password),
+                role=u.role,
+                donor_id=1 if u.role == "donor" else None,
+                student_id=first.id if u.role == "graduate" else None,
+                university_code="10126" if u.role == "school" else None,
+            )
+        )
     await set_meta(session, "demo", f"seed={seed}; students={len(unique)}")
-    await audit.record(session, "system", "load-demo", "installation", "demo", None,
-                       {"universities": len(UNIVERSITIES), "students": len(unique), "users": len(users)})
+    await audit.record(
+        session,
+        "system",
+        "load-demo",
+        "installation",
+        "demo",
+        None,
+        {"universities": len(UNIVERSITIES), "students": len(unique), "users": len(users)},
+    )
     return [u for u in users if u.username != "admin" or not admin_password]

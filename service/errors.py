@@ -40,6 +40,8 @@ from service.problems import (  # noqa: F401  # re-exported: raisers import them
 )
 
 log = logging.getLogger("zizhu.errors")
+
+
 def prefers_english(request: Request[Any, Any, Any]) -> bool:
     lang = request.headers.get("accept-language", "")
     first = lang.split(",")[0].strip().lower()
@@ -75,9 +77,7 @@ def problem_body(
 
 
 def _response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response(
-        content=body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers or {}
-    )
+    return Response(content=body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers or {})
 
 
 def handle_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[Any]:
@@ -94,8 +94,15 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, str]]:
 
 
 _STATUS_KINDS = {
-    400: INVALID_REQUEST, 401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED,
-    409: CONFLICT, 413: TOO_LARGE, 429: TOO_MANY, 503: UNAVAILABLE,
+    400: INVALID_REQUEST,
+    401: UNAUTHORIZED,
+    403: FORBIDDEN,
+    404: NOT_FOUND,
+    405: METHOD_NOT_ALLOWED,
+    409: CONFLICT,
+    413: TOO_LARGE,
+    429: TOO_MANY,
+    503: UNAVAILABLE,
 }
 _STATUS_DETAILS_ZH = {
     400: "请求内容不符合接口要求。",
@@ -122,12 +129,12 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         if errors:
             extra["errors"] = errors
             field = errors[0]["field"] or None
-            detail_en = "; ".join(
-                f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors
+            detail_en = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors)
+            detail_zh = (
+                "请求内容不符合接口要求："
+                + "；".join(f"字段 {e['field']}" if e["field"] else "请求体" for e in errors)
+                + " 有误。"
             )
-            detail_zh = "请求内容不符合接口要求：" + "；".join(
-                f"字段 {e['field']}" if e["field"] else "请求体" for e in errors
-            ) + " 有误。"
     if kind.status != status:  # an unusual 4xx: keep its own status
         kind = ProblemType(kind.slug, status, kind.title_zh, kind.title_en)
     body = problem_body(request, kind, detail_zh, detail_en, field, extra)
@@ -145,18 +152,30 @@ def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError)
 
 def handle_stale_data(request: Request[Any, Any, Any], exc: StaleDataError) -> Response[Any]:
     body = problem_body(
-        request, VERSION_CONFLICT, "数据已被他人修改，请刷新后重试。", "The record was changed by someone else; reload and retry."
+        request,
+        VERSION_CONFLICT,
+        "数据已被他人修改，请刷新后重试。",
+        "The record was changed by someone else; reload and retry.",
     )
     return _response(body)
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     incident = uuid.uuid4().hex[:12]
-    log.error("incident %s on %s %s: %s", incident, request.method, request.url.path,
-              redact(repr(exc))[:500], exc_info=exc if not isinstance(exc, HTTPException) else None)
+    log.error(
+        "incident %s on %s %s: %s",
+        incident,
+        request.method,
+        request.url.path,
+        redact(repr(exc))[:500],
+        exc_info=exc if not isinstance(exc, HTTPException) else None,
+    )
     body = problem_body(
-        request, INTERNAL, f"系统内部错误，请联系管理员（事件编号 {incident}）。",
-        f"Internal error; tell the administrator incident {incident}.", extra={"incident": incident},
+        request,
+        INTERNAL,
+        f"系统内部错误，请联系管理员（事件编号 {incident}）。",
+        f"Internal error; tell the administrator incident {incident}.",
+        extra={"incident": incident},
     )
     return _response(body)
 
@@ -168,7 +187,9 @@ def handle_out_of_range(request: Request[Any, Any, Any], exc: Exception) -> Resp
     if isinstance(exc, DBAPIError) and not isinstance(exc, DataError) and "out of int64 range" not in str(exc.orig):
         return handle_unexpected(request, exc)
     log.info("value out of range on %s %s: %s", request.method, request.url.path, redact(repr(exc))[:200])
-    body = problem_body(request, INVALID_REQUEST, "请求中的数值超出允许范围。", "A number in the request is out of range.")
+    body = problem_body(
+        request, INVALID_REQUEST, "请求中的数值超出允许范围。", "A number in the request is out of range."
+    )
     return _response(body)
 
 

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from service.db import Base, IdType, UtcDateTime, utcnow
 from service.errors import Problem, problem_type
 
-KEY_REUSED = problem_type("idempotency-key-reused", 409, "幂等键已用于另一笔请求",
-                          "Idempotency-Key reused with another request")
+KEY_REUSED = problem_type(
+    "idempotency-key-reused", 409, "幂等键已用于另一笔请求", "Idempotency-Key reused with another request"
+)
 KEY_INVALID = problem_type("idempotency-key-invalid", 400, "幂等键格式有误", "Invalid Idempotency-Key")
 
 
@@ -48,8 +49,12 @@ def check_key(key: str | None) -> str | None:
         return None
     key = key.strip()
     if not 1 <= len(key) <= 128 or not key.isprintable():
-        raise Problem(KEY_INVALID, "Idempotency-Key 须为 1 到 128 个可见字符。",
-                      "Idempotency-Key must be 1 to 128 printable characters.", field="Idempotency-Key")
+        raise Problem(
+            KEY_INVALID,
+            "Idempotency-Key 须为 1 到 128 个可见字符。",
+            "Idempotency-Key must be 1 to 128 printable characters.",
+            field="Idempotency-Key",
+        )
     return key
 
 
@@ -57,23 +62,32 @@ async def claim(session: AsyncSession, scope: str, key: str, body_hash: str) -> 
     """Claim the key for this request, or return the stored (status, response) of the first one."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(IdempotencyRecord).values(scope=scope, key=key, request_hash=body_hash, status_code=0,
-                                            created_at=utcnow()).on_conflict_do_nothing()
+    stmt = (
+        insert(IdempotencyRecord)
+        .values(scope=scope, key=key, request_hash=body_hash, status_code=0, created_at=utcnow())
+        .on_conflict_do_nothing()
+    )
     inserted = (await session.execute(stmt.returning(IdempotencyRecord.id))).scalar_one_or_none()
     if inserted is not None:
         return None
-    first = await session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.scope == scope,
-                                                                 IdempotencyRecord.key == key))
+    first = await session.scalar(
+        select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+    )
     assert first is not None
     if first.request_hash != body_hash:
-        raise Problem(KEY_REUSED, "该 Idempotency-Key 已用于内容不同的另一笔请求。",
-                      "This Idempotency-Key was used for a different request.", field="Idempotency-Key")
+        raise Problem(
+            KEY_REUSED,
+            "该 Idempotency-Key 已用于内容不同的另一笔请求。",
+            "This Idempotency-Key was used for a different request.",
+            field="Idempotency-Key",
+        )
     return first.status_code, dict(first.response or {})
 
 
 async def remember(session: AsyncSession, scope: str, key: str, status_code: int, response: dict[str, Any]) -> None:
-    record = await session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.scope == scope,
-                                                                  IdempotencyRecord.key == key))
+    record = await session.scalar(
+        select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+    )
     assert record is not None
     record.status_code, record.response = status_code, response
     await session.flush()

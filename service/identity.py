@@ -18,9 +18,20 @@ from stdnum.cn import uscc
 from stdnum.exceptions import InvalidChecksum, InvalidLength
 
 __all__ = [
-    "IdentityError", "id_birth_date", "id_region", "id_sex", "make_id_number", "mask_bank_card",
-    "mask_id_number", "mask_name", "mask_phone", "normalize_bank_card", "normalize_id_number",
-    "normalize_phone", "normalize_uscc", "redact",
+    "IdentityError",
+    "id_birth_date",
+    "id_region",
+    "id_sex",
+    "make_id_number",
+    "mask_bank_card",
+    "mask_id_number",
+    "mask_name",
+    "mask_phone",
+    "normalize_bank_card",
+    "normalize_id_number",
+    "normalize_phone",
+    "normalize_uscc",
+    "redact",
 ]
 
 _ASCII_WS = " \t\r\n\f\v"
@@ -92,24 +103,37 @@ def normalize_id_number(text: str, *, today: date | None = None) -> str:
     if not number:
         raise IdentityError("empty", "身份证号不能为空", "ID number is empty")
     if len(number) != 18:
-        raise IdentityError("invalid_length", f"身份证号应为18位，当前为{len(number)}位",
-                            f"ID number must have 18 characters, got {len(number)}")
+        raise IdentityError(
+            "invalid_length",
+            f"身份证号应为18位，当前为{len(number)}位",
+            f"ID number must have 18 characters, got {len(number)}",
+        )
     if not _ID_RE.fullmatch(number):
-        raise IdentityError("invalid_format", "身份证号应为17位数字加1位数字或X",
-                            "ID number must be 17 digits followed by a digit or X")
+        raise IdentityError(
+            "invalid_format", "身份证号应为17位数字加1位数字或X", "ID number must be 17 digits followed by a digit or X"
+        )
     try:
         birth = date.fromisoformat(number[6:14])  # YYYYMMDD, ISO 8601's basic form (Python 3.11)
     except ValueError:
-        raise IdentityError("invalid_birth_date", f"身份证号中的出生日期{number[6:14]}不存在",
-                            f"ID number contains an impossible birth date {number[6:14]}") from None
+        raise IdentityError(
+            "invalid_birth_date",
+            f"身份证号中的出生日期{number[6:14]}不存在",
+            f"ID number contains an impossible birth date {number[6:14]}",
+        ) from None
     if birth > (today or date.today()) or birth.year < _EARLIEST_BIRTH_YEAR:
-        raise IdentityError("invalid_birth_date", f"身份证号中的出生日期{birth.isoformat()}不合理（晚于今天或早于1900年）",
-                            f"ID number birth date {birth.isoformat()} is in the future or before 1900")
+        raise IdentityError(
+            "invalid_birth_date",
+            f"身份证号中的出生日期{birth.isoformat()}不合理（晚于今天或早于1900年）",
+            f"ID number birth date {birth.isoformat()} is in the future or before 1900",
+        )
     if _check_digit(number) != number[17]:
         raise IdentityError("invalid_checksum", "身份证号校验位错误", "ID number check digit is wrong")
     if not _region_known(number[:6]):
-        raise IdentityError("invalid_region", f"身份证号前6位{number[:6]}不是有效的行政区划代码",
-                            f"ID number region code {number[:6]} is not a known administrative division")
+        raise IdentityError(
+            "invalid_region",
+            f"身份证号前6位{number[:6]}不是有效的行政区划代码",
+            f"ID number region code {number[:6]} is not a known administrative division",
+        )
     return number
 
 
@@ -154,19 +178,29 @@ def normalize_uscc(text: str) -> str:
     if not code:
         raise IdentityError("empty", "统一社会信用代码不能为空", "Unified social credit code is empty")
     if not _USCC_CHARS_RE.fullmatch(code):
-        raise IdentityError("invalid_format", "统一社会信用代码只能包含数字和大写字母",
-                            "Unified social credit code may contain only digits and capital letters")
+        raise IdentityError(
+            "invalid_format",
+            "统一社会信用代码只能包含数字和大写字母",
+            "Unified social credit code may contain only digits and capital letters",
+        )
     try:
         return uscc.validate(code)
     except InvalidLength:
-        raise IdentityError("invalid_length", f"统一社会信用代码应为18位，当前为{len(code)}位",
-                            f"Unified social credit code must have 18 characters, got {len(code)}") from None
+        raise IdentityError(
+            "invalid_length",
+            f"统一社会信用代码应为18位，当前为{len(code)}位",
+            f"Unified social credit code must have 18 characters, got {len(code)}",
+        ) from None
     except InvalidChecksum:
-        raise IdentityError("invalid_checksum", "统一社会信用代码校验位错误",
-                            "Unified social credit code check character is wrong") from None
+        raise IdentityError(
+            "invalid_checksum", "统一社会信用代码校验位错误", "Unified social credit code check character is wrong"
+        ) from None
     except ValueError:
-        raise IdentityError("invalid_format", "统一社会信用代码格式错误（前8位为数字，不含I、O、S、V、Z）",
-                            "Unified social credit code is malformed (first 8 digits; no I, O, S, V, Z)") from None
+        raise IdentityError(
+            "invalid_format",
+            "统一社会信用代码格式错误（前8位为数字，不含I、O、S、V、Z）",
+            "Unified social credit code is malformed (first 8 digits; no I, O, S, V, Z)",
+        ) from None
 
 
 def normalize_bank_card(text: str) -> str:
@@ -198,8 +232,11 @@ def normalize_phone(text: str) -> str:
     if not phone:
         raise IdentityError("empty", "手机号不能为空", "Phone number is empty")
     if not _PHONE_RE.fullmatch(phone):
-        raise IdentityError("invalid_format", "手机号应为11位大陆手机号码（以13至19开头）",
-                            "Phone must be an 11-digit mainland mobile number starting with 13 to 19")
+        raise IdentityError(
+            "invalid_format",
+            "手机号应为11位大陆手机号码（以13至19开头）",
+            "Phone must be an 11-digit mainland mobile number starting with 13 to 19",
+        )
     return phone
 
 

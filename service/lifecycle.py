@@ -79,7 +79,8 @@ class Lifecycle:
             f"{self.name_zh}当前状态为“{self.label(current)}”，不能变为“{self.label(wanted)}”。",
             f"{self.name_en} that is {self.label(current, 'en')} ({current}) cannot become "
             f"{self.label(wanted, 'en')} ({wanted}); allowed: {', '.join(allowed) or 'none'}.",
-            extra={"current_status": current, "wanted_status": wanted, "allowed": allowed})
+            extra={"current_status": current, "wanted_status": wanted, "allowed": allowed},
+        )
 
     def check(self, current: str, wanted: str) -> str:
         """`wanted`, or the 409 problem when the table does not allow the step."""
@@ -88,10 +89,20 @@ class Lifecycle:
         return str(wanted)
 
 
-async def move(session: AsyncSession, lifecycle: Lifecycle, row: Any, wanted: str, *, actor: str, action: str,
-               audit_note: str | None = None, before: Mapping[str, Any] | None = None,
-               after: Mapping[str, Any] | None = None, also: Mapping[str, Any] | None = None,
-               **changes: Any) -> Any:
+async def move(
+    session: AsyncSession,
+    lifecycle: Lifecycle,
+    row: Any,
+    wanted: str,
+    *,
+    actor: str,
+    action: str,
+    audit_note: str | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    also: Mapping[str, Any] | None = None,
+    **changes: Any,
+) -> Any:
     """One row (an ORM object with `status` and `id`) one step on: its other field changes with it, then
     the audit record (by default the row's snapshot before and after, `also` added to the after).
     Nothing is written on a refusal."""
@@ -105,7 +116,16 @@ async def move(session: AsyncSession, lifecycle: Lifecycle, row: Any, wanted: st
         setattr(row, name, value)
     await session.flush()
     after = audit.model_snapshot(row) if after is None else after
-    await audit.record(session, actor, action, lifecycle.entity, getattr(row, lifecycle.key), before, {**after, **(also or {})}, audit_note)
+    await audit.record(
+        session,
+        actor,
+        action,
+        lifecycle.entity,
+        getattr(row, lifecycle.key),
+        before,
+        {**after, **(also or {})},
+        audit_note,
+    )
     return row
 
 
@@ -129,11 +149,22 @@ class Moved:
     rows: tuple[Any, ...] = ()
 
 
-async def move_all(session: AsyncSession, lifecycle: Lifecycle, table: Any, wanted: str, *,
-                   where: Iterable[Any] = (), from_states: Iterable[str] | None = None,
-                   values: Mapping[str, Any] | None = None, params: Sequence[Mapping[str, Any]] | None = None,
-                   returning: Sequence[Any] = (), actor: str = "system", action: str = "", ref: str = "bulk",
-                   audit_note: str | None = None) -> Moved:
+async def move_all(
+    session: AsyncSession,
+    lifecycle: Lifecycle,
+    table: Any,
+    wanted: str,
+    *,
+    where: Iterable[Any] = (),
+    from_states: Iterable[str] | None = None,
+    values: Mapping[str, Any] | None = None,
+    params: Sequence[Mapping[str, Any]] | None = None,
+    returning: Sequence[Any] = (),
+    actor: str = "system",
+    action: str = "",
+    ref: str = "bulk",
+    audit_note: str | None = None,
+) -> Moved:
     """Every row matching `where` that is in an allowed from-state (of `from_states`, default all the table
     allows) moves to `wanted` in one UPDATE; rows in other statuses stay as they are. `table` is a mapped
     class or a Table; `params` runs the statement once per parameter set (executemany, for a lifecycle that is not audited); `returning` names
@@ -164,7 +195,14 @@ async def move_all(session: AsyncSession, lifecycle: Lifecycle, table: Any, want
     else:
         moved = Moved((await session.execute(stmt)).rowcount or 0)
     if lifecycle.audited and moved.count:
-        await audit.record(session, actor, action or f"{lifecycle.entity}-{wanted}", lifecycle.entity, ref,
-                           {"status": sorted(allowed)}, {"status": str(wanted), "count": moved.count,
-                                                          "ids": list(moved.ids)}, audit_note)
+        await audit.record(
+            session,
+            actor,
+            action or f"{lifecycle.entity}-{wanted}",
+            lifecycle.entity,
+            ref,
+            {"status": sorted(allowed)},
+            {"status": str(wanted), "count": moved.count, "ids": list(moved.ids)},
+            audit_note,
+        )
     return moved

@@ -12,8 +12,16 @@ from service.problems import NOT_FOUND, Problem
 T = TypeVar("T")
 
 
-async def get_or_404(session: AsyncSession, model: type[T], key: Any, what_zh: str, what_en: str, *,
-                     column: Any = None, lock: bool = False) -> T:
+async def get_or_404(
+    session: AsyncSession,
+    model: type[T],
+    key: Any,
+    what_zh: str,
+    what_en: str,
+    *,
+    column: Any = None,
+    lock: bool = False,
+) -> T:
     """The row of `model` with primary key `key` (or `column == key`), or a 404 problem naming it:
     "贷款申请 7 不存在。" / "Loan application 7 does not exist." `lock` reads it FOR UPDATE."""
     if column is None:

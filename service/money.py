@@ -151,9 +151,7 @@ def round_half_up(value: int | Decimal | Fraction, divisor: int = 1) -> Fen:
                 raise ValueError(f"cannot round a non-finite Decimal: {value}")
             value = Fraction(value)
         if not isinstance(value, Fraction):
-            raise TypeError(
-                f"round_half_up takes int, Decimal or Fraction, not {type(value).__name__}"
-            )
+            raise TypeError(f"round_half_up takes int, Decimal or Fraction, not {type(value).__name__}")
         numerator, denominator = value.numerator, value.denominator * divisor
     # The denominator is positive, so the sign lives in the numerator.
     quotient, remainder = divmod(abs(numerator), denominator)
@@ -180,9 +178,7 @@ def split_residue_last(total: Fen, parts: int) -> list[Fen]:
     each = round_half_up(Fraction(total, parts))
     last = total - each * (parts - 1)
     if (total >= 0 and last < 0) or (total <= 0 and last > 0):
-        raise ValueError(
-            f"cannot split {total} fen into {parts} instalments: the last one would be {last}"
-        )
+        raise ValueError(f"cannot split {total} fen into {parts} instalments: the last one would be {last}")
     return [each] * (parts - 1) + [last]
 
 

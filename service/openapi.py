@@ -53,9 +53,18 @@ PROBLEM_STATUSES = {
 def _problem_schema() -> Schema:
     text = Schema(type=OpenAPIType.STRING)
     return Schema(
-        type=OpenAPIType.OBJECT, required=["type", "title", "status"],
-        properties={"type": text, "title": text, "status": Schema(type=OpenAPIType.INTEGER), "detail": text,
-                    "detail_zh": text, "detail_en": text, "instance": text, "field": text},
+        type=OpenAPIType.OBJECT,
+        required=["type", "title", "status"],
+        properties={
+            "type": text,
+            "title": text,
+            "status": Schema(type=OpenAPIType.INTEGER),
+            "detail": text,
+            "detail_zh": text,
+            "detail_en": text,
+            "instance": text,
+            "field": text,
+        },
         description="RFC 9457 problem details, in Chinese and English; the types are listed at /problems",
     )
 
@@ -79,17 +88,20 @@ def document_problems(schema: OpenAPI) -> OpenAPI:
 
 # A `format` query parameter (?format=pdf, ?format=xlsx) switches an answer from JSON to a file: the document
 # lists those media types beside JSON for the operation's success answers.
-FILE_FORMATS = {"pdf": "application/pdf",
-                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+FILE_FORMATS = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def _format_values(operation: Any) -> list[str]:
     for parameter in operation.parameters or []:
         if getattr(parameter, "name", None) == "format" and getattr(parameter, "param_in", None) == "query":
             schema = parameter.schema
-            options = [schema] + list(getattr(schema, "one_of", None) or [])
-            return [v for option in options for v in (getattr(option, "enum", None) or [])
-                    if isinstance(v, str) and v in FILE_FORMATS]
+            options = [schema, *list(getattr(schema, "one_of", None) or [])]
+            return [
+                v
+                for option in options
+                for v in (getattr(option, "enum", None) or [])
+                if isinstance(v, str) and v in FILE_FORMATS
+            ]
     return []
 
 

@@ -23,8 +23,12 @@ class Page(msgspec.Struct, Generic[T]):
 
 def check_window(limit: int, offset: int) -> None:
     if not 1 <= limit <= MAX_LIMIT:
-        raise Problem(INVALID_REQUEST, f"limit 须在 1 到 {MAX_LIMIT} 之间。",
-                      f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
+        raise Problem(
+            INVALID_REQUEST,
+            f"limit 须在 1 到 {MAX_LIMIT} 之间。",
+            f"limit must be between 1 and {MAX_LIMIT}.",
+            field="limit",
+        )
     if offset < 0:
         raise Problem(INVALID_REQUEST, "offset 不能为负数。", "offset must not be negative.", field="offset")
 
@@ -34,13 +38,16 @@ async def fetch_page(session: AsyncSession, query: Select[Any], limit: int, offs
     every row as `count(*) OVER ()`. Only a page past the end (no rows, so no total) or a DISTINCT query (whose window
     would count rows before DISTINCT) counts apart."""
     check_window(limit, offset)
-    if not query._distinct:  # noqa: SLF001 (Select has no public getter for it)
+    if not query._distinct:
         rows = (await session.execute(query.add_columns(func.count().over()).limit(limit).offset(offset))).all()
         if rows:
             return [row[0] for row in rows], int(rows[0][-1])
         page: list[Any] = []
     else:
         page = list((await session.scalars(query.limit(limit).offset(offset))).all())
-    total = 0 if not page and offset == 0 else \
-        await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = (
+        0
+        if not page and offset == 0
+        else await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    )
     return page, int(total or 0)

@@ -114,9 +114,9 @@ def _tokens(text: str) -> list[str]:
     tokens: list[str] = []
     for ch in text:
         latin = ch.isascii() and not ch.isspace()
-        if tokens and latin and tokens[-1][-1].isascii() and not tokens[-1][-1].isspace():
-            tokens[-1] += ch
-        elif tokens and (ch in _NO_LINE_START or tokens[-1][-1] in _NO_LINE_END):
+        if (tokens and latin and tokens[-1][-1].isascii() and not tokens[-1][-1].isspace()) or (
+            tokens and (ch in _NO_LINE_START or tokens[-1][-1] in _NO_LINE_END)
+        ):
             tokens[-1] += ch
         else:
             tokens.append(ch)
@@ -129,6 +129,7 @@ def wrap_lines(text: str, font: str, size: float, width: float) -> list[str]:
     Widths come from pdfmetrics.stringWidth of the actual font, character by character,
     because Chinese has no spaces to break at and CJK and Latin glyphs differ in width.
     """
+
     def fits(s: str) -> bool:
         return pdfmetrics.stringWidth(s, font, size) <= width
 
@@ -193,8 +194,10 @@ def draw_qr(c: Canvas, data: str, x: float, y: float, size: float, *, mask: int 
     the cost). ``mask`` fixes the mask pattern instead of trying all eight for the best score (any mask decodes; the
     search is most of segno's time).
     """
-    rows = ["".join("1" if m else "0" for m in row)
-            for row in segno.make(data, error="m", micro=False, boost_error=False, mask=mask).matrix]
+    rows = [
+        "".join("1" if m else "0" for m in row)
+        for row in segno.make(data, error="m", micro=False, boost_error=False, mask=mask).matrix
+    ]
     quiet = 4
     modules = len(rows) + 2 * quiet
     unit = size / modules

@@ -48,8 +48,16 @@ def build_scheduler(settings: Settings, jobs: list[Job], engine: AsyncEngine | N
             trigger = CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=dow, timezone=settings.tz)
         locked = engine if job.exclusive and engine is not None and engine.dialect.name == "postgresql" else None
         first = {"next_run_time": datetime.now(settings.tz)} if job.every_seconds else {}  # at once, then every …
-        scheduler.add_job(_logged(job, locked), trigger, id=job.name, name=job.name, coalesce=True, max_instances=1,
-                          misfire_grace_time=None if job.every_seconds else 3600, **first)
+        scheduler.add_job(
+            _logged(job, locked),
+            trigger,
+            id=job.name,
+            name=job.name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None if job.every_seconds else 3600,
+            **first,
+        )
     return scheduler
 
 

@@ -84,15 +84,19 @@ def _notify_settings(env: dict[str, str]) -> NotifySettings:
     if language not in {"zh-CN", "en"}:
         raise SettingsError(f"ZIZHU_NOTIFY_LANGUAGE must be zh-CN or en, got {language!r}")
     return NotifySettings(
-        sms_url=env.get("ZIZHU_SMS_URL") or None, sms_token=env.get("ZIZHU_SMS_TOKEN", ""),
+        sms_url=env.get("ZIZHU_SMS_URL") or None,
+        sms_token=env.get("ZIZHU_SMS_TOKEN", ""),
         sms_concurrency=_int(env, "ZIZHU_SMS_CONCURRENCY", 32, minimum=1),
         sms_timeout_seconds=_int(env, "ZIZHU_SMS_TIMEOUT_SECONDS", 10, minimum=1),
         sms_daily_cap=_int(env, "ZIZHU_SMS_DAILY_CAP", 3, minimum=1),
         quiet_hours=_quiet_hours(env.get("ZIZHU_SMS_QUIET_HOURS", "21:00-08:00")),
-        smtp_host=env.get("ZIZHU_SMTP_HOST") or None, smtp_port=_int(env, "ZIZHU_SMTP_PORT", 25, minimum=1),
-        smtp_user=env.get("ZIZHU_SMTP_USER") or None, smtp_password=env.get("ZIZHU_SMTP_PASSWORD", ""),
+        smtp_host=env.get("ZIZHU_SMTP_HOST") or None,
+        smtp_port=_int(env, "ZIZHU_SMTP_PORT", 25, minimum=1),
+        smtp_user=env.get("ZIZHU_SMTP_USER") or None,
+        smtp_password=env.get("ZIZHU_SMTP_PASSWORD", ""),
         smtp_from=env.get("ZIZHU_SMTP_FROM") or "zizhu@localhost",
-        webhook_url=env.get("ZIZHU_WEBHOOK_URL") or None, webhook_secret=env.get("ZIZHU_WEBHOOK_SECRET", ""),
+        webhook_url=env.get("ZIZHU_WEBHOOK_URL") or None,
+        webhook_secret=env.get("ZIZHU_WEBHOOK_SECRET", ""),
         max_attempts=_int(env, "ZIZHU_NOTIFY_MAX_ATTEMPTS", 8, minimum=1),
         retry_base_seconds=_int(env, "ZIZHU_NOTIFY_RETRY_BASE_SECONDS", 30, minimum=1),
         retry_max_seconds=_int(env, "ZIZHU_NOTIFY_RETRY_MAX_SECONDS", 3600, minimum=1),
@@ -143,9 +147,7 @@ class Settings:
         data_dir = Path(env.get("ZIZHU_DATA_DIR") or "./var").resolve()
         database_url = env.get("ZIZHU_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'zizhu.db'}"
         if not (database_url.startswith("sqlite+aiosqlite://") or database_url.startswith("postgresql+asyncpg://")):
-            raise SettingsError(
-                "ZIZHU_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
-            )
+            raise SettingsError("ZIZHU_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         schema = env.get("ZIZHU_DATABASE_SCHEMA") or None
         if schema is not None and not schema.replace("_", "").isalnum():
             raise SettingsError("ZIZHU_DATABASE_SCHEMA may hold letters, digits and underscores only")

@@ -133,16 +133,22 @@ def check_sheet_size(source: bytes | Path, *, max_rows: int, max_columns: int) -
     size = sheet_size(source, max_rows, max_columns)
     if size is not None and size.columns > max_columns:
         last = _column_letters(max_columns)
-        raise Problem(SHEET_TOO_WIDE,
-                      f"工作表第一页用到了第 {_column_letters(size.columns)} 列，超出模板的宽度（最多到 {last} 列）。"
-                      f"请删除右侧多余的内容或格式后重新上传。",
-                      f"The first sheet has cells as far right as column {_column_letters(size.columns)}, past the "
-                      f"template's last column {last}; delete them and upload again.", field="file",
-                      extra={"columns": size.columns, "max_columns": max_columns})
+        raise Problem(
+            SHEET_TOO_WIDE,
+            f"工作表第一页用到了第 {_column_letters(size.columns)} 列，超出模板的宽度（最多到 {last} 列）。"
+            f"请删除右侧多余的内容或格式后重新上传。",
+            f"The first sheet has cells as far right as column {_column_letters(size.columns)}, past the "
+            f"template's last column {last}; delete them and upload again.",
+            field="file",
+            extra={"columns": size.columns, "max_columns": max_columns},
+        )
     if size is not None and size.rows > max_rows:
-        raise Problem(SHEET_TOO_TALL,
-                      f"工作表第一页用到了第 {size.rows} 行，超过一次导入的上限 {max_rows} 行。请分成几个文件导入。",
-                      f"The first sheet reaches row {size.rows}, over the limit of {max_rows} rows for one "
-                      f"import; split it into several files.", field="file",
-                      extra={"rows": size.rows, "max_rows": max_rows})
+        raise Problem(
+            SHEET_TOO_TALL,
+            f"工作表第一页用到了第 {size.rows} 行，超过一次导入的上限 {max_rows} 行。请分成几个文件导入。",
+            f"The first sheet reaches row {size.rows}, over the limit of {max_rows} rows for one "
+            f"import; split it into several files.",
+            field="file",
+            extra={"rows": size.rows, "max_rows": max_rows},
+        )
     return size

@@ -103,8 +103,9 @@ def make_user(db: AsyncEngine, app: Litestar, settings: Settings, password_hash:
 
     async def make(role: str, username: str | None = None, **scope: Any) -> dict[str, str]:
         async with write_session(db) as session:
-            user = User(username=username or f"{role}-{uuid.uuid4().hex[:6]}", password_hash=password_hash,
-                        role=role, **scope)
+            user = User(
+                username=username or f"{role}-{uuid.uuid4().hex[:6]}", password_hash=password_hash, role=role, **scope
+            )
             session.add(user)
             await session.flush()
         token = issue_token(app.state.jwt_auth, user, settings.token_ttl_minutes)

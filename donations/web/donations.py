@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations import funding, receipts
 from donations.models import Donor, Funding, Program, Receipt
-from donations.paper import render_receipt
+from donations.papers.receipt import render_receipt
 from donations.schemas import DonationIn, VoidIn
 from service import idempotency
 from service.auth import STAFF_READERS, allow
@@ -28,7 +28,16 @@ from service.errors import Problem
 from service.money import format_yuan
 from service.responses import pdf_response
 from service.web.console import (
-    STAFF, back_to, fetch_rows, form_struct, form_values, page_window, pager, render, texts, today,
+    STAFF,
+    back_to,
+    fetch_rows,
+    form_struct,
+    form_values,
+    page_window,
+    pager,
+    render,
+    texts,
+    today,
 )
 
 METHODS = ("bank_transfer", "cash", "cheque", "online", "other")
@@ -39,14 +48,23 @@ def query_int(request: Request[Any, Any, Any], name: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 12 else None
 
 
-async def _donation_list(request: Request[Any, Any, Any], session: AsyncSession, status: int = 200,
-                         error: str | None = None, values: dict[str, Any] | None = None) -> Template:
+async def _donation_list(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    status: int = 200,
+    error: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> Template:
     program_id, donor_id = query_int(request, "program_id"), query_int(request, "donor_id")
     offset = page_window(request)
-    query = (select(Funding, Donor.name, Program.name, Receipt.receipt_no)
-             .join(Donor, Donor.id == Funding.donor_id).join(Program, Program.id == Funding.program_id)
-             .outerjoin(Receipt, (Receipt.funding_id == Funding.id) & (Receipt.status == "issued"))
-             .where(Funding.kind == "donation").order_by(Funding.id.desc()))
+    query = (
+        select(Funding, Donor.name, Program.name, Receipt.receipt_no)
+        .join(Donor, Donor.id == Funding.donor_id)
+        .join(Program, Program.id == Funding.program_id)
+        .outerjoin(Receipt, (Receipt.funding_id == Funding.id) & (Receipt.status == "issued"))
+        .where(Funding.kind == "donation")
+        .order_by(Funding.id.desc())
+    )
     if program_id is not None:
         query = query.where(Funding.program_id == program_id)
     if donor_id is not None:
@@ -54,11 +72,31 @@ async def _donation_list(request: Request[Any, Any, Any], session: AsyncSession,
     rows, total = await fetch_rows(session, query, offset)
     donors = (await session.execute(select(Donor.id, Donor.name).order_by(Donor.id))).all()
     programs = (await session.execute(select(Program.id, Program.name).order_by(Program.id.desc()))).all()
-    return render(request, "donations.html", status, error=error, values=values or {}, donors=donors,
-                  programs=programs, methods=METHODS, today=today(request), idem=uuid.uuid4().hex,
-                  pager=pager(request, total, offset), items=[
-                      (f, donor, program, receipt_no, format_yuan(f.amount), format_yuan(f.allocated),
-                       format_yuan(f.amount - f.allocated)) for f, donor, program, receipt_no in rows])
+    return render(
+        request,
+        "donations.html",
+        status,
+        error=error,
+        values=values or {},
+        donors=donors,
+        programs=programs,
+        methods=METHODS,
+        today=today(request),
+        idem=uuid.uuid4().hex,
+        pager=pager(request, total, offset),
+        items=[
+            (
+                f,
+                donor,
+                program,
+                receipt_no,
+                format_yuan(f.amount),
+                format_yuan(f.allocated),
+                format_yuan(f.amount - f.allocated),
+            )
+            for f, donor, program, receipt_no in rows
+        ],
+    )
 
 
 @get("/console/donations", guards=[allow(*STAFF)])
@@ -67,8 +105,9 @@ async def donation_list(request: Request, db_session: NamedDependency[AsyncSessi
 
 
 def donation_in(values: dict[str, str]) -> DonationIn:
-    data: dict[str, Any] = {k: values[k] for k in ("donor_id", "program_id", "amount", "received_on", "method",
-                                                   "reference") if k in values}
+    data: dict[str, Any] = {
+        k: values[k] for k in ("donor_id", "program_id", "amount", "received_on", "method", "reference") if k in values
+    }
     if values.get("directed_student_ids"):
         ids = [x.strip() for x in values["directed_student_ids"].replace("，", ",").split(",") if x.strip()]
         data["directed_student_ids"] = ids
@@ -83,8 +122,9 @@ async def donation_record(request: Request, db_session: NamedDependency[AsyncSes
         key = idempotency.check_key(values.get("idem"))
         data = donation_in(values)
         if key is not None:
-            first = await idempotency.claim(db_session, "console-donation", key,
-                                            idempotency.request_hash(msgspec.json.encode(data)))
+            first = await idempotency.claim(
+                db_session, "console-donation", key, idempotency.request_hash(msgspec.json.encode(data))
+            )
             if first is not None:
                 return back_to(f"/console/receipts/{first[1]['receipt_no']}", "donation_recorded")
         _, receipt = await funding.add_donation(db_session, data, request.user, request.app.state.settings)
@@ -114,38 +154,44 @@ async def _scoped_receipt(request: Request[Any, Any, Any], session: AsyncSession
     return receipt
 
 
-async def receipt_page(request: Request[Any, Any, Any], session: AsyncSession, receipt_no: str, status: int = 200,
-                       error: str | None = None) -> Template:
+async def receipt_page(
+    request: Request[Any, Any, Any], session: AsyncSession, receipt_no: str, status: int = 200, error: str | None = None
+) -> Template:
     receipt = await _scoped_receipt(request, session, receipt_no)
     replaced_by = await session.scalar(select(Receipt.receipt_no).where(Receipt.replaces_no == receipt_no))
     return render(request, "receipt.html", status, error=error, r=receipt, f=receipt.fields, replaced_by=replaced_by)
 
 
 @get("/console/receipts/{receipt_no:str}", guards=[allow(*STAFF_READERS, "donor")])
-async def receipt_detail(request: Request, receipt_no: FromPath[str],
-                         db_session: NamedDependency[AsyncSession]) -> Template:
+async def receipt_detail(
+    request: Request, receipt_no: FromPath[str], db_session: NamedDependency[AsyncSession]
+) -> Template:
     return await receipt_page(request, db_session, receipt_no)
 
 
 @get("/console/receipts/{receipt_no:str}/pdf", guards=[allow(*STAFF_READERS, "donor")])
-async def receipt_pdf(request: Request, receipt_no: FromPath[str],
-                      db_session: NamedDependency[AsyncSession]) -> Response[bytes]:
+async def receipt_pdf(
+    request: Request, receipt_no: FromPath[str], db_session: NamedDependency[AsyncSession]
+) -> Response[bytes]:
     receipt = await _scoped_receipt(request, db_session, receipt_no)
     copy = await receipts.take_print(request.app.state.engine, receipt, request.user.actor)
     data = receipts.receipt_data(receipt, request.app.state.settings.public_url, copy)
-    return pdf_response(await anyio.to_thread.run_sync(render_receipt, data),
-                        f"{receipt_no}{'-副本' if copy else ''}.pdf")
+    return pdf_response(
+        await anyio.to_thread.run_sync(render_receipt, data), f"{receipt_no}{'-副本' if copy else ''}.pdf"
+    )
 
 
 @post("/console/receipts/{receipt_no:str}/void", guards=[allow("officer")])
-async def receipt_void(request: Request, receipt_no: FromPath[str],
-                       db_session: NamedDependency[AsyncSession]) -> Response[Any]:
+async def receipt_void(
+    request: Request, receipt_no: FromPath[str], db_session: NamedDependency[AsyncSession]
+) -> Response[Any]:
     values = await form_values(request)
     settings = request.app.state.settings
     try:
         reason = form_struct(VoidIn, {"reason": values.get("reason")}).reason
-        replacement = await receipts.void(db_session, receipt_no, reason, settings.today(),
-                                          request.user.actor, settings.secret_key)
+        replacement = await receipts.void(
+            db_session, receipt_no, reason, settings.today(), request.user.actor, settings.secret_key
+        )
     except Problem as exc:
         await db_session.rollback()
         return await receipt_page(request, db_session, receipt_no, exc.kind.status, texts(request).problem(exc))

@@ -15,7 +15,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations import funding, receipts, reports
-from donations.report_pdf import render_donor_report
+from donations.papers.reports import render_donor_report
 from service.auth import STAFF_READERS, allow
 from service.money import format_yuan
 from service.responses import pdf_response
@@ -41,14 +41,16 @@ async def donor_portal(request: Request, db_session: NamedDependency[AsyncSessio
 
 
 @get("/console/donors/{donor_id:int}", guards=[allow(*STAFF_READERS, "donor")])
-async def donor_report(request: Request, donor_id: FromPath[int],
-                       db_session: NamedDependency[AsyncSession]) -> Template:
+async def donor_report(
+    request: Request, donor_id: FromPath[int], db_session: NamedDependency[AsyncSession]
+) -> Template:
     return await donor_page(request, db_session, donor_id)
 
 
 @get("/console/donors/{donor_id:int}/report.pdf", guards=[allow(*STAFF_READERS, "donor")])
-async def donor_report_pdf(request: Request, donor_id: FromPath[int],
-                           db_session: NamedDependency[AsyncSession]) -> Response[bytes]:
+async def donor_report_pdf(
+    request: Request, donor_id: FromPath[int], db_session: NamedDependency[AsyncSession]
+) -> Response[bytes]:
     trace = await _trace(request, db_session, donor_id)
     settings = request.app.state.settings
     on = settings.today()

@@ -21,18 +21,29 @@ async def dashboard_figures(request: Request[Any, Any, Any], session: AsyncSessi
     """Donations received / allocated / unallocated."""
     received, allocated = await reports.donation_totals(session)
     t = texts(request)
-    bars = [Bar(getattr(t, f"bar_{key}"), fen, format_wan(fen)) for key, fen in
-            (("received", received), ("allocated", allocated), ("unallocated", received - allocated))]
-    return {"donations": {"received": format_yuan(received), "allocated": format_yuan(allocated),
-                          "unallocated": format_yuan(received - allocated)},
-            "donation_chart": bar_chart(bars, t.chart_donations, width=360)}
+    bars = [
+        Bar(getattr(t, f"bar_{key}"), fen, format_wan(fen))
+        for key, fen in (("received", received), ("allocated", allocated), ("unallocated", received - allocated))
+    ]
+    return {
+        "donations": {
+            "received": format_yuan(received),
+            "allocated": format_yuan(allocated),
+            "unallocated": format_yuan(received - allocated),
+        },
+        "donation_chart": bar_chart(bars, t.chart_donations, width=360),
+    }
 
 
 async def report_figures(request: Request[Any, Any, Any], session: AsyncSession) -> dict[str, Any]:
     """The grants paid in the year, by programme, and their total."""
     programs, total = await reports.annual(session, report_year(request))
-    return {"grants": [(name, t.persons, t.person_times, format_yuan(t.amount), t.poor_persons)
-                       for _, name, t in [*programs, (0, "", total)]]}
+    return {
+        "grants": [
+            (name, t.persons, t.person_times, format_yuan(t.amount), t.poor_persons)
+            for _, name, t in [*programs, (0, "", total)]
+        ]
+    }
 
 
 @get("/console/reports/grants.pdf", guards=[allow(*STAFF_READERS)])

@@ -17,17 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.imports.importer import ImportResult, import_contracts
 from loans.imports.job import JobRequest, get_job, start_job, view
-from loans.imports.template import XLSX_MEDIA_TYPE, measure
+from loans.imports.template import measure
 from loans.imports.workbooks import error_report, export_contracts, template_workbook
 from loans.lifecycle import LoanStatus
 from service.auth import STAFF_READERS, allow
 from service.errors import TOO_LARGE, Problem, problem_type
-from service.responses import xlsx_response
+from service.responses import XLSX_MEDIA_TYPE, xlsx_response
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_JSON_ERRORS = 1000  # the JSON answer lists this many; the annotated workbook marks them all
-INVALID_ROWS = problem_type("loan-import-invalid-rows", 422, "导入数据有误，未导入",
-                            "Invalid rows stopped the import")
+INVALID_ROWS = problem_type("loan-import-invalid-rows", 422, "导入数据有误，未导入", "Invalid rows stopped the import")
 JOBS = "/api/v1/loan-imports/jobs"
 
 
@@ -38,12 +37,18 @@ def stopped_problem(result: ImportResult) -> Problem:
         f"（或选择只导入正确的行）。",
         f"{result.invalid} of {result.rows} rows are invalid; nothing was imported. Fix them and upload again "
         f"(or import the valid rows only).",
-        field="file", extra=result.summary(MAX_JSON_ERRORS))
+        field="file",
+        extra=result.summary(MAX_JSON_ERRORS),
+    )
 
 
 def too_large() -> Problem:
-    return Problem(TOO_LARGE, "上传文件超过 20 MB，请分成几个文件导入。",
-                   "The file is over 20 MB; split it into several files.", field="file")
+    return Problem(
+        TOO_LARGE,
+        "上传文件超过 20 MB，请分成几个文件导入。",
+        "The file is over 20 MB; split it into several files.",
+        field="file",
+    )
 
 
 @dataclass
@@ -55,23 +60,34 @@ class LoanImportController(Controller):
     path = "/api/v1/loan-imports"
     tags = ["loans"]
 
-    @get("/template", guards=[allow("officer", "reviewer", "auditor")],
-         summary="The contract import template (.xlsx) with a 说明 sheet", media_type=XLSX_MEDIA_TYPE)
+    @get(
+        "/template",
+        guards=[allow("officer", "reviewer", "auditor")],
+        summary="The contract import template (.xlsx) with a 说明 sheet",
+        media_type=XLSX_MEDIA_TYPE,
+    )
     async def template(self) -> Response[bytes]:
         return xlsx_response(template_workbook(), "贷款合同导入模板.xlsx")
 
-    @post("/", guards=[allow("officer")], status_code=200,
-          summary="Import existing contracts and students from the template (.xlsx, multipart field `file`)",
-          description="Every row is checked; 422 with the list of errors (row, column, message) when any row "
-                      "is invalid and nothing is written, unless valid_only. dry_run checks without writing. "
-                      "format=xlsx returns the upload annotated with its errors instead of JSON. A sheet wider "
-                      "than the template is 422 (sheet-too-wide), one taller than ZIZHU_IMPORT_MAX_ROWS 413 "
-                      "(sheet-too-tall), before it is loaded. A JSON import of more than "
-                      "ZIZHU_IMPORT_BACKGROUND_ROWS rows answers 202 with a job to poll (Location).")
+    @post(
+        "/",
+        guards=[allow("officer")],
+        status_code=200,
+        summary="Import existing contracts and students from the template (.xlsx, multipart field `file`)",
+        description="Every row is checked; 422 with the list of errors (row, column, message) when any row "
+        "is invalid and nothing is written, unless valid_only. dry_run checks without writing. "
+        "format=xlsx returns the upload annotated with its errors instead of JSON. A sheet wider "
+        "than the template is 422 (sheet-too-wide), one taller than ZIZHU_IMPORT_MAX_ROWS 413 "
+        "(sheet-too-tall), before it is loaded. A JSON import of more than "
+        "ZIZHU_IMPORT_BACKGROUND_ROWS rows answers 202 with a job to poll (Location).",
+    )
     async def upload(
-        self, data: Annotated[ImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-        db_session: NamedDependency[AsyncSession], request: Request,
-        valid_only: FromQuery[bool] = False, dry_run: FromQuery[bool] = False,
+        self,
+        data: Annotated[ImportUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        db_session: NamedDependency[AsyncSession],
+        request: Request,
+        valid_only: FromQuery[bool] = False,
+        dry_run: FromQuery[bool] = False,
         format: FromQuery[Literal["json", "xlsx"]] = "json",
     ) -> Response[Any]:
         content = await data.file.read()
@@ -81,13 +97,32 @@ class LoanImportController(Controller):
         name = Path(data.file.filename or "upload.xlsx").name
         rows = await anyio.to_thread.run_sync(measure, content, settings.import_max_rows)
         if format == "json" and rows > settings.import_background_rows + 1:  # the header row besides
-            job = await start_job(request.app.state.engine, JobRequest(
-                content, name, user.id, user.actor, settings.secret_key, valid_only, dry_run,
-                settings.import_max_rows, rows))
+            job = await start_job(
+                request.app.state.engine,
+                JobRequest(
+                    content,
+                    name,
+                    user.id,
+                    user.actor,
+                    settings.secret_key,
+                    valid_only,
+                    dry_run,
+                    settings.import_max_rows,
+                    rows,
+                ),
+            )
             return Response(content=view(job), status_code=202, headers={"Location": f"{JOBS}/{job.id}"})
-        result = await import_contracts(db_session, content, filename=name, user_id=user.id, actor=user.actor,
-                                        secret=settings.secret_key, valid_only=valid_only, dry_run=dry_run,
-                                        max_rows=settings.import_max_rows)
+        result = await import_contracts(
+            db_session,
+            content,
+            filename=name,
+            user_id=user.id,
+            actor=user.actor,
+            secret=settings.secret_key,
+            valid_only=valid_only,
+            dry_run=dry_run,
+            max_rows=settings.import_max_rows,
+        )
         if format == "xlsx":
             counts = {f"X-Zizhu-Import-{k}": str(getattr(result, k)) for k in ("rows", "invalid", "imported")}
             report = await anyio.to_thread.run_sync(error_report, content, result.errors, settings.import_max_rows)
@@ -96,8 +131,11 @@ class LoanImportController(Controller):
             raise stopped_problem(result)
         return Response(content=result.summary(MAX_JSON_ERRORS), status_code=200)
 
-    @get("/jobs/{job_id:int}", guards=[allow(*STAFF_READERS)],
-         summary="A background import: status (queued, running, done, failed), progress, result or problem")
+    @get(
+        "/jobs/{job_id:int}",
+        guards=[allow(*STAFF_READERS)],
+        summary="A background import: status (queued, running, done, failed), progress, result or problem",
+    )
     async def job(self, job_id: FromPath[int], db_session: NamedDependency[AsyncSession]) -> dict[str, Any]:
         return view(await get_job(db_session, job_id))
 
@@ -106,11 +144,18 @@ class LoanExportController(Controller):
     path = "/api/v1/loan-exports"
     tags = ["loans"]
 
-    @get("/contracts.xlsx", guards=[allow(*STAFF_READERS)],
-         summary="All contracts as .xlsx (ID numbers and phones masked)", media_type=XLSX_MEDIA_TYPE)
-    async def contracts(self, db_session: NamedDependency[AsyncSession],
-                        academic_year: FromQuery[int | None] = None,
-                        status: FromQuery[LoanStatus | None] = None) -> Response[bytes]:
+    @get(
+        "/contracts.xlsx",
+        guards=[allow(*STAFF_READERS)],
+        summary="All contracts as .xlsx (ID numbers and phones masked)",
+        media_type=XLSX_MEDIA_TYPE,
+    )
+    async def contracts(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        academic_year: FromQuery[int | None] = None,
+        status: FromQuery[LoanStatus | None] = None,
+    ) -> Response[bytes]:
         content = await export_contracts(db_session, academic_year, status.value if status else None)
         suffix = f"-{academic_year}" if academic_year else ""
         return xlsx_response(content, f"贷款合同{suffix}.xlsx")

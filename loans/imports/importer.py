@@ -19,7 +19,6 @@ from typing import Any
 import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans.applications import policy_rows
 from loans.imports.lookups import database_rules
 from loans.imports.rows import (
     PolicyCheck,
@@ -31,6 +30,7 @@ from loans.imports.rows import (
 )
 from loans.imports.template import DEFAULT_MAX_ROWS, FIELDS, RowError, Sheet
 from loans.imports.write import Plans, write
+from loans.origination.applications import policy_rows
 from service import audit
 
 
@@ -56,11 +56,20 @@ class ImportResult:
 
     def summary(self, max_errors: int | None = None) -> dict[str, Any]:
         shown = self.errors if max_errors is None else self.errors[:max_errors]
-        return {"file": self.file, "rows": self.rows, "valid": self.valid, "invalid": self.invalid,
-                "imported": self.imported, "students_created": self.students_created,
-                "co_borrowers_created": self.co_borrowers_created, "payouts": self.payouts,
-                "dry_run": self.dry_run, "valid_only": self.valid_only, "errors_total": len(self.errors),
-                "errors": [e.as_dict() for e in shown]}
+        return {
+            "file": self.file,
+            "rows": self.rows,
+            "valid": self.valid,
+            "invalid": self.invalid,
+            "imported": self.imported,
+            "students_created": self.students_created,
+            "co_borrowers_created": self.co_borrowers_created,
+            "payouts": self.payouts,
+            "dry_run": self.dry_run,
+            "valid_only": self.valid_only,
+            "errors_total": len(self.errors),
+            "errors": [e.as_dict() for e in shown],
+        }
 
 
 def file_digest(source: bytes | Path) -> str:
@@ -82,9 +91,19 @@ def check_rows(sheet: Sheet, rows: list[Row], errors: list[RowError], policy: Po
     return plans
 
 
-async def import_contracts(session: AsyncSession, source: bytes | Path, *, filename: str, user_id: int,
-                           actor: str, secret: str, valid_only: bool = False, dry_run: bool = False,
-                           progress: Progress | None = None, max_rows: int = DEFAULT_MAX_ROWS) -> ImportResult:
+async def import_contracts(
+    session: AsyncSession,
+    source: bytes | Path,
+    *,
+    filename: str,
+    user_id: int,
+    actor: str,
+    secret: str,
+    valid_only: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> ImportResult:
     """Check a contract spreadsheet and, when it passes (or `valid_only`), write it in the caller's transaction.
     File-level problems (not a workbook, too large, wrong columns, no rows) raise Problem. `progress` is called
     from a worker thread too."""
@@ -113,10 +132,24 @@ async def import_contracts(session: AsyncSession, source: bytes | Path, *, filen
             progress("writing", done, len(good))
 
     result.students_created, result.co_borrowers_created, result.payouts = await write(
-        session, good, plans, known, user_id, secret, written)
+        session, good, plans, known, user_id, secret, written
+    )
     result.imported = len(good)
-    await audit.record(session, actor, "import", "loan_import", result.digest, None, {
-        "rows": result.rows, "imported": result.imported, "students_created": result.students_created,
-        "co_borrowers_created": result.co_borrowers_created, "payouts": result.payouts,
-        "skipped": result.invalid, "file": filename})
+    await audit.record(
+        session,
+        actor,
+        "import",
+        "loan_import",
+        result.digest,
+        None,
+        {
+            "rows": result.rows,
+            "imported": result.imported,
+            "students_created": result.students_created,
+            "co_borrowers_created": result.co_borrowers_created,
+            "payouts": result.payouts,
+            "skipped": result.invalid,
+            "file": filename,
+        },
+    )
     return result

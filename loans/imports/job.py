@@ -31,15 +31,28 @@ STALE_AFTER = timedelta(minutes=10)  # no progress for this long: the process ru
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 # The job's lifecycle: every status write goes through `move`, which allows only these edges.
-TRANSITIONS: dict[str, frozenset[str]] = {QUEUED: frozenset({RUNNING, FAILED}), RUNNING: frozenset({DONE, FAILED}),
-                                          DONE: frozenset(), FAILED: frozenset()}
+TRANSITIONS: dict[str, frozenset[str]] = {
+    QUEUED: frozenset({RUNNING, FAILED}),
+    RUNNING: frozenset({DONE, FAILED}),
+    DONE: frozenset(),
+    FAILED: frozenset(),
+}
 
 
 # Its row is its own record (progress, result, problem): edges checked by service.lifecycle, no audit record.
 JOB_LIFECYCLE = Lifecycle(
-    entity="loan_import_job", name_zh="导入任务", name_en="An import job", edges=TRANSITIONS, audited=False,
-    labels={QUEUED: ("排队中", "queued"), RUNNING: ("导入中", "running"), DONE: ("已完成", "done"),
-            FAILED: ("失败", "failed")})
+    entity="loan_import_job",
+    name_zh="导入任务",
+    name_en="An import job",
+    edges=TRANSITIONS,
+    audited=False,
+    labels={
+        QUEUED: ("排队中", "queued"),
+        RUNNING: ("导入中", "running"),
+        DONE: ("已完成", "done"),
+        FAILED: ("失败", "failed"),
+    },
+)
 
 
 class ImportJob(Base):
@@ -68,17 +81,32 @@ async def move(session: AsyncSession, job_id: int, current: str, new: str, **val
     """The one status write: `current` -> `new` when the table allows it (and the job is still `current`)."""
     if not JOB_LIFECYCLE.allows(current, new):
         raise JobTransitionError(f"an import job cannot go from {current} to {new}")
-    await move_all(session, JOB_LIFECYCLE, ImportJob, new, where=[ImportJob.id == job_id], from_states=[current],
-                   values={"updated_at": utcnow(), **values})
+    await move_all(
+        session,
+        JOB_LIFECYCLE,
+        ImportJob,
+        new,
+        where=[ImportJob.id == job_id],
+        from_states=[current],
+        values={"updated_at": utcnow(), **values},
+    )
 
 
 def view(job: ImportJob, now: datetime | None = None) -> dict[str, Any]:
     stale = job.status in (QUEUED, RUNNING) and (now or utcnow()) - job.updated_at > STALE_AFTER
-    return {"id": job.id, "status": job.status, "file": job.file, "dry_run": job.dry_run,
-            "valid_only": job.valid_only, "stale": stale,
-            "progress": {"phase": job.phase, "done": job.done, "total": job.total},
-            "result": job.result, "problem": job.problem,
-            "created_at": job.created_at.isoformat(), "updated_at": job.updated_at.isoformat()}
+    return {
+        "id": job.id,
+        "status": job.status,
+        "file": job.file,
+        "dry_run": job.dry_run,
+        "valid_only": job.valid_only,
+        "stale": stale,
+        "progress": {"phase": job.phase, "done": job.done, "total": job.total},
+        "result": job.result,
+        "problem": job.problem,
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+    }
 
 
 async def get_job(session: AsyncSession, job_id: int) -> ImportJob:
@@ -107,8 +135,13 @@ _RUNNING: set[asyncio.Task[None]] = set()  # held here so that a running job is 
 async def start_job(engine: AsyncEngine, request: JobRequest) -> ImportJob:
     """Record the job (committed before it starts) and start it in this process."""
     async with write_session(engine) as session:
-        job = ImportJob(file=request.filename, created_by=request.user_id, dry_run=request.dry_run,
-                        valid_only=request.valid_only, total=request.rows)
+        job = ImportJob(
+            file=request.filename,
+            created_by=request.user_id,
+            dry_run=request.dry_run,
+            valid_only=request.valid_only,
+            total=request.rows,
+        )
         session.add(job)
         await session.flush()
     task = asyncio.create_task(run_job(engine, job.id, request))
@@ -128,8 +161,11 @@ async def run_job(engine: AsyncEngine, job_id: int, request: JobRequest) -> None
         if progress != saved:
             saved.update(progress)
             async with write_session(engine) as session:
-                await session.execute(update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == RUNNING)
-                                      .values(updated_at=utcnow(), **saved))
+                await session.execute(
+                    update(ImportJob)
+                    .where(ImportJob.id == job_id, ImportJob.status == RUNNING)
+                    .values(updated_at=utcnow(), **saved)
+                )
 
     async def keep_saving() -> None:
         while True:
@@ -143,16 +179,32 @@ async def run_job(engine: AsyncEngine, job_id: int, request: JobRequest) -> None
     try:
         async with write_session(engine) as session:
             result = await import_contracts(
-                session, request.source, filename=request.filename, user_id=request.user_id, actor=request.actor,
-                secret=request.secret, valid_only=request.valid_only, dry_run=request.dry_run, progress=report,
-                max_rows=request.max_rows)
+                session,
+                request.source,
+                filename=request.filename,
+                user_id=request.user_id,
+                actor=request.actor,
+                secret=request.secret,
+                valid_only=request.valid_only,
+                dry_run=request.dry_run,
+                progress=report,
+                max_rows=request.max_rows,
+            )
         outcome = (FAILED if result.stopped else DONE), {"result": result.summary(MAX_JOB_ERRORS)}
     except Problem as problem:
         outcome = FAILED, {"problem": problem_body(problem)}
     except Exception:
         log.exception("import job %s failed", job_id)
-        outcome = FAILED, {"problem": problem_body(Problem(
-            INTERNAL, "导入时发生系统错误，未导入任何数据。", "The import failed; nothing was imported."))}
+        outcome = (
+            FAILED,
+            {
+                "problem": problem_body(
+                    Problem(
+                        INTERNAL, "导入时发生系统错误，未导入任何数据。", "The import failed; nothing was imported."
+                    )
+                )
+            },
+        )
     finally:
         saver.cancel()
     async with write_session(engine) as session:
@@ -161,8 +213,15 @@ async def run_job(engine: AsyncEngine, job_id: int, request: JobRequest) -> None
 
 def problem_body(problem: Problem) -> dict[str, Any]:
     kind = problem.kind
-    return {**problem.extra, "type": f"/problems/{kind.slug}", "status": kind.status, "title": kind.title_zh,
-            "detail_zh": problem.detail_zh, "detail_en": problem.detail_en, "field": problem.field}
+    return {
+        **problem.extra,
+        "type": f"/problems/{kind.slug}",
+        "status": kind.status,
+        "title": kind.title_zh,
+        "detail_zh": problem.detail_zh,
+        "detail_en": problem.detail_en,
+        "field": problem.field,
+    }
 
 
 __all__ = ["ImportJob", "ImportResult", "JobRequest", "get_job", "move", "start_job", "view"]

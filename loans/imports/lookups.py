@@ -38,10 +38,12 @@ def _queries(postgresql: bool) -> dict[str, Any]:
         "students": select(Student.id_number, Student.id, Student.name).where(keys(Student.id_number)),
         "co_borrowers": select(CoBorrower.id_number, CoBorrower.id, CoBorrower.name).where(keys(CoBorrower.id_number)),
         "live_loans": select(Loan.student_id, Loan.academic_year, Loan.contract_no).where(keys(Loan.student_id), live),
-        "co_on_live": select(CoBorrower.id_number).join(Loan, Loan.co_borrower_id == CoBorrower.id)
-                      .where(keys(CoBorrower.id_number), live),
-        "borrowing": select(Student.id_number).join(Loan, Loan.student_id == Student.id)
-                     .where(keys(Student.id_number), live),
+        "co_on_live": select(CoBorrower.id_number)
+        .join(Loan, Loan.co_borrower_id == CoBorrower.id)
+        .where(keys(CoBorrower.id_number), live),
+        "borrowing": select(Student.id_number)
+        .join(Loan, Loan.student_id == Student.id)
+        .where(keys(Student.id_number), live),
     }
 
 
@@ -54,7 +56,9 @@ async def lookup(session: AsyncSession, name: str, keys: Iterable[Any]) -> list[
     if not values:
         return []
     postgresql = session.bind.dialect.name == "postgresql"  # type: ignore[union-attr]
-    return list(await session.execute(_QUERIES[postgresql][name], {"keys": values if postgresql else json.dumps(values)}))
+    return list(
+        await session.execute(_QUERIES[postgresql][name], {"keys": values if postgresql else json.dumps(values)})
+    )
 
 
 @dataclass
@@ -70,39 +74,69 @@ async def database_rules(session: AsyncSession, sheet: Sheet, rows: list[Row], e
     for the write."""
     student_ids = {r.id_number for r in rows}
     co_ids = {r.co_id_number for r in rows}
-    known = Known({n: (i, name) for n, i, name in await lookup(session, "students", student_ids)},
-                  {n: (i, name) for n, i, name in await lookup(session, "co_borrowers", co_ids)})
-    taken = {n for n, in await lookup(session, "taken", (r.contract_no for r in rows))}
-    registered = {c for c, in await lookup(session, "universities", (r.university_code for r in rows))}
-    live = {(sid, year): number or "未签合同" for sid, year, number in
-            await lookup(session, "live_loans", (sid for sid, _ in known.students.values()))}
-    students_who_co = {n for n, in await lookup(session, "co_on_live", student_ids)}
-    co_who_borrow = {n for n, in await lookup(session, "borrowing", co_ids)}
+    known = Known(
+        {n: (i, name) for n, i, name in await lookup(session, "students", student_ids)},
+        {n: (i, name) for n, i, name in await lookup(session, "co_borrowers", co_ids)},
+    )
+    taken = {n for (n,) in await lookup(session, "taken", (r.contract_no for r in rows))}
+    registered = {c for (c,) in await lookup(session, "universities", (r.university_code for r in rows))}
+    live = {
+        (sid, year): number or "未签合同"
+        for sid, year, number in await lookup(session, "live_loans", (sid for sid, _ in known.students.values()))
+    }
+    students_who_co = {n for (n,) in await lookup(session, "co_on_live", student_ids)}
+    co_who_borrow = {n for (n,) in await lookup(session, "borrowing", co_ids)}
 
     def err(r: Row, name: str, zh: str, en: str) -> None:
         errors.append(sheet.error(r.row, name, zh, en))
 
     for r in rows:
         if r.contract_no in taken:
-            err(r, "contract_no", f"合同编号 {r.contract_no} 已存在于系统中", f"Contract {r.contract_no} exists already")
+            err(
+                r, "contract_no", f"合同编号 {r.contract_no} 已存在于系统中", f"Contract {r.contract_no} exists already"
+            )
         if r.university_code and r.university_code not in registered:
-            err(r, "university_code", f"院校代码 {r.university_code} 未登记，请先登记院校",
-                f"University {r.university_code} is not registered")
+            err(
+                r,
+                "university_code",
+                f"院校代码 {r.university_code} 未登记，请先登记院校",
+                f"University {r.university_code} is not registered",
+            )
         student = known.students.get(r.id_number) if r.id_number else None
         if student and r.name and student[1] != r.name:
-            err(r, "name", f"该身份证号已登记为学生“{student[1]}”，与“{r.name}”不一致",
-                "The ID number is registered under another name")
+            err(
+                r,
+                "name",
+                f"该身份证号已登记为学生“{student[1]}”，与“{r.name}”不一致",
+                "The ID number is registered under another name",
+            )
         if student and r.academic_year and (student[0], r.academic_year) in live:
-            err(r, "academic_year", f"该生 {r.academic_year} 学年已有贷款（{live[(student[0], r.academic_year)]}）",
-                f"The student has a loan for {r.academic_year} already")
+            err(
+                r,
+                "academic_year",
+                f"该生 {r.academic_year} 学年已有贷款（{live[(student[0], r.academic_year)]}）",
+                f"The student has a loan for {r.academic_year} already",
+            )
         if r.id_number in students_who_co:
-            err(r, "id_number", "该学生是系统中他人贷款的共同借款人，不能再作为借款人",
-                "The student is a co-borrower of another loan")
+            err(
+                r,
+                "id_number",
+                "该学生是系统中他人贷款的共同借款人，不能再作为借款人",
+                "The student is a co-borrower of another loan",
+            )
         co = known.co_borrowers.get(r.co_id_number) if r.co_id_number else None
         if co and r.co_name and co[1] != r.co_name:
-            err(r, "co_name", f"该身份证号已登记为共同借款人“{co[1]}”，与“{r.co_name}”不一致",
-                "The co-borrower's ID number is registered under another name")
+            err(
+                r,
+                "co_name",
+                f"该身份证号已登记为共同借款人“{co[1]}”，与“{r.co_name}”不一致",
+                "The co-borrower's ID number is registered under another name",
+            )
         if r.co_id_number in co_who_borrow:
-            err(r, "co_id_number", "共同借款人本人在系统中有助学贷款，不能担任共同借款人",
-                "The co-borrower is a borrower in the system")
+            err(
+                r,
+                "co_id_number",
+                "共同借款人本人在系统中有助学贷款，不能担任共同借款人",
+                "The co-borrower is a borrower in the system",
+            )
     return known

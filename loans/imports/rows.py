@@ -109,7 +109,7 @@ class RowTyping:
         width, sheet = self.width, self.sheet
         numbers = [number for number, _ in block]
         # calamine pads every row to the sheet's width; other callers may not.
-        cells = list(zip(*(v if len(v) >= width else [*v, *[""] * (width - len(v))] for _, v in block)))
+        cells = list(zip(*(v if len(v) >= width else [*v, *[""] * (width - len(v))] for _, v in block), strict=False))
         typed: list[list[Any]] = []
         found: list[tuple[int, int, CellError]] = []  # (row number, column position, error)
         for position, (index, column, seen) in enumerate(self.plan):
@@ -133,8 +133,10 @@ class RowTyping:
                 out[i] = None
             typed.append(out)
         found.sort(key=lambda f: f[:2])
-        errors.extend(sheet.error(number, self.plan[position][1].field, e.message_zh, e.message_en)
-                      for number, position, e in found)
+        errors.extend(
+            sheet.error(number, self.plan[position][1].field, e.message_zh, e.message_en)
+            for number, position, e in found
+        )
         return list(map(Row, numbers, *typed))
 
 
@@ -165,8 +167,9 @@ def no_rows() -> Problem:
     return Problem(BAD_FILE, "文件只有表头，没有数据行。", "The file has a header row but no data rows.", field="file")
 
 
-def read_rows(source: bytes | Path, progress: Progress | None = None,
-              max_rows: int = DEFAULT_MAX_ROWS) -> tuple[Sheet, list[Row], list[RowError]]:
+def read_rows(
+    source: bytes | Path, progress: Progress | None = None, max_rows: int = DEFAULT_MAX_ROWS
+) -> tuple[Sheet, list[Row], list[RowError]]:
     """Open, check the header, type every cell and apply the rules within a row. No database."""
     sheet = read_sheet(source, max_rows)
     rows: list[Row] = []
@@ -187,6 +190,7 @@ def read_rows(source: bytes | Path, progress: Progress | None = None,
 
 def row_rules(sheet: Sheet, r: Row, errors: list[RowError]) -> None:
     """Rules within one row; a field found wrong is cleared so that later rules skip it."""
+
     def bad(name: str, zh: str, en: str) -> None:
         errors.append(sheet.error(r.row, name, zh, en))
         setattr(r, name, None)
@@ -194,13 +198,25 @@ def row_rules(sheet: Sheet, r: Row, errors: list[RowError]) -> None:
     if r.enrolled_on and r.expected_graduation and r.expected_graduation <= r.enrolled_on:
         bad("expected_graduation", "预计毕业日期须晚于入学日期", "Expected graduation must be after enrolment")
     # The academic year (1 September to 31 August) must overlap the studies.
-    if r.academic_year and r.enrolled_on and r.expected_graduation and not (
-            r.enrolled_on <= date(r.academic_year + 1, 8, 31) and r.expected_graduation >= date(r.academic_year, 9, 1)):
-        bad("academic_year", f"贷款学年 {r.academic_year} 不在该生在读期间（{r.enrolled_on} 至 {r.expected_graduation}）",
-            f"Academic year {r.academic_year} is outside the student's studies")
+    if (
+        r.academic_year
+        and r.enrolled_on
+        and r.expected_graduation
+        and not (
+            r.enrolled_on <= date(r.academic_year + 1, 8, 31) and r.expected_graduation >= date(r.academic_year, 9, 1)
+        )
+    ):
+        bad(
+            "academic_year",
+            f"贷款学年 {r.academic_year} 不在该生在读期间（{r.enrolled_on} 至 {r.expected_graduation}）",
+            f"Academic year {r.academic_year} is outside the student's studies",
+        )
     if r.signed_on and r.academic_year and not r.academic_year - 1 <= r.signed_on.year <= r.academic_year + 1:
-        bad("signed_on", f"签约日期 {r.signed_on} 与贷款学年 {r.academic_year} 不符",
-            f"Signing date {r.signed_on} does not fit academic year {r.academic_year}")
+        bad(
+            "signed_on",
+            f"签约日期 {r.signed_on} 与贷款学年 {r.academic_year} 不符",
+            f"Signing date {r.signed_on} does not fit academic year {r.academic_year}",
+        )
     if r.receipt_amount is not None and r.principal is not None and r.receipt_amount > r.principal:
         bad("receipt_amount", "回执金额不能超过合同金额", "The receipt amount cannot exceed the principal")
     if r.disbursed_on and r.signed_on and r.disbursed_on < r.signed_on:
@@ -232,8 +248,9 @@ class PolicyCheck:
         return self._once(contract_terms, signed_on, graduation_year)  # type: ignore[no-any-return]
 
 
-def policy_rules(sheet: Sheet, rows: list[Row], policy: PolicyCheck,
-                 errors: list[RowError]) -> dict[int, tuple[tuple[int, int], ContractTerms]]:
+def policy_rules(
+    sheet: Sheet, rows: list[Row], policy: PolicyCheck, errors: list[RowError]
+) -> dict[int, tuple[tuple[int, int], ContractTerms]]:
     """The limit in force for each row's academic year and level, and its terms; by row number."""
     found: dict[int, tuple[tuple[int, int], ContractTerms]] = {}
     for r in rows:
@@ -244,19 +261,35 @@ def policy_rules(sheet: Sheet, rows: list[Row], policy: PolicyCheck,
             if isinstance(limits, PolicyError):
                 errors.append(sheet.error(r.row, "academic_year", limits.message_zh, limits.message_en))
             elif p % 100:
-                errors.append(sheet.error(r.row, "principal", f"合同金额 {format_yuan(p)} 元须为整元",
-                                          f"The principal {format_yuan(p)} must be whole yuan"))
+                errors.append(
+                    sheet.error(
+                        r.row,
+                        "principal",
+                        f"合同金额 {format_yuan(p)} 元须为整元",
+                        f"The principal {format_yuan(p)} must be whole yuan",
+                    )
+                )
             elif p > limits.maximum:
                 hi = limits.rows[1]
-                errors.append(sheet.error(
-                    r.row, "principal",
-                    f"{r.academic_year} 学年{LEVEL_LABELS[r.level]}学生每年贷款上限为 {format_yuan(limits.maximum)} 元"
-                    f"（依据：{hi.source}），合同金额 {format_yuan(p)} 元超出",
-                    f"The limit for a {r.level.replace('_', ' ')} student in academic year {r.academic_year} is "
-                    f"{format_yuan(limits.maximum)} yuan (policy row {hi.id}); {format_yuan(p)} is over it"))
+                errors.append(
+                    sheet.error(
+                        r.row,
+                        "principal",
+                        f"{r.academic_year} 学年{LEVEL_LABELS[r.level]}学生每年贷款上限为 {format_yuan(limits.maximum)} 元"
+                        f"（依据：{hi.source}），合同金额 {format_yuan(p)} 元超出",
+                        f"The limit for a {r.level.replace('_', ' ')} student in academic year {r.academic_year} is "
+                        f"{format_yuan(limits.maximum)} yuan (policy row {hi.id}); {format_yuan(p)} is over it",
+                    )
+                )
             elif p < limits.minimum:
-                errors.append(sheet.error(r.row, "principal", f"每学年贷款金额不低于 {format_yuan(limits.minimum)} 元",
-                                          f"The minimum is {format_yuan(limits.minimum)} yuan a year"))
+                errors.append(
+                    sheet.error(
+                        r.row,
+                        "principal",
+                        f"每学年贷款金额不低于 {format_yuan(limits.minimum)} 元",
+                        f"The minimum is {format_yuan(limits.minimum)} yuan a year",
+                    )
+                )
             else:
                 limit_ids = (limits.rows[0].id, limits.rows[1].id)
         if r.signed_on and r.expected_graduation:
@@ -302,11 +335,18 @@ def cross_rules(sheet: Sheet, rows: list[Row], errors: list[RowError]) -> None:
         for r in group:
             zh, en = _rows_text([o.row for o in group if o is not r])
             if key[0] == "contract_no":
-                errors.append(sheet.error(r.row, "contract_no", f"合同编号与第 {zh} 行重复",
-                                          f"Same contract number as row {en}"))
+                errors.append(
+                    sheet.error(r.row, "contract_no", f"合同编号与第 {zh} 行重复", f"Same contract number as row {en}")
+                )
             else:
-                errors.append(sheet.error(r.row, "academic_year", f"同一学生同一学年只能有一笔贷款，与第 {zh} 行重复",
-                                          f"One loan per student and academic year; also in row {en}"))
+                errors.append(
+                    sheet.error(
+                        r.row,
+                        "academic_year",
+                        f"同一学生同一学年只能有一笔贷款，与第 {zh} 行重复",
+                        f"One loan per student and academic year; also in row {en}",
+                    )
+                )
     if odd:
         named: dict[tuple[str, str], list[Row]] = defaultdict(list)
         for r in rows:
@@ -317,11 +357,22 @@ def cross_rules(sheet: Sheet, rows: list[Row], errors: list[RowError]) -> None:
             name_field, who = ("name", "学生") if id_field == "id_number" else ("co_name", "共同借款人")
             names = "、".join(dict.fromkeys(getattr(r, name_field) for r in group if getattr(r, name_field)))
             for r in group:
-                errors.append(sheet.error(r.row, name_field, f"同一{who}身份证号在文件中有不同姓名：{names}",
-                                          f"The same {id_field} appears with different names"))
+                errors.append(
+                    sheet.error(
+                        r.row,
+                        name_field,
+                        f"同一{who}身份证号在文件中有不同姓名：{names}",
+                        f"The same {id_field} appears with different names",
+                    )
+                )
     for r in rows:
         cid = r.co_id_number
         if cid is not None and cid in borrowers and cid != r.id_number:
-            errors.append(sheet.error(r.row, "co_id_number",
-                                      f"共同借款人本人是借款学生（第 {borrowers[cid]} 行），借款人不能担任共同借款人",
-                                      f"The co-borrower is a borrower in row {borrowers[cid]}"))
+            errors.append(
+                sheet.error(
+                    r.row,
+                    "co_id_number",
+                    f"共同借款人本人是借款学生（第 {borrowers[cid]} 行），借款人不能担任共同借款人",
+                    f"The co-borrower is a borrower in row {borrowers[cid]}",
+                )
+            )

@@ -27,19 +27,23 @@ from service.money import MoneyFormatError, parse_yuan
 from service.problems import Problem, problem_type
 from service.registry import vocabulary
 from service.registry.provinces import normalize_province
-from service.responses import XLSX_MEDIA_TYPE
 from service.uploads import check_sheet_size, zip_bomb
 
 REPORT_HEADER = "错误说明"  # the column our error report adds; ignored when the report is uploaded again
 BAD_FILE = problem_type("loan-import-file", 422, "导入文件无法读取", "The import file cannot be used")
-BAD_COLUMNS = problem_type("loan-import-columns", 422, "导入文件的列与模板不符",
-                           "The columns do not match the template")
+BAD_COLUMNS = problem_type(
+    "loan-import-columns", 422, "导入文件的列与模板不符", "The columns do not match the template"
+)
 
 # The sheet's words for the codes come from the one vocabulary (service.registry.vocabulary); the template also
 # reads a few synonyms clerks type (高职, 硕士, 博士).
 LEVEL_LABELS = vocabulary.LEVELS_ZH
-LEVELS = {**{zh: code for code, zh in LEVEL_LABELS.items()}, "高职": "junior_college", "硕士": "graduate",
-          "博士": "graduate"}
+LEVELS = {
+    **{zh: code for code, zh in LEVEL_LABELS.items()},
+    "高职": "junior_college",
+    "硕士": "graduate",
+    "博士": "graduate",
+}
 CATEGORY_LABELS = vocabulary.CATEGORIES_ZH
 CATEGORIES = {zh: code for code, zh in CATEGORY_LABELS.items()}
 RELATIONSHIP_LABELS = vocabulary.RELATIONSHIPS_ZH
@@ -74,15 +78,17 @@ def text(limit: int) -> Callable[[Any], str]:
         if len(value) > limit:
             raise CellError(f"内容过长（最多 {limit} 个字）", f"Too long (at most {limit} characters)")
         return value
+
     return parse
 
 
 def id_number(value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise CellError("身份证号被 Excel 存成了数字，末位的 X 和最后几位数字已经丢失，无法恢复；"
-                        "请把该列设为“文本”格式后重新录入",
-                        "The ID number was stored by Excel as a number, which loses its last digits and any "
-                        "trailing X; format the column as text and enter it again")
+        raise CellError(
+            "身份证号被 Excel 存成了数字，末位的 X 和最后几位数字已经丢失，无法恢复；请把该列设为“文本”格式后重新录入",
+            "The ID number was stored by Excel as a number, which loses its last digits and any "
+            "trailing X; format the column as text and enter it again",
+        )
     try:
         return normalize_id_number(str(value))
     except IdentityError as exc:
@@ -113,8 +119,11 @@ def _choice(mapping: dict[str, str], what_zh: str, what_en: str) -> Callable[[An
         key = str(value).strip()
         found = mapping.get(key) or (key if key in codes else None)
         if found is None:
-            raise CellError(f"{what_zh}“{key}”无效，应为：{allowed}", f"Unknown {what_en} {key!r}; use one of {allowed}")
+            raise CellError(
+                f"{what_zh}“{key}”无效，应为：{allowed}", f"Unknown {what_en} {key!r}; use one of {allowed}"
+            )
         return found
+
     return parse
 
 
@@ -129,8 +138,10 @@ def categories(value: Any) -> tuple[str, ...]:
             continue
         code = CATEGORIES.get(part) or (part if part in CATEGORY_LABELS else None)
         if code is None:
-            raise CellError(f"困难类别“{part}”无效，应为：{'、'.join(CATEGORIES)}（多个用“、”分隔）",
-                            f"Unknown hardship category {part!r}; use {'/'.join(CATEGORIES)} separated by 、")
+            raise CellError(
+                f"困难类别“{part}”无效，应为：{'、'.join(CATEGORIES)}（多个用“、”分隔）",
+                f"Unknown hardship category {part!r}; use {'/'.join(CATEGORIES)} separated by 、",
+            )
         found.add(code)
     return tuple(sorted(found))
 
@@ -155,7 +166,9 @@ def academic_year(value: Any) -> int:
     if n is None and isinstance(value, str) and (m := _YEAR_TEXT.fullmatch(value.strip())):
         n = int(m[1]) if m[2] is None or int(m[2]) == int(m[1]) + 1 else None
     if n is None or not 2000 <= n <= 2100:
-        raise CellError(f"贷款学年“{value}”应为四位年份，如 2024", f"Academic year {value!r} must be a year such as 2024")
+        raise CellError(
+            f"贷款学年“{value}”应为四位年份，如 2024", f"Academic year {value!r} must be a year such as 2024"
+        )
     return n
 
 
@@ -184,8 +197,10 @@ def a_date(value: Any) -> date:
         if m:
             found = _date_or_none(int(m[1]), int(m[2]), int(m[3]))
     if found is None or not 1950 <= found.year <= 2100:
-        raise CellError(f"日期“{value}”无法识别，请写成 2024-09-01 或设为日期格式",
-                        f"Date {value!r} not understood; write 2024-09-01 or use a date cell")
+        raise CellError(
+            f"日期“{value}”无法识别，请写成 2024-09-01 或设为日期格式",
+            f"Date {value!r} not understood; write 2024-09-01 or use a date cell",
+        )
     return found
 
 
@@ -214,8 +229,10 @@ def contract_no(value: Any) -> str:
         return s  # the usual case, and one a cell per row: the pattern also bounds the length
     s = _contract_text(value)
     if not _CONTRACT_NO.fullmatch(s):
-        raise CellError("合同编号只能包含字母、数字和 - _ / ( )，最长 32 位",
-                        "A contract number may hold letters, digits and - _ / ( ), at most 32")
+        raise CellError(
+            "合同编号只能包含字母、数字和 - _ / ( )，最长 32 位",
+            "A contract number may hold letters, digits and - _ / ( ), at most 32",
+        )
     return s
 
 
@@ -240,16 +257,30 @@ COLUMNS: tuple[Column, ...] = (
     Column("学制(年)", "study_years", study_years, True, "1 到 8 的整数", "4"),
     Column("入学日期", "enrolled_on", a_date, True, "日期，如 2024-09-01、2024/9/1、20240901", "2024-09-01"),
     Column("预计毕业日期", "expected_graduation", a_date, True, "日期，须晚于入学日期", "2028-06-30"),
-    Column("困难类别", "categories", categories, False,
-           "建档立卡、低保、特困供养、孤儿、残疾、其他；多个用“、”或“；”分隔；可空", "建档立卡、低保"),
+    Column(
+        "困难类别",
+        "categories",
+        categories,
+        False,
+        "建档立卡、低保、特困供养、孤儿、残疾、其他；多个用“、”或“；”分隔；可空",
+        "建档立卡、低保",
+    ),
     Column("共同借款人姓名", "co_name", text(50), True, "父母或法定监护人", "张大山"),
-    Column("共同借款人身份证号", "co_id_number", id_number, True, "18 位；不能是学生本人，不能是其他贷款的借款学生",
-           "11010519491231002X"),
+    Column(
+        "共同借款人身份证号",
+        "co_id_number",
+        id_number,
+        True,
+        "18 位；不能是学生本人，不能是其他贷款的借款学生",
+        "11010519491231002X",
+    ),
     Column("共同借款人手机号", "co_phone", phone, True, "11 位大陆手机号", "13912345678"),
     Column("与学生关系", "relationship", relationship, True, "父亲、母亲、监护人、配偶、其他", "父亲"),
     Column("贷款学年", "academic_year", academic_year, True, "学年开始的年份，如 2024（2024-2025 学年）", "2024"),
     Column("合同金额(元)", "principal", money, True, "整元，不超过该学年该学历层次的额度", "16000"),
-    Column("合同编号", "contract_no", contract_no, True, "唯一；本系统格式为 县代码-年份-6位序号", "150430-2024-000001"),
+    Column(
+        "合同编号", "contract_no", contract_no, True, "唯一；本系统格式为 县代码-年份-6位序号", "150430-2024-000001"
+    ),
     Column("签约日期", "signed_on", a_date, True, "日期；该日须有生效的利率与期限政策", "2024-09-20"),
     Column("回执金额(元)", "receipt_amount", money, False, "高校回执的学费和住宿费，不超过合同金额；可空", "6000"),
     Column("放款日期", "disbursed_on", a_date, False, "日期，不早于签约日期；可空（未放款）", "2024-11-20"),
@@ -268,8 +299,14 @@ class RowError:
     message_en: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "header": self.header, "field": self.field,
-                "message_zh": self.message_zh, "message_en": self.message_en}
+        return {
+            "row": self.row,
+            "column": self.column,
+            "header": self.header,
+            "field": self.field,
+            "message_zh": self.message_zh,
+            "message_en": self.message_en,
+        }
 
 
 def _norm_header(value: Any) -> str:
@@ -330,23 +367,30 @@ def open_workbook(source: bytes | Path, max_rows: int = DEFAULT_MAX_ROWS) -> Cal
     if not head:
         raise _file_problem("上传的文件是空的。", "The uploaded file is empty.")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _file_problem("这是旧版 Excel 97-2003（.xls）文件，请在 Excel 中“另存为” .xlsx 后再导入。",
-                            "This is an old Excel 97-2003 (.xls) file; save it as .xlsx and import that.")
+        raise _file_problem(
+            "这是旧版 Excel 97-2003（.xls）文件，请在 Excel 中“另存为” .xlsx 后再导入。",
+            "This is an old Excel 97-2003 (.xls) file; save it as .xlsx and import that.",
+        )
     if not head.startswith(b"PK\x03\x04"):
-        raise _file_problem("文件不是 Excel 工作簿（.xlsx），请使用下载的模板填写后上传。",
-                            "The file is not an Excel workbook (.xlsx); fill in the downloadable template.")
+        raise _file_problem(
+            "文件不是 Excel 工作簿（.xlsx），请使用下载的模板填写后上传。",
+            "The file is not an Excel workbook (.xlsx); fill in the downloadable template.",
+        )
     if zip_bomb(source):
-        raise _file_problem("文件解压后过大，不像是正常的 Excel 工作簿，已拒绝。请分批导入。",
-                            "The file unpacks to too much (or is compressed suspiciously well): refused. "
-                            "Split it into smaller files.")
+        raise _file_problem(
+            "文件解压后过大，不像是正常的 Excel 工作簿，已拒绝。请分批导入。",
+            "The file unpacks to too much (or is compressed suspiciously well): refused. Split it into smaller files.",
+        )
     measure(source, max_rows)
     try:
         if isinstance(source, bytes):
             return CalamineWorkbook.from_filelike(io.BytesIO(source))
         return CalamineWorkbook.from_path(str(source))
     except Exception:  # calamine raises its own types for broken zips, missing parts, bad XML
-        raise _file_problem("文件已损坏或不是 Excel 工作簿（.xlsx），无法读取。",
-                            "The file is damaged or is not an Excel workbook (.xlsx).") from None
+        raise _file_problem(
+            "文件已损坏或不是 Excel 工作簿（.xlsx），无法读取。",
+            "The file is damaged or is not an Excel workbook (.xlsx).",
+        ) from None
 
 
 def read_sheet(source: bytes | Path, max_rows: int = DEFAULT_MAX_ROWS) -> Sheet:
@@ -394,15 +438,30 @@ def read_sheet(source: bytes | Path, max_rows: int = DEFAULT_MAX_ROWS) -> Sheet:
             columns[column.field] = index
     missing = [c.header for c in COLUMNS if c.field not in columns]
     if missing or unknown or repeated:
-        zh = "；".join(part for part in (
-            missing and "缺少列：" + "、".join(missing), unknown and "模板中没有的列：" + "、".join(unknown),
-            repeated and "重复的列：" + "、".join(repeated)) if part)
-        en = "; ".join(part for part in (
-            missing and f"{len(missing)} column(s) missing", unknown and f"{len(unknown)} unknown column(s)",
-            repeated and f"{len(repeated)} repeated column(s)") if part)
-        raise Problem(BAD_COLUMNS, f"第 {header_row} 行的表头与模板不符（{zh}）。请使用下载的模板。",
-                      f"The header row {header_row} does not match the template ({en}).", field="file",
-                      extra={"missing": missing, "unknown": unknown, "repeated": repeated})
+        zh = "；".join(
+            part
+            for part in (
+                missing and "缺少列：" + "、".join(missing),
+                unknown and "模板中没有的列：" + "、".join(unknown),
+                repeated and "重复的列：" + "、".join(repeated),
+            )
+            if part
+        )
+        en = "; ".join(
+            part
+            for part in (
+                missing and f"{len(missing)} column(s) missing",
+                unknown and f"{len(unknown)} unknown column(s)",
+                repeated and f"{len(repeated)} repeated column(s)",
+            )
+            if part
+        )
+        raise Problem(
+            BAD_COLUMNS,
+            f"第 {header_row} 行的表头与模板不符（{zh}）。请使用下载的模板。",
+            f"The header row {header_row} does not match the template ({en}).",
+            field="file",
+            extra={"missing": missing, "unknown": unknown, "repeated": repeated},
+        )
     total = (sheet.end[0] + 1) if sheet.end else header_row
     return Sheet(sheet.name, header_row, first_col, columns, total, rows, leading[:header_row], report_col)
-

@@ -75,8 +75,14 @@ def template_workbook() -> bytes:
             ws.column_dimensions[letter].number_format = "yyyy-mm-dd"
         if c.field in ("level", "relationship"):
             options = ["专科", "本科", "研究生"] if c.field == "level" else list(RELATIONSHIPS)
-            check = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=False,
-                                   error="请从下拉列表中选择", errorTitle="取值无效", showErrorMessage=True)
+            check = DataValidation(
+                type="list",
+                formula1='"' + ",".join(options) + '"',
+                allow_blank=False,
+                error="请从下拉列表中选择",
+                errorTitle="取值无效",
+                showErrorMessage=True,
+            )
             check.add(f"{letter}2:{letter}100000")
             ws.add_data_validation(check)
     ws.freeze_panes = "A2"
@@ -85,13 +91,15 @@ def template_workbook() -> bytes:
     for c in COLUMNS:
         notes.append([c.header, "是" if c.required else "否", c.help_zh, c.example])
     notes.append([])
-    for line in ("每行一份合同（一个学生一个学年一笔）；同一学生多个学年请分行填写，学生信息保持一致。",
-                 "第一个工作表为数据表，只保留表头一行，从第 2 行起填写数据；请勿增删或改名列。",
-                 "身份证号、手机号、合同编号请保持“文本”格式，以免 Excel 把身份证号末位 X 和后几位数字丢掉。",
-                 "日期可写成 2024-09-01、2024/9/1 或 20240901，也可以使用 Excel 日期格式。",
-                 "金额以元为单位，最多两位小数；合同金额须为整元，且不超过该学年、该学历层次的贷款额度。",
-                 "填写放款日期的合同导入后为“在校”状态；只有回执金额为“高校已回执”；都不填为“已签合同”。",
-                 "任何一行有误时整份文件都不会导入；系统返回错误清单，或标注了错误的工作簿（红色单元格，批注为原因）。"):
+    for line in (
+        "每行一份合同（一个学生一个学年一笔）；同一学生多个学年请分行填写，学生信息保持一致。",
+        "第一个工作表为数据表，只保留表头一行，从第 2 行起填写数据；请勿增删或改名列。",
+        "身份证号、手机号、合同编号请保持“文本”格式，以免 Excel 把身份证号末位 X 和后几位数字丢掉。",
+        "日期可写成 2024-09-01、2024/9/1 或 20240901，也可以使用 Excel 日期格式。",
+        "金额以元为单位，最多两位小数；合同金额须为整元，且不超过该学年、该学历层次的贷款额度。",
+        "填写放款日期的合同导入后为“在校”状态；只有回执金额为“高校已回执”；都不填为“已签合同”。",
+        "任何一行有误时整份文件都不会导入；系统返回错误清单，或标注了错误的工作簿（红色单元格，批注为原因）。",
+    ):
         notes.append([line])
     for cell in notes[1]:
         cell.font = Font(bold=True)
@@ -144,22 +152,62 @@ def error_report(source: bytes | Path, errors: list[RowError], max_rows: int = D
     return _save(wb)
 
 
-EXPORT_COLUMNS = (("合同编号", 20), ("学生姓名", 10), ("学生身份证号", 21), ("学生手机号", 14), ("院校代码", 10),
-                  ("学历层次", 9), ("困难类别", 14), ("贷款学年", 9), ("合同金额(元)", 14), ("签约日期", 12),
-                  ("利率(%)", 9), ("期限(年)", 9), ("到期日", 12), ("贴息截止日", 12), ("回执金额(元)", 14),
-                  ("放款日期", 12), ("状态", 10), ("共同借款人姓名", 14), ("共同借款人身份证号", 21),
-                  ("与学生关系", 10), ("来源", 8))
+EXPORT_COLUMNS = (
+    ("合同编号", 20),
+    ("学生姓名", 10),
+    ("学生身份证号", 21),
+    ("学生手机号", 14),
+    ("院校代码", 10),
+    ("学历层次", 9),
+    ("困难类别", 14),
+    ("贷款学年", 9),
+    ("合同金额(元)", 14),
+    ("签约日期", 12),
+    ("利率(%)", 9),
+    ("期限(年)", 9),
+    ("到期日", 12),
+    ("贴息截止日", 12),
+    ("回执金额(元)", 14),
+    ("放款日期", 12),
+    ("状态", 10),
+    ("共同借款人姓名", 14),
+    ("共同借款人身份证号", 21),
+    ("与学生关系", 10),
+    ("来源", 8),
+)
 
 
-async def export_contracts(session: AsyncSession, academic_year: int | None = None,
-                           status: str | None = None) -> bytes:
+async def export_contracts(session: AsyncSession, academic_year: int | None = None, status: str | None = None) -> bytes:
     """Every signed contract as a workbook, identifiers masked, streamed from the database in chunks."""
-    query = (select(Loan.contract_no, Student.name, Student.id_number, Student.phone, Student.university_code,
-                    Student.level, Student.categories, Loan.academic_year, Loan.amount, Loan.signed_on, Loan.rate,
-                    Loan.term_years, Loan.maturity_date, Loan.subsidy_end, Loan.receipt_amount, Loan.disbursed_on,
-                    Loan.status, CoBorrower.name, CoBorrower.id_number, Loan.co_borrower_relationship, Loan.imported)
-             .join(Student, Student.id == Loan.student_id).join(CoBorrower, CoBorrower.id == Loan.co_borrower_id)
-             .where(Loan.contract_no.is_not(None)).order_by(Loan.contract_no))
+    query = (
+        select(
+            Loan.contract_no,
+            Student.name,
+            Student.id_number,
+            Student.phone,
+            Student.university_code,
+            Student.level,
+            Student.categories,
+            Loan.academic_year,
+            Loan.amount,
+            Loan.signed_on,
+            Loan.rate,
+            Loan.term_years,
+            Loan.maturity_date,
+            Loan.subsidy_end,
+            Loan.receipt_amount,
+            Loan.disbursed_on,
+            Loan.status,
+            CoBorrower.name,
+            CoBorrower.id_number,
+            Loan.co_borrower_relationship,
+            Loan.imported,
+        )
+        .join(Student, Student.id == Loan.student_id)
+        .join(CoBorrower, CoBorrower.id == Loan.co_borrower_id)
+        .where(Loan.contract_no.is_not(None))
+        .order_by(Loan.contract_no)
+    )
     if academic_year is not None:
         query = query.where(Loan.academic_year == academic_year)
     if status:
@@ -184,13 +232,54 @@ async def export_contracts(session: AsyncSession, academic_year: int | None = No
         return cell
 
     def append(chunk: list[Any]) -> None:
-        for (number, name, id_no, phone, uni, level, cats, year, amount, signed, rate, term, maturity,
-             subsidy_end, receipt, disbursed, status_, co_name, co_id, rel, imported) in chunk:
-            ws.append([number, name, mask_id_number(id_no), mask_phone(phone), uni, LEVEL_LABELS.get(level, level),
-                       "、".join(CATEGORY_LABELS.get(c, c) for c in cats or []), year, yuan(amount), signed,
-                       rate, term, maturity, subsidy_end, yuan(receipt), disbursed,
-                       LABELS_ZH.get(LoanStatus(status_), status_), co_name, mask_id_number(co_id),
-                       RELATIONSHIP_LABELS.get(rel, rel), "导入" if imported else "系统"])
+        for (
+            number,
+            name,
+            id_no,
+            phone,
+            uni,
+            level,
+            cats,
+            year,
+            amount,
+            signed,
+            rate,
+            term,
+            maturity,
+            subsidy_end,
+            receipt,
+            disbursed,
+            status_,
+            co_name,
+            co_id,
+            rel,
+            imported,
+        ) in chunk:
+            ws.append(
+                [
+                    number,
+                    name,
+                    mask_id_number(id_no),
+                    mask_phone(phone),
+                    uni,
+                    LEVEL_LABELS.get(level, level),
+                    "、".join(CATEGORY_LABELS.get(c, c) for c in cats or []),
+                    year,
+                    yuan(amount),
+                    signed,
+                    rate,
+                    term,
+                    maturity,
+                    subsidy_end,
+                    yuan(receipt),
+                    disbursed,
+                    LABELS_ZH.get(LoanStatus(status_), status_),
+                    co_name,
+                    mask_id_number(co_id),
+                    RELATIONSHIP_LABELS.get(rel, rel),
+                    "导入" if imported else "系统",
+                ]
+            )
 
     # openpyxl takes ~50 µs a row: in a worker thread, chunk by chunk, so a 100,000-contract export
     # does not hold up every other request for half a minute.
@@ -198,5 +287,3 @@ async def export_contracts(session: AsyncSession, academic_year: int | None = No
     async for chunk in stream.partitions():
         await anyio.to_thread.run_sync(append, chunk)
     return await anyio.to_thread.run_sync(_save, wb)
-
-

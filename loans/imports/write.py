@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans.check_code import check_code
 from loans.imports.lookups import Known
 from loans.imports.rows import Row
 from loans.lifecycle import LoanStatus
 from loans.models import ContractCounter, Loan, LoanPayout
+from loans.origination.check_code import check_code
 from loans.policy import ContractTerms
 from service.bulk import bulk_insert, reserve_ids
 from service.db import utcnow
@@ -26,27 +26,89 @@ from service.registry.models import CoBorrower, Student
 BATCH = 10_000  # loans built and inserted together
 Plans = dict[int, tuple[tuple[int, int], ContractTerms]]  # row number -> (limit policy ids, terms)
 _OUR_NUMBER = re.compile(r"[0-9]{6}-[0-9]{4}-[0-9]{6}")  # loans.contracts.contract_number's format
-STUDENT_COLS = ("id", "name", "id_number", "phone", "address", "household_province", "household_county", "categories",
-                 "university_code", "level", "study_years", "enrolled_on", "expected_graduation", "version",
-                 "created_at", "updated_at")
+STUDENT_COLS = (
+    "id",
+    "name",
+    "id_number",
+    "phone",
+    "address",
+    "household_province",
+    "household_county",
+    "categories",
+    "university_code",
+    "level",
+    "study_years",
+    "enrolled_on",
+    "expected_graduation",
+    "version",
+    "created_at",
+    "updated_at",
+)
 CO_COLS = ("id", "name", "id_number", "phone", "created_at", "updated_at")
-LOAN_COLS = ("id", "student_id", "academic_year", "amount", "co_borrower_id", "co_borrower_relationship", "status",
-              "prepared_by", "decided_by", "decided_at", "reason", "limit_policy_ids", "contract_no", "signed_on",
-              "rate", "lpr", "spread_bp", "term_years", "maturity_date", "grace_years", "subsidy_end",
-              "graduation_year", "contract_policy_ids", "check_code", "receipt_amount", "receipt_by", "receipt_at",
-              "disbursed_on", "imported", "version", "created_at", "updated_at")
+LOAN_COLS = (
+    "id",
+    "student_id",
+    "academic_year",
+    "amount",
+    "co_borrower_id",
+    "co_borrower_relationship",
+    "status",
+    "prepared_by",
+    "decided_by",
+    "decided_at",
+    "reason",
+    "limit_policy_ids",
+    "contract_no",
+    "signed_on",
+    "rate",
+    "lpr",
+    "spread_bp",
+    "term_years",
+    "maturity_date",
+    "grace_years",
+    "subsidy_end",
+    "graduation_year",
+    "contract_policy_ids",
+    "check_code",
+    "receipt_amount",
+    "receipt_by",
+    "receipt_at",
+    "disbursed_on",
+    "imported",
+    "version",
+    "created_at",
+    "updated_at",
+)
 PAYOUT_COLS = ("loan_id", "payee", "payee_ref", "amount", "paid_on", "created_at")
 
 
-
-INSERTS = {"students": (insert(Student.__table__), STUDENT_COLS),
-           "co_borrowers": (insert(CoBorrower.__table__), CO_COLS),
-           "loans": (insert(Loan.__table__), LOAN_COLS), "loan_payouts": (insert(LoanPayout.__table__), PAYOUT_COLS)}
+INSERTS = {
+    "students": (insert(Student.__table__), STUDENT_COLS),
+    "co_borrowers": (insert(CoBorrower.__table__), CO_COLS),
+    "loans": (insert(Loan.__table__), LOAN_COLS),
+    "loan_payouts": (insert(LoanPayout.__table__), PAYOUT_COLS),
+}
 
 
 def student_record(sid: int, r: Row, now: datetime) -> tuple[Any, ...]:
-    return (sid, r.name, r.id_number, r.phone, None, r.household_province, r.household_county, r.categories or (),
-            r.university_code, r.level, r.study_years, r.enrolled_on, r.expected_graduation, 1, now, now)
+    return (
+        sid,
+        r.name,
+        r.id_number,
+        r.phone,
+        None,
+        r.household_province,
+        r.household_county,
+        r.categories or (),
+        r.university_code,
+        r.level,
+        r.study_years,
+        r.enrolled_on,
+        r.expected_graduation,
+        1,
+        now,
+        now,
+    )
 
 
 def co_borrower_record(cid: int, r: Row, now: datetime) -> tuple[Any, ...]:
@@ -56,9 +118,16 @@ def co_borrower_record(cid: int, r: Row, now: datetime) -> tuple[Any, ...]:
 _STATUSES = (LoanStatus.CONTRACTED.value, LoanStatus.RECEIPT_CONFIRMED.value, LoanStatus.IN_SCHOOL.value)
 
 
-def loan_columns(rows: list[Row], loan_ids: list[int], plans: Plans,
-                 codes: list[str], student_id: dict[str, int], co_id: dict[str, int], user_id: int,
-                 now: datetime) -> tuple[list[list[Any]], list[list[Any]]]:
+def loan_columns(
+    rows: list[Row],
+    loan_ids: list[int],
+    plans: Plans,
+    codes: list[str],
+    student_id: dict[str, int],
+    co_id: dict[str, int],
+    user_id: int,
+    now: datetime,
+) -> tuple[list[list[Any]], list[list[Any]]]:
     """The loans of rows that passed every rule (so have all their required fields), and their payouts, column by
     column in LOAN_COLS and PAYOUT_COLS order (service.bulk takes them so): a column the same for every row is one
     list repeated, the rest one comprehension each, and no tuple is built per row."""
@@ -72,17 +141,39 @@ def loan_columns(rows: list[Row], loan_ids: list[int], plans: Plans,
     students = [student_id[r.id_number] for r in rows]
     principals = [r.principal for r in rows]
     loans = [
-        loan_ids, students, [r.academic_year for r in rows], principals, [co_id[r.co_id_number] for r in rows],
+        loan_ids,
+        students,
+        [r.academic_year for r in rows],
+        principals,
+        [co_id[r.co_id_number] for r in rows],
         [r.relationship for r in rows],
-        [statuses[2 if d else 1 if h else 0] for d, h in zip(disbursed, has_receipt)],
-        [user_id] * n, [user_id] * n, [now] * n, [None] * n, [ids for ids, _ in taken],
-        [r.contract_no for r in rows], [r.signed_on for r in rows],
-        [t.rate for t in terms], [t.lpr for t in terms], [t.spread_bp for t in terms], [t.term_years for t in terms],
-        [t.maturity_date for t in terms], [t.grace_years for t in terms], [t.subsidy_end for t in terms],
+        [statuses[2 if d else 1 if h else 0] for d, h in zip(disbursed, has_receipt, strict=False)],
+        [user_id] * n,
+        [user_id] * n,
+        [now] * n,
+        [None] * n,
+        [ids for ids, _ in taken],
+        [r.contract_no for r in rows],
+        [r.signed_on for r in rows],
+        [t.rate for t in terms],
+        [t.lpr for t in terms],
+        [t.spread_bp for t in terms],
+        [t.term_years for t in terms],
+        [t.maturity_date for t in terms],
+        [t.grace_years for t in terms],
+        [t.subsidy_end for t in terms],
         [r.expected_graduation.year for r in rows],  # type: ignore[union-attr]
-        [t.policy_ids for t in terms], codes, receipts,
-        [user_id if h else None for h in has_receipt], [now if h else None for h in has_receipt], disbursed,
-        [True] * n, [1] * n, [now] * n, [now] * n]
+        [t.policy_ids for t in terms],
+        codes,
+        receipts,
+        [user_id if h else None for h in has_receipt],
+        [now if h else None for h in has_receipt],
+        disbursed,
+        [True] * n,
+        [1] * n,
+        [now] * n,
+        [now] * n,
+    ]
     payouts: list[list[Any]] = [[], [], [], [], [], []]
     loan_id, payee, payee_ref, amount, paid_on, _ = payouts
     for i, day in enumerate(disbursed):
@@ -107,8 +198,13 @@ def loan_columns(rows: list[Row], loan_ids: list[int], plans: Plans,
     return loans, payouts
 
 
-async def _insert(session: AsyncSession, table: str, records: list[tuple[Any, ...]] | None = None, *,
-                  by_column: list[list[Any]] | None = None) -> None:
+async def _insert(
+    session: AsyncSession,
+    table: str,
+    records: list[tuple[Any, ...]] | None = None,
+    *,
+    by_column: list[list[Any]] | None = None,
+) -> None:
     statement, columns = INSERTS[table]
     await bulk_insert(session, statement, columns, records, by_column=by_column)
 
@@ -124,27 +220,43 @@ def _latest(rows: list[Row], key: str) -> dict[str, Row]:
     return out
 
 
-async def _people(session: AsyncSession, rows: list[Row], key: str, known: dict[str, tuple[int, str]], model: Any,
-                  table: str, record: Callable[[int, Row, datetime], tuple[Any, ...]], now: datetime) -> dict[str, int]:
+async def _people(
+    session: AsyncSession,
+    rows: list[Row],
+    key: str,
+    known: dict[str, tuple[int, str]],
+    model: Any,
+    table: str,
+    record: Callable[[int, Row, datetime], tuple[Any, ...]],
+    now: datetime,
+) -> dict[str, int]:
     """Ids of everyone in the rows by ID number, the new ones inserted (with their latest row's facts)."""
     new = [r for number, r in _latest(rows, key).items() if number not in known]
     ids = await reserve_ids(session, model.__table__, len(new))  # taken up front: nothing is read back
-    await _insert(session, table, [record(i, r, now) for i, r in zip(ids, new)])
+    await _insert(session, table, [record(i, r, now) for i, r in zip(ids, new, strict=False)])
     found = {number: i for number, (i, _) in known.items()}
-    found.update(zip((getattr(r, key) for r in new), ids))
+    found.update(zip((getattr(r, key) for r in new), ids, strict=False))
     return found
 
 
-async def write(session: AsyncSession, rows: list[Row], plans: Plans, known: Known, user_id: int, secret: str,
-                progress: Callable[[int], None] | None = None) -> tuple[int, int, int]:
+async def write(
+    session: AsyncSession,
+    rows: list[Row],
+    plans: Plans,
+    known: Known,
+    user_id: int,
+    secret: str,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, int, int]:
     """Insert the rows' people, loans and payouts; (students created, co-borrowers created, payouts)."""
     now = utcnow()
     student_id = await _people(session, rows, "id_number", known.students, Student, "students", student_record, now)
-    co_id = await _people(session, rows, "co_id_number", known.co_borrowers, CoBorrower, "co_borrowers",
-                          co_borrower_record, now)
+    co_id = await _people(
+        session, rows, "co_id_number", known.co_borrowers, CoBorrower, "co_borrowers", co_borrower_record, now
+    )
     payouts_written = 0
     for start in range(0, len(rows), BATCH):
-        batch = rows[start:start + BATCH]
+        batch = rows[start : start + BATCH]
         loan_ids = await reserve_ids(session, Loan.__table__, len(batch))
         codes = [check_code(secret, r.contract_no, r.id_number, r.principal, r.signed_on) for r in batch]
         loans, payouts = loan_columns(batch, loan_ids, plans, codes, student_id, co_id, user_id, now)
@@ -158,7 +270,7 @@ async def write(session: AsyncSession, rows: list[Row], plans: Plans, known: Kno
 
 
 def highest_numbers(numbers: Iterable[str]) -> dict[str, str]:
-    """"county-year" -> the highest of our contract numbers among them (zero-padded: text order works); numbers
+    """ "county-year" -> the highest of our contract numbers among them (zero-padded: text order works); numbers
     not of our form are left out."""
     highest: dict[str, str] = {}
     for number in filter(_OUR_NUMBER.fullmatch, numbers):

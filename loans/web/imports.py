@@ -40,20 +40,43 @@ async def import_upload(request: Request, db_session: NamedDependency[AsyncSessi
             raise Problem(UNPROCESSABLE, "请选择要导入的 Excel 文件。", "Choose the workbook to import.", field="file")
         content = await upload.read()
         if len(content) > MAX_UPLOAD_BYTES:
-            raise Problem(TOO_LARGE, "上传文件超过 20 MB，请分成几个文件导入。",
-                          "The file is over 20 MB; split it into several files.", field="file")
+            raise Problem(
+                TOO_LARGE,
+                "上传文件超过 20 MB，请分成几个文件导入。",
+                "The file is over 20 MB; split it into several files.",
+                field="file",
+            )
         user, settings = request.user, request.app.state.settings
         name = Path(upload.filename).name
         valid_only, dry_run = form.get("valid_only") == "on", form.get("dry_run") == "on"
         rows = await anyio.to_thread.run_sync(measure, content, settings.import_max_rows)
         if form.get("annotated") != "on" and rows > settings.import_background_rows + 1:
-            job = await start_job(request.app.state.engine, JobRequest(
-                content, name, user.id, user.actor, settings.secret_key, valid_only, dry_run,
-                settings.import_max_rows, rows))
+            job = await start_job(
+                request.app.state.engine,
+                JobRequest(
+                    content,
+                    name,
+                    user.id,
+                    user.actor,
+                    settings.secret_key,
+                    valid_only,
+                    dry_run,
+                    settings.import_max_rows,
+                    rows,
+                ),
+            )
             return Redirect(path=f"/console/import/jobs/{job.id}", status_code=303)
-        result = await import_contracts(db_session, content, filename=name, user_id=user.id, actor=user.actor,
-                                        secret=settings.secret_key, valid_only=valid_only, dry_run=dry_run,
-                                        max_rows=settings.import_max_rows)
+        result = await import_contracts(
+            db_session,
+            content,
+            filename=name,
+            user_id=user.id,
+            actor=user.actor,
+            secret=settings.secret_key,
+            valid_only=valid_only,
+            dry_run=dry_run,
+            max_rows=settings.import_max_rows,
+        )
     except Problem as exc:
         return render(request, "import.html", exc.kind.status, error=texts(request).problem(exc))
     # A stopped import is a 422: nothing was written, and the request's transaction is rolled back.
@@ -71,8 +94,14 @@ async def import_job(request: Request, db_session: NamedDependency[AsyncSession]
     summary = job["result"]
     result = ImportResult(digest="", **{k: v for k, v in summary.items() if k in _RESULT_FIELDS}) if summary else None
     errors = (summary or {}).get("errors", [])[:MAX_SHOWN_ERRORS]
-    return render(request, "import.html", job=job, result=result, errors=errors,
-                  refresh=job["status"] in ("queued", "running") and not job["stale"])
+    return render(
+        request,
+        "import.html",
+        job=job,
+        result=result,
+        errors=errors,
+        refresh=job["status"] in ("queued", "running") and not job["stale"],
+    )
 
 
 _RESULT_FIELDS = {"file", "rows", "valid", "invalid", "imported", "dry_run", "valid_only"}

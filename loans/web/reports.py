@@ -10,9 +10,10 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans import aging, default_rate, reports
 from loans.imports.workbooks import export_contracts
-from loans.report_answers import aging_answer, default_rate_answer, loans_answer, subsidy_answer
+from loans.reports import aging, default_rate
+from loans.reports import portfolio as reports
+from loans.reports.answers import aging_answer, default_rate_answer, loans_answer, subsidy_answer
 from service.auth import STAFF_READERS, allow
 from service.money import format_wan, format_yuan
 from service.responses import xlsx_response
@@ -31,22 +32,36 @@ async def dashboard_figures(request: Request[Any, Any, Any], session: AsyncSessi
     p = await reports.portfolio(session)
     rate = await overdue_rate(session, today(request))
     bars = [Bar(str(year), amount, format_wan(amount)) for year, _, amount in p.by_year]
-    return {"contracts": sum(p.by_status.values()), "by_status": p.by_status, "outstanding": format_yuan(p.outstanding),
-            "overdue_rate": f"{rate}%" if rate is not None else None,
-            "overdue_contracts": p.by_status.get("overdue", 0), "waiting": p.waiting,
-            "awaiting_receipt": p.by_status.get("contracted", 0),
-            "chart": bar_chart(bars, texts(request).chart_by_year)}
+    return {
+        "contracts": sum(p.by_status.values()),
+        "by_status": p.by_status,
+        "outstanding": format_yuan(p.outstanding),
+        "overdue_rate": f"{rate}%" if rate is not None else None,
+        "overdue_contracts": p.by_status.get("overdue", 0),
+        "waiting": p.waiting,
+        "awaiting_receipt": p.by_status.get("contracted", 0),
+        "chart": bar_chart(bars, texts(request).chart_by_year),
+    }
 
 
 async def report_figures(request: Request[Any, Any, Any], session: AsyncSession) -> dict[str, Any]:
     year, as_of = report_year(request), report_as_of(request)
     figures = await reports.loans_report(session, year)
-    return {"by_options": get_args(By), "rows": [
-        (key, t.students, t.contracts, format_yuan(t.amount)) for key, t in
-        (("academic_year", figures["year"]), ("of_which_poor", figures["registered_poor"]),
-         ("cumulative", figures["cumulative"]))],
-        "aging": [(r.label, r.contracts, format_yuan(r.principal), format_yuan(r.interest))
-                  for r in await aging.aging(session, as_of)]}
+    return {
+        "by_options": get_args(By),
+        "rows": [
+            (key, t.students, t.contracts, format_yuan(t.amount))
+            for key, t in (
+                ("academic_year", figures["year"]),
+                ("of_which_poor", figures["registered_poor"]),
+                ("cumulative", figures["cumulative"]),
+            )
+        ],
+        "aging": [
+            (r.label, r.contracts, format_yuan(r.principal), format_yuan(r.interest))
+            for r in await aging.aging(session, as_of)
+        ],
+    }
 
 
 @get("/console/reports/contracts.xlsx", guards=[allow(*STAFF_READERS)])

@@ -23,8 +23,9 @@ DUPLICATE_ID = problem_type("duplicate-id-number", 409, "身份证号已登记",
 def _province(value: str, field: str) -> str:
     short = normalize_province(value)
     if short is None:
-        raise Problem(UNPROCESSABLE, f"“{value}”不是省级行政区名称。", f"{value!r} is not a province of China.",
-                      field=field)
+        raise Problem(
+            UNPROCESSABLE, f"“{value}”不是省级行政区名称。", f"{value!r} is not a province of China.", field=field
+        )
     return short
 
 
@@ -49,18 +50,29 @@ def university_out(u: University) -> UniversityOut:
 def student_out(s: Any, tz: tzinfo) -> StudentOut:
     """The API's view of a student: identifiers masked, times in the centre's zone."""
     return StudentOut(
-        id=s.id, name=s.name, id_number=mask_id_number(s.id_number), phone=mask_phone(s.phone),
-        household_county=s.household_county, household_province=s.household_province,
-        categories=list(s.categories or []), university_code=s.university_code, level=s.level,
-        study_years=s.study_years, enrolled_on=s.enrolled_on, expected_graduation=s.expected_graduation,
-        address=s.address, version=s.version, created_at=s.created_at.astimezone(tz),
+        id=s.id,
+        name=s.name,
+        id_number=mask_id_number(s.id_number),
+        phone=mask_phone(s.phone),
+        household_county=s.household_county,
+        household_province=s.household_province,
+        categories=list(s.categories or []),
+        university_code=s.university_code,
+        level=s.level,
+        study_years=s.study_years,
+        enrolled_on=s.enrolled_on,
+        expected_graduation=s.expected_graduation,
+        address=s.address,
+        version=s.version,
+        created_at=s.created_at.astimezone(tz),
     )
 
 
 async def add_university(session: AsyncSession, data: UniversityIn, actor: str) -> University:
     if await session.get(University, data.code) is not None:
-        raise Problem(CONFLICT, f"院校代码 {data.code} 已存在。", f"University code {data.code} exists already.",
-                      field="code")
+        raise Problem(
+            CONFLICT, f"院校代码 {data.code} 已存在。", f"University code {data.code} exists already.", field="code"
+        )
     uni = University(code=data.code, name=data.name.strip(), province=_province(data.province, "province"))
     session.add(uni)
     await session.flush()
@@ -71,15 +83,23 @@ async def add_university(session: AsyncSession, data: UniversityIn, actor: str) 
 async def _university(session: AsyncSession, code: str, field: str = "university_code") -> University:
     uni = await session.get(University, code)
     if uni is None:
-        raise Problem(UNPROCESSABLE, f"院校代码 {code} 未登记，请先登记院校。",
-                      f"University {code} is not registered; register it first.", field=field)
+        raise Problem(
+            UNPROCESSABLE,
+            f"院校代码 {code} 未登记，请先登记院校。",
+            f"University {code} is not registered; register it first.",
+            field=field,
+        )
     return uni
 
 
 def _check_dates(enrolled_on: Any, expected_graduation: Any) -> None:
     if expected_graduation <= enrolled_on:
-        raise Problem(UNPROCESSABLE, "预计毕业日期须晚于入学日期。",
-                      "The expected graduation date must be after enrolment.", field="expected_graduation")
+        raise Problem(
+            UNPROCESSABLE,
+            "预计毕业日期须晚于入学日期。",
+            "The expected graduation date must be after enrolment.",
+            field="expected_graduation",
+        )
 
 
 async def add_student(session: AsyncSession, data: StudentIn, actor: str) -> Student:
@@ -89,13 +109,25 @@ async def add_student(session: AsyncSession, data: StudentIn, actor: str) -> Stu
     await _university(session, data.university_code)
     _check_dates(data.enrolled_on, data.expected_graduation)
     if await session.scalar(select(Student.id).where(Student.id_number == id_number)) is not None:
-        raise Problem(DUPLICATE_ID, f"身份证号 {mask_id_number(id_number)} 已登记为学生。",
-                      f"ID number {mask_id_number(id_number)} is registered already.", field="id_number")
+        raise Problem(
+            DUPLICATE_ID,
+            f"身份证号 {mask_id_number(id_number)} 已登记为学生。",
+            f"ID number {mask_id_number(id_number)} is registered already.",
+            field="id_number",
+        )
     student = Student(
-        name=data.name.strip(), id_number=id_number, phone=phone, address=data.address,
-        household_county=data.household_county.strip(), household_province=province,
-        categories=sorted(set(data.categories)), university_code=data.university_code, level=data.level,
-        study_years=data.study_years, enrolled_on=data.enrolled_on, expected_graduation=data.expected_graduation,
+        name=data.name.strip(),
+        id_number=id_number,
+        phone=phone,
+        address=data.address,
+        household_county=data.household_county.strip(),
+        household_province=province,
+        categories=sorted(set(data.categories)),
+        university_code=data.university_code,
+        level=data.level,
+        study_years=data.study_years,
+        enrolled_on=data.enrolled_on,
+        expected_graduation=data.expected_graduation,
     )
     session.add(student)
     await session.flush()
@@ -116,9 +148,13 @@ async def get_student(session: AsyncSession, student_id: int) -> Student:
 
 async def update_student(session: AsyncSession, student: Student, patch: StudentPatch, actor: str) -> Student:
     if patch.version != student.version:
-        raise Problem(VERSION_CONFLICT, "该学生信息已被他人修改，请刷新后重试。",
-                      f"Student {student.id} is at version {student.version}, not {patch.version}; reload and retry.",
-                      field="version", extra={"current_version": student.version})
+        raise Problem(
+            VERSION_CONFLICT,
+            "该学生信息已被他人修改，请刷新后重试。",
+            f"Student {student.id} is at version {student.version}, not {patch.version}; reload and retry.",
+            field="version",
+            extra={"current_version": student.version},
+        )
     before = audit.model_snapshot(student)
     changes: dict[str, Any] = {}
     if patch.phone is not None:

@@ -44,5 +44,8 @@ def level_zh(code: str) -> str:
 def labels(lang: str) -> dict[str, str]:
     """Every code of the three lists with its words in `lang` ("zh" or "en"), for a flat label table."""
     i = 0 if lang == "zh" else 1
-    return {code: words[i] for table in (LEVEL_LABELS, CATEGORY_LABELS, RELATIONSHIP_LABELS)
-            for code, words in table.items()}
+    return {
+        code: words[i]
+        for table in (LEVEL_LABELS, CATEGORY_LABELS, RELATIONSHIP_LABELS)
+        for code, words in table.items()
+    }

@@ -77,16 +77,22 @@ def session_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] == "http":
             connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
             encoded = connection.cookies.get(SESSION_COOKIE)
-            scope["user"] = (await user_from_token(connection.app.state.jwt_auth, encoded, connection)
-                             if encoded else None)
+            scope["user"] = (
+                await user_from_token(connection.app.state.jwt_auth, encoded, connection) if encoded else None
+            )
         await app(scope, receive, send)
 
     return middleware
 
 
 def csrf_middleware(settings: Settings) -> DefineMiddleware:
-    config = CSRFConfig(secret=settings.secret_key, cookie_name=CSRF_COOKIE, cookie_secure=secure_cookies(settings),
-                        cookie_httponly=True, cookie_samesite="lax")
+    config = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name=CSRF_COOKIE,
+        cookie_secure=secure_cookies(settings),
+        cookie_httponly=True,
+        cookie_samesite="lax",
+    )
     return DefineMiddleware(CSRFMiddleware, config=config)
 
 
@@ -121,14 +127,27 @@ def render(request: Request[Any, Any, Any], template: str, status_code: int = 20
     lang = choose_language(request)
     user = request.scope.get("user")
     settings = request.app.state.settings
-    response = Template(template_name=f"console/{template}", status_code=status_code, context={
-        "t": TEXTS[lang], "lang": lang, "html_lang": "en" if lang == "en" else "zh-CN", "user": user,
-        "nav": nav_for(console_of(request), user), "path": request.url.path, "centre": settings.centre_name,
-        "lang_links": _language_links(request), "back": _back_link(request),
-        "notice": _notice(request), **context})
+    response = Template(
+        template_name=f"console/{template}",
+        status_code=status_code,
+        context={
+            "t": TEXTS[lang],
+            "lang": lang,
+            "html_lang": "en" if lang == "en" else "zh-CN",
+            "user": user,
+            "nav": nav_for(console_of(request), user),
+            "path": request.url.path,
+            "centre": settings.centre_name,
+            "lang_links": _language_links(request),
+            "back": _back_link(request),
+            "notice": _notice(request),
+            **context,
+        },
+    )
     if request.query_params.get("lang") in LANGS:  # remember the switch
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="lax",
-                            secure=secure_cookies(settings))
+        response.set_cookie(
+            LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="lax", secure=secure_cookies(settings)
+        )
     return response
 
 
@@ -222,12 +241,17 @@ def pager(request: Request[Any, Any, Any], total: int, offset: int) -> dict[str,
     def link(at: int) -> str:
         return f"{request.url.path}?{urlencode({**params, 'offset': at})}"
 
-    return {"total": total, "offset": offset, "size": PAGE_SIZE,
-            "prev": link(max(0, offset - PAGE_SIZE)) if offset > 0 else None,
-            "next": link(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None}
+    return {
+        "total": total,
+        "offset": offset,
+        "size": PAGE_SIZE,
+        "prev": link(max(0, offset - PAGE_SIZE)) if offset > 0 else None,
+        "next": link(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
+    }
 
 
 # Errors as pages (this router's exception handlers; the JSON API keeps its problem+json).
+
 
 def _signed_out(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -255,6 +279,8 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 
 
 EXCEPTION_PAGES: dict[Any, Any] = {
-    NotAuthorizedException: _signed_out, PermissionDeniedException: _refused, Problem: _problem,
+    NotAuthorizedException: _signed_out,
+    PermissionDeniedException: _refused,
+    Problem: _problem,
     HTTPException: _http_error,
 }

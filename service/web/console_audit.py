@@ -27,16 +27,24 @@ async def audit_log(request: Request, db_session: NamedDependency[AsyncSession])
         query = query.where(AuditRecord.actor.contains(actor))
     rows, total = await fetch_rows(db_session, query, offset)
     tz = request.app.state.settings.tz
-    return render(request, "audit.html", entity=entity, actor=actor, pager=pager(request, total, offset),
-                  records=[(r, r.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), _changes(r.before, r.after))
-                           for (r,) in rows])
+    return render(
+        request,
+        "audit.html",
+        entity=entity,
+        actor=actor,
+        pager=pager(request, total, offset),
+        records=[(r, r.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), _changes(r.before, r.after)) for (r,) in rows],
+    )
 
 
 def _changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
     """What a record changed, field by field (the snapshots are masked already)."""
     before, after = before or {}, after or {}
-    keys = [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k)
-            and k not in ("updated_at", "version")]
+    keys = [
+        k
+        for k in dict.fromkeys([*before, *after])
+        if before.get(k) != after.get(k) and k not in ("updated_at", "version")
+    ]
     return [(k, before.get(k, ""), after.get(k, "")) for k in keys[:12]]
 
 

@@ -32,12 +32,23 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
-async def _landing(request: Request[Any, Any, Any], session: AsyncSession, status: int = 200,
-                   error: str | None = None, username: str = "") -> Template:
+async def _landing(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    status: int = 200,
+    error: str | None = None,
+    username: str = "",
+) -> Template:
     settings = request.app.state.settings
-    return render(request, "landing.html", status, error=error, username=username,
-                  next=_safe_next(request.query_params.get("next")) or "",
-                  demo_users=await demo_logins(session, settings.admin_password is not None))
+    return render(
+        request,
+        "landing.html",
+        status,
+        error=error,
+        username=username,
+        next=_safe_next(request.query_params.get("next")) or "",
+        demo_users=await demo_logins(session, settings.admin_password is not None),
+    )
 
 
 @get("/", include_in_schema=False)
@@ -59,8 +70,15 @@ async def login(request: Request, db_session: NamedDependency[AsyncSession]) -> 
     signed_in = AuthUser(id=user.id, username=user.username, role=user.role)
     target = _safe_next(str(form.get("next", ""))) or home_of(console_of(request), signed_in)
     response = Redirect(path=target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, max_age=settings.token_ttl_minutes * 60, path="/", httponly=True,
-                        samesite="lax", secure=secure_cookies(settings))
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.token_ttl_minutes * 60,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(settings),
+    )
     return response
 
 

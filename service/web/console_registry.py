@@ -44,17 +44,45 @@ async def student_list(request: Request, db_session: NamedDependency[AsyncSessio
     offset = page_window(request)
     query = svc.student_search(q, None, None, None).order_by(Student.id.desc())
     rows, total = await fetch_page(db_session, query, PAGE_SIZE, offset)
-    return render(request, "students.html", q=q or "", unis=await universities(db_session), pager=pager(
-        request, total, offset), students=[{
-            "id": s.id, "name": s.name, "id_number": mask_id_number(s.id_number), "phone": mask_phone(s.phone),
-            "university": s.university_code, "level": s.level, "categories": s.categories or [],
-            "graduation": s.expected_graduation} for s in rows])
+    return render(
+        request,
+        "students.html",
+        q=q or "",
+        unis=await universities(db_session),
+        pager=pager(request, total, offset),
+        students=[
+            {
+                "id": s.id,
+                "name": s.name,
+                "id_number": mask_id_number(s.id_number),
+                "phone": mask_phone(s.phone),
+                "university": s.university_code,
+                "level": s.level,
+                "categories": s.categories or [],
+                "graduation": s.expected_graduation,
+            }
+            for s in rows
+        ],
+    )
 
 
-async def _new_student_page(request: Request[Any, Any, Any], session: AsyncSession, status: int = 200,
-                            error: str | None = None, values: dict[str, Any] | None = None) -> Template:
-    return render(request, "student_new.html", status, error=error, values=values or {}, levels=LEVELS,
-                  category_codes=CATEGORIES, unis=await universities(session))
+async def _new_student_page(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    status: int = 200,
+    error: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> Template:
+    return render(
+        request,
+        "student_new.html",
+        status,
+        error=error,
+        values=values or {},
+        levels=LEVELS,
+        category_codes=CATEGORIES,
+        unis=await universities(session),
+    )
 
 
 @get("/console/students/new", guards=[allow("officer")])
@@ -73,20 +101,37 @@ async def student_register(request: Request, db_session: NamedDependency[AsyncSe
     return back_to(f"/console/students/{student.id}", "done")
 
 
-async def student_page(request: Request[Any, Any, Any], session: AsyncSession, student_id: int, status: int = 200,
-                       error: str | None = None, values: dict[str, Any] | None = None) -> Template:
+async def student_page(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    student_id: int,
+    status: int = 200,
+    error: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> Template:
     """A student's facts, then what each domain shows of them (the loans and the application form)."""
     student = await svc.get_student(session, student_id)
     uni = await session.get(University, student.university_code)
     panels, figures = await panel_context(console_of(request).student, request, session, student=student)
-    return render(request, "student.html", status, error=error, values=values or {}, s=student,
-                  id_number=mask_id_number(student.id_number), phone=mask_phone(student.phone),
-                  university=uni.name if uni else student.university_code, panels=panels, **figures)
+    return render(
+        request,
+        "student.html",
+        status,
+        error=error,
+        values=values or {},
+        s=student,
+        id_number=mask_id_number(student.id_number),
+        phone=mask_phone(student.phone),
+        university=uni.name if uni else student.university_code,
+        panels=panels,
+        **figures,
+    )
 
 
 @get("/console/students/{student_id:int}", guards=[allow(*STAFF)])
-async def student_detail(request: Request, student_id: FromPath[int],
-                         db_session: NamedDependency[AsyncSession]) -> Template:
+async def student_detail(
+    request: Request, student_id: FromPath[int], db_session: NamedDependency[AsyncSession]
+) -> Template:
     return await student_page(request, db_session, student_id)
 
 

@@ -20,8 +20,16 @@ async def report_page(request: Request, db_session: NamedDependency[AsyncSession
     console = console_of(request)
     panels, figures = await panel_context(console.reports, request, db_session)
     downloads, more = await panel_context(console.downloads, request, db_session)
-    return render(request, "reports.html", year=report_year(request), as_of=report_as_of(request), panels=panels,
-                  downloads=downloads, **figures, **more)
+    return render(
+        request,
+        "reports.html",
+        year=report_year(request),
+        as_of=report_as_of(request),
+        panels=panels,
+        downloads=downloads,
+        **figures,
+        **more,
+    )
 
 
 ROUTES: list[Any] = [report_page]

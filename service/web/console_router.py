@@ -12,13 +12,23 @@ from service.web.sections import Console, ConsoleSection, NavItem
 
 FRAME = ConsoleSection(
     routes=[*console_home.ROUTES, *console_registry.ROUTES, *console_reports.ROUTES, *console_audit.ROUTES],
-    nav=[NavItem("/console", "dashboard", STAFF, 10), NavItem("/console/students", "students", STAFF, 20),
-         NavItem("/console/reports", "reports", STAFF, 120), NavItem("/console/audit", "audit", ("auditor",), 130)],
+    nav=[
+        NavItem("/console", "dashboard", STAFF, 10),
+        NavItem("/console/students", "students", STAFF, 20),
+        NavItem("/console/reports", "reports", STAFF, 120),
+        NavItem("/console/audit", "audit", ("auditor",), 130),
+    ],
 )
 """The frame's own pages: sign-in and the dashboard, the registry's students, the reports page, the audit log."""
 
 
 def console_router(settings: Settings, console: Console) -> Router:
     # opt "public": the API's bearer-token middleware skips these routes; session_middleware signs them in instead.
-    return Router(path="/", route_handlers=console.routes, opt={"public": True}, include_in_schema=False,
-                  middleware=[session_middleware, csrf_middleware(settings)], exception_handlers=EXCEPTION_PAGES)
+    return Router(
+        path="/",
+        route_handlers=console.routes,
+        opt={"public": True},
+        include_in_schema=False,
+        middleware=[session_middleware, csrf_middleware(settings)],
+        exception_handlers=EXCEPTION_PAGES,
+    )

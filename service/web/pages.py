@@ -18,7 +18,9 @@ async def health(request: Request) -> dict[str, Any]:
         async with request.app.state.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:  # the database is down: say so as a 503, not a 500
-        raise Problem(UNAVAILABLE, "数据库无法连接。", f"The database does not answer ({type(exc).__name__}).") from None
+        raise Problem(
+            UNAVAILABLE, "数据库无法连接。", f"The database does not answer ({type(exc).__name__})."
+        ) from None
     return {"status": "ok", "database": request.app.state.engine.dialect.name}
 
 

@@ -70,9 +70,15 @@ class Console:
         def joined(name: str) -> list[Any]:
             return sorted((p for s in sections for p in getattr(s, name)), key=lambda p: p.order)
 
-        return cls(routes=[r for s in sections for r in s.routes], nav=joined("nav"), dashboard=joined("dashboard"),
-                   reports=joined("reports"), downloads=joined("downloads"), student=joined("student"),
-                   templates=[s.templates for s in sections if s.templates is not None])
+        return cls(
+            routes=[r for s in sections for r in s.routes],
+            nav=joined("nav"),
+            dashboard=joined("dashboard"),
+            reports=joined("reports"),
+            downloads=joined("downloads"),
+            student=joined("student"),
+            templates=[s.templates for s in sections if s.templates is not None],
+        )
 
 
 async def panel_context(panels: Sequence[Panel], *args: Any, **kwargs: Any) -> tuple[list[str], dict[str, Any]]:

@@ -55,8 +55,13 @@ def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def start_server(env: dict[str, str], port: int, *options: str, wait: float = 90) -> subprocess.Popen[str]:
     """`zizhu serve` on a loopback port, once /health answers (the demo loaded into an empty database)."""
-    proc = subprocess.Popen([ZIZHU, "serve", "--port", str(port), *options], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [ZIZHU, "serve", "--port", str(port), *options],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -90,5 +95,7 @@ async def _drop_schema(settings: Settings) -> None:
     await engine.dispose()
 
 
-def zizhu(env: dict[str, str], *args: str, input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def zizhu(
+    env: dict[str, str], *args: str, input: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run([ZIZHU, *args], env=env, capture_output=True, text=True, input=input, timeout=timeout)

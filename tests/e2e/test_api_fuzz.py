@@ -17,13 +17,22 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import (
-    content_type_conformance, ignored_auth, not_a_server_error, response_schema_conformance, status_code_conformance,
+    content_type_conformance,
+    ignored_auth,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
 )
 
 from tests.e2e.conftest import free_port, installation_env, remove_installation, start_server, stop_server
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          ignored_auth]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    ignored_auth,
+]
 EXAMPLES = int(os.environ.get("ZIZHU_FUZZ_EXAMPLES", "8"))
 
 
@@ -50,15 +59,21 @@ def test_every_operation_survives_generated_requests(server: str) -> None:
         operation = result.ok()
         operations += 1
 
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy())
         def run(case: schemathesis.Case) -> None:
             case.call_and_validate(headers=headers, checks=CHECKS, timeout=30)
 
         try:
             run()
-        except Exception as exc:  # noqa: BLE001  # collect every operation's failure, then report them all
+        except Exception as exc:  # collect every operation's failure, then report them all
             failures[operation.label] = str(exc)[:1500]
     assert operations >= 40, f"only {operations} operations in the document"
     assert not failures, "\n\n".join(f"== {label}\n{text}" for label, text in failures.items())

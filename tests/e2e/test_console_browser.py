@@ -20,12 +20,20 @@ from tests.e2e.conftest import free_port, installation_env, remove_installation,
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed (test extras)")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium here (apt-get install chromium; "
-                                                             ".ci/run installs it)")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="no /usr/bin/chromium here (apt-get install chromium; .ci/run installs it)"
+)
 
 STUDENT_ID = make_id_number("150430", date(1999, 12, 31), 555)  # not one of the demo's (born 2003-2008)
 PARENT_ID = make_id_number("150430", date(1970, 1, 1), 556)
@@ -92,8 +100,13 @@ async def test_loan_year_in_the_browser(browser, site, tmp_path):
     await officer.click("text=学生")
     await shot(officer, "03-students")
     await officer.click("text=登记学生")
-    for field, value in (("name", "韩梅梅"), ("id_number", STUDENT_ID), ("phone", "13955550000"),
-                         ("enrolled_on", "2026-09-01"), ("expected_graduation", "2030-06-30")):
+    for field, value in (
+        ("name", "韩梅梅"),
+        ("id_number", STUDENT_ID),
+        ("phone", "13955550000"),
+        ("enrolled_on", "2026-09-01"),
+        ("expected_graduation", "2030-06-30"),
+    ):
         await officer.fill(f"input[name={field}]", value)
     await officer.select_option("select[name=university_code]", "10126")
     await officer.select_option("select[name=level]", "undergraduate")
@@ -162,8 +175,15 @@ async def test_graduate_changes_the_phone_number(browser, site):
 
 async def test_the_other_main_pages_and_the_language_switch(browser, site):
     officer = await signed_in(browser, site, "officer")
-    await shots_of(officer, (("/console/applications", "11-applications"), ("/console/contracts", "12-contracts"),
-                             ("/console/import", "13-import"), ("/console/reports", "14-reports")))
+    await shots_of(
+        officer,
+        (
+            ("/console/applications", "11-applications"),
+            ("/console/contracts", "12-contracts"),
+            ("/console/import", "13-import"),
+            ("/console/reports", "14-reports"),
+        ),
+    )
     await officer.click("text=English")
     assert "Reports" in await officer.locator("h1").inner_text()
     await officer.goto("/console/audit")  # not for officers: the 403 page, in the language chosen
@@ -206,8 +226,15 @@ async def test_officer_records_a_donation_and_sees_its_receipt_number(browser, s
     receipt_no = await officer.locator("#receipt-no").inner_text()
     assert receipt_no.startswith("JZ-") and receipt_no in officer.url
     await shot(officer, "20-receipt")
-    await shots_of(officer, (("/console/programs", "21-programs"), ("/console/awards", "22-awards"),
-                             ("/console/receipts", "23-receipts"), ("/console/reports", "24-reports")))
+    await shots_of(
+        officer,
+        (
+            ("/console/programs", "21-programs"),
+            ("/console/awards", "22-awards"),
+            ("/console/receipts", "23-receipts"),
+            ("/console/reports", "24-reports"),
+        ),
+    )
     await officer.goto("/console/programs")
     await officer.click("table a[href^='/console/programs/']")
     await shot(officer, "25-programme")

@@ -30,15 +30,22 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from loans.batch import LAST_RUN_KEY
+from loans.batch.close_of_business import LAST_RUN_KEY
 from service.db import create_engine
 from service.settings import Settings
 from tests.e2e.conftest import (
-    ZIZHU, free_port, installation_env, remove_installation, start_server, stop_server,
+    ZIZHU,
+    free_port,
+    installation_env,
+    remove_installation,
+    start_server,
+    stop_server,
 )
 
-pytestmark = pytest.mark.skipif(not os.environ.get("ZIZHU_TEST_DATABASE_URL", "").strip(),
-                                reason="several processes on one database: PostgreSQL only")
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("ZIZHU_TEST_DATABASE_URL", "").strip(),
+    reason="several processes on one database: PostgreSQL only",
+)
 
 FIRST, LAST = date(2025, 11, 18), date(2025, 12, 22)  # 30, 7 and 1 days before 20 December, and after it
 DATES = [FIRST + timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
@@ -103,27 +110,41 @@ def test_two_apis_and_two_workers_run_each_date_once(installations):
     main, reference = installations
     servers: list[subprocess.Popen[str]] = []
     try:
-        loads = [subprocess.Popen([ZIZHU, "demo", "--students", STUDENTS], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True) for env in (main, reference)]
+        loads = [
+            subprocess.Popen(
+                [ZIZHU, "demo", "--students", STUDENTS],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for env in (main, reference)
+        ]
         for load in loads:
             assert load.wait(120) == 0, load.stderr.read() if load.stderr else ""
         # the reference: one worker closes the month alone (while the main installation's servers start)
-        alone = subprocess.Popen([ZIZHU, "worker", "--business-dates", SPAN], env=reference, stderr=subprocess.PIPE,
-                                 text=True)
+        alone = subprocess.Popen(
+            [ZIZHU, "worker", "--business-dates", SPAN], env=reference, stderr=subprocess.PIPE, text=True
+        )
         ports = [free_port(), free_port()]
         servers = [start_server(main, port, "--no-demo") for port in ports]
         assert alone.wait(120) == 0, alone.stderr.read() if alone.stderr else ""
 
-        token = httpx.post(f"http://127.0.0.1:{ports[0]}/api/v1/auth/login",
-                           json={"username": "officer", "password": "officer-demo"}).json()["access_token"]
-        workers = [subprocess.Popen([ZIZHU, "worker", "--business-dates", SPAN], env=main, stderr=subprocess.PIPE,
-                                    text=True) for _ in range(2)]
+        token = httpx.post(
+            f"http://127.0.0.1:{ports[0]}/api/v1/auth/login", json={"username": "officer", "password": "officer-demo"}
+        ).json()["access_token"]
+        workers = [
+            subprocess.Popen([ZIZHU, "worker", "--business-dates", SPAN], env=main, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
         # the API joins once a worker has closed a first date: a worker that is still starting up would otherwise
         # find every date already closed by the (faster) API and only show that a late run changes nothing
         _wait_for_a_closed_date(main)
         errors: list[str] = []
-        callers = [threading.Thread(target=_close_every_date, args=(f"http://127.0.0.1:{port}", token, errors))
-                   for port in ports]
+        callers = [
+            threading.Thread(target=_close_every_date, args=(f"http://127.0.0.1:{port}", token, errors))
+            for port in ports
+        ]
         for caller in callers:
             caller.start()
         for caller in callers:
@@ -144,11 +165,17 @@ def test_two_apis_and_two_workers_run_each_date_once(installations):
     assert closers["scheduler"] > 0  # the workers' replay closed dates, not only the API
     assert closed == Counter(d.isoformat() for d in DATES), closed
     assert len({entity for entity, *_ in runs}) == len(runs)
-    assert asyncio.run(_query(main, f"SELECT value FROM service_meta WHERE key = '{LAST_RUN_KEY}'")) \
-        == [(LAST.isoformat(),)]
+    assert asyncio.run(_query(main, f"SELECT value FROM service_meta WHERE key = '{LAST_RUN_KEY}'")) == [
+        (LAST.isoformat(),)
+    ]
     # every reminder once: no key twice in the outbox (the unique constraint's columns)
-    twice = asyncio.run(_query(main, "SELECT subject, kind, due_on, occasion_on, recipient_role, channel, count(*) "
-                                     "FROM notification_outbox GROUP BY 1, 2, 3, 4, 5, 6 HAVING count(*) > 1"))
+    twice = asyncio.run(
+        _query(
+            main,
+            "SELECT subject, kind, due_on, occasion_on, recipient_role, channel, count(*) "
+            "FROM notification_outbox GROUP BY 1, 2, 3, 4, 5, 6 HAVING count(*) > 1",
+        )
+    )
     assert twice == []
     books, expected = _books(main), _books(reference)
     assert books == expected

@@ -52,10 +52,16 @@ async def _people(settings: Settings) -> set[str]:
     found: set[str] = set()
     try:
         async with engine.connect() as conn:
-            for sql in ("SELECT id_number FROM students", "SELECT phone FROM students",
-                        "SELECT id_number FROM co_borrowers", "SELECT phone FROM co_borrowers",
-                        "SELECT id_number FROM donors", "SELECT bank_card FROM grant_applications",
-                        "SELECT bank_card FROM grant_awards", "SELECT phone FROM graduation_confirmations"):
+            for sql in (
+                "SELECT id_number FROM students",
+                "SELECT phone FROM students",
+                "SELECT id_number FROM co_borrowers",
+                "SELECT phone FROM co_borrowers",
+                "SELECT id_number FROM donors",
+                "SELECT bank_card FROM grant_applications",
+                "SELECT bank_card FROM grant_awards",
+                "SELECT phone FROM graduation_confirmations",
+            ):
                 found.update(v for v in (await conn.execute(text(sql))).scalars() if v)
     finally:
         await engine.dispose()
@@ -68,7 +74,7 @@ def _leaks(where: str, content: str, people: set[str]) -> list[str]:
     out = []
     for hit in hits:
         at = content.index(hit)
-        out.append(f"{where}: {hit} in …{content[max(0, at - 80):at + 40]!r}…")
+        out.append(f"{where}: {hit} in …{content[max(0, at - 80) : at + 40]!r}…")
     return out
 
 
@@ -82,11 +88,14 @@ class Walk:
     def __init__(self, base: str) -> None:
         self.http = httpx.Client(base_url=base + "/api/v1", timeout=60)
         self.seen: dict[str, str] = {}
-        self.tokens = {who: self.http.post("/auth/login", json={"username": who, "password": f"{who}-demo"})
-                       .json()["access_token"] for who in ("officer", "reviewer", "admin")}
+        self.tokens = {
+            who: self.http.post("/auth/login", json={"username": who, "password": f"{who}-demo"}).json()["access_token"]
+            for who in ("officer", "reviewer", "admin")
+        }
 
-    def call(self, who: str | None, method: str, path: str, expect: int | None = None, keep: str | None = None,
-             **kwargs: Any) -> httpx.Response:
+    def call(
+        self, who: str | None, method: str, path: str, expect: int | None = None, keep: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
         r = self.http.request(method, path, headers={**headers, **kwargs.pop("headers", {})}, **kwargs)
         if expect is not None:
@@ -105,64 +114,148 @@ def _bad_input(w: Walk, student: dict[str, Any], university: str) -> None:
     w.call("officer", "POST", "/students", json=student)  # the same ID number again: 409
     w.call("officer", "POST", "/students", json={**student, "id_number": STUDENT_ID[:17] + "0", "phone": "139"})
     w.call("officer", "POST", "/students", json={**student, "level": STUDENT_ID, "phone": STUDENT_PHONE})
-    w.call("officer", "POST", "/students", content=f'{{"id_number": "{STUDENT_ID}", "phone": {STUDENT_PHONE}',
-           headers={"content-type": "application/json"})  # not JSON
+    w.call(
+        "officer",
+        "POST",
+        "/students",
+        content=f'{{"id_number": "{STUDENT_ID}", "phone": {STUDENT_PHONE}',
+        headers={"content-type": "application/json"},
+    )  # not JSON
     w.call("officer", "GET", f"/students/{STUDENT_ID}")  # an ID number where the record id goes
     w.call("officer", "GET", f"/loan-contracts/{PARENT_ID}")
     w.call("officer", "GET", "/students", params={"q": STUDENT_ID, "limit": CARD})
-    w.call("officer", "POST", "/donors", json={"name": "某人", "kind": "individual", "id_number": DONOR_ID[:17] + "5",
-                                               "contact": DONOR_PHONE})
-    w.call("officer", "POST", "/loan-applications", json={
-        "student_id": 999999, "academic_year": 2026, "amount": "1000.00",
-        "co_borrower": {"name": "某某", "id_number": PARENT_ID, "phone": PARENT_PHONE, "relationship": "father"}})
+    w.call(
+        "officer",
+        "POST",
+        "/donors",
+        json={"name": "某人", "kind": "individual", "id_number": DONOR_ID[:17] + "5", "contact": DONOR_PHONE},
+    )
+    w.call(
+        "officer",
+        "POST",
+        "/loan-applications",
+        json={
+            "student_id": 999999,
+            "academic_year": 2026,
+            "amount": "1000.00",
+            "co_borrower": {"name": "某某", "id_number": PARENT_ID, "phone": PARENT_PHONE, "relationship": "father"},
+        },
+    )
     w.call("officer", "POST", "/universities", json={"code": university, "name": STUDENT_ID, "province": CARD})
 
 
 def _walk(w: Walk) -> None:
     university = w.call("officer", "GET", "/universities", expect=200).json()["items"][0]["code"]
-    student = {"name": "隐私测", "id_number": STUDENT_ID, "phone": STUDENT_PHONE, "household_county": "示范县",
-               "household_province": "内蒙古", "categories": ["registered_poor"], "university_code": university,
-               "level": "undergraduate", "study_years": 4, "enrolled_on": "2026-09-01",
-               "expected_graduation": "2030-06-30"}
+    student = {
+        "name": "隐私测",
+        "id_number": STUDENT_ID,
+        "phone": STUDENT_PHONE,
+        "household_county": "示范县",
+        "household_province": "内蒙古",
+        "categories": ["registered_poor"],
+        "university_code": university,
+        "level": "undergraduate",
+        "study_years": 4,
+        "enrolled_on": "2026-09-01",
+        "expected_graduation": "2030-06-30",
+    }
     sid = w.call("officer", "POST", "/students", json=student, expect=201).json()["id"]
     w.call("officer", "GET", "/students", params={"q": "隐私测"}, expect=200, keep="student list")
     # a loan, application to disbursement
-    app = w.call("officer", "POST", "/loan-applications", expect=201, json={
-        "student_id": sid, "academic_year": 2026, "amount": "16000.00",
-        "co_borrower": {"name": "隐私父", "id_number": PARENT_ID, "phone": PARENT_PHONE, "relationship": "father"}})
+    app = w.call(
+        "officer",
+        "POST",
+        "/loan-applications",
+        expect=201,
+        json={
+            "student_id": sid,
+            "academic_year": 2026,
+            "amount": "16000.00",
+            "co_borrower": {"name": "隐私父", "id_number": PARENT_ID, "phone": PARENT_PHONE, "relationship": "father"},
+        },
+    )
     w.call("reviewer", "POST", f"/loan-applications/{app.json()['id']}/approve", expect=200)
-    no = w.call("officer", "POST", f"/loan-applications/{app.json()['id']}/contract", json={"signed_on": "2026-09-10"},
-                expect=201).json()["contract_no"]
+    no = w.call(
+        "officer",
+        "POST",
+        f"/loan-applications/{app.json()['id']}/contract",
+        json={"signed_on": "2026-09-10"},
+        expect=201,
+    ).json()["contract_no"]
     w.call("officer", "POST", f"/loan-contracts/{no}/receipt", json={"amount": "6500.00"}, expect=200)
     w.call("officer", "POST", f"/loan-contracts/{no}/disburse", json={"disbursed_on": "2026-09-20"}, expect=200)
     w.call("officer", "GET", "/loan-applications", expect=200, keep="loan application list")
     # a donation, to a paid award
-    donor = w.call("officer", "POST", "/donors", expect=201, json={
-        "name": "隐私捐", "kind": "individual", "id_number": DONOR_ID, "contact": DONOR_PHONE}).json()["id"]
+    donor = w.call(
+        "officer",
+        "POST",
+        "/donors",
+        expect=201,
+        json={"name": "隐私捐", "kind": "individual", "id_number": DONOR_ID, "contact": DONOR_PHONE},
+    ).json()["id"]
     w.call("officer", "GET", "/donors", expect=200, keep="donor list")
-    program = w.call("officer", "POST", "/programs", expect=201, json={
-        "name": "隐私助学金", "funding": "social", "rule": {"type": "fixed", "amount": "1000.00"}}).json()["id"]
-    w.call("officer", "POST", "/donations", headers={"Idempotency-Key": "pd-1"}, expect=201, json={
-        "donor_id": donor, "program_id": program, "amount": "5000.00", "received_on": "2026-09-01",
-        "method": "bank_transfer", "reference": "PD-BANK-1"})
-    grant = w.call("officer", "POST", f"/programs/{program}/applications", expect=201,
-                   json={"student_id": sid, "academic_year": 2026, "bank_card": CARD}).json()["id"]
+    program = w.call(
+        "officer",
+        "POST",
+        "/programs",
+        expect=201,
+        json={"name": "隐私助学金", "funding": "social", "rule": {"type": "fixed", "amount": "1000.00"}},
+    ).json()["id"]
+    w.call(
+        "officer",
+        "POST",
+        "/donations",
+        headers={"Idempotency-Key": "pd-1"},
+        expect=201,
+        json={
+            "donor_id": donor,
+            "program_id": program,
+            "amount": "5000.00",
+            "received_on": "2026-09-01",
+            "method": "bank_transfer",
+            "reference": "PD-BANK-1",
+        },
+    )
+    grant = w.call(
+        "officer",
+        "POST",
+        f"/programs/{program}/applications",
+        expect=201,
+        json={"student_id": sid, "academic_year": 2026, "bank_card": CARD},
+    ).json()["id"]
     w.call("reviewer", "POST", f"/applications/{grant}/review", json={"approved": True}, expect=200)
-    notice = w.call("officer", "POST", f"/programs/{program}/notices", json={"starts_on": "2026-10-01"},
-                    expect=201).json()["id"]
+    notice = w.call(
+        "officer", "POST", f"/programs/{program}/notices", json={"starts_on": "2026-10-01"}, expect=201
+    ).json()["id"]
     w.call(None, "GET", f"/notices/{notice}", expect=200, keep="public notice")
     w.call(None, "GET", f"/notices/{notice}", params={"format": "pdf"}, expect=200, keep="public notice PDF")
-    w.call(None, "POST", f"/notices/{notice}/objections", json={"application_id": grant,
-                                                               "reason": f"举报人 {PARENT_PHONE}"})
-    award = w.call("officer", "POST", f"/programs/{program}/awards/finalize", json={"as_of": "2026-10-20"},
-                   expect=200).json()["awards"]
+    w.call(
+        None,
+        "POST",
+        f"/notices/{notice}/objections",
+        json={"application_id": grant, "reason": f"举报人 {PARENT_PHONE}"},
+    )
+    award = w.call(
+        "officer", "POST", f"/programs/{program}/awards/finalize", json={"as_of": "2026-10-20"}, expect=200
+    ).json()["awards"]
     if award:
-        w.call("officer", "POST", f"/awards/{award[0]['id']}/pay", expect=201,
-               json={"paid_on": "2026-10-25", "reference": "PD-PAY-1", "bank_card": CARD})
+        w.call(
+            "officer",
+            "POST",
+            f"/awards/{award[0]['id']}/pay",
+            expect=201,
+            json={"paid_on": "2026-10-25", "reference": "PD-PAY-1", "bank_card": CARD},
+        )
         w.call("officer", "GET", f"/programs/{program}/awards", expect=200, keep="award list")
     w.call("officer", "GET", f"/donors/{donor}/allocation-report", expect=200, keep="allocation report")
-    w.call("officer", "GET", f"/donors/{donor}/allocation-report", params={"format": "pdf"}, expect=200,
-           keep="allocation report PDF")
+    w.call(
+        "officer",
+        "GET",
+        f"/donors/{donor}/allocation-report",
+        params={"format": "pdf"},
+        expect=200,
+        keep="allocation report PDF",
+    )
     # reminders: close a past date of the demo portfolio; the in-process dispatcher sends them
     queued = w.call("officer", "POST", "/batch/close-of-business", json={"as_of": "2026-11-19"}, expect=200)
     assert queued.json()["reminders_queued"] > 0, queued.text
@@ -171,14 +264,32 @@ def _walk(w: Walk) -> None:
 
 def test_no_full_id_phone_or_card_leaves_the_service(cli_env, tmp_path):
     gateway_port, port = free_port(), free_port()
-    env = {**cli_env, "ZIZHU_LOG_LEVEL": "DEBUG", "ZIZHU_SCHEDULER": "true", "ZIZHU_SMS_QUIET_HOURS": "off",
-           "ZIZHU_SMS_URL": f"http://127.0.0.1:{gateway_port}/sms", "ZIZHU_SMS_TOKEN": "pd-token",
-           "ZIZHU_DISPATCH_EVERY_SECONDS": "1"}
+    env = {
+        **cli_env,
+        "ZIZHU_LOG_LEVEL": "DEBUG",
+        "ZIZHU_SCHEDULER": "true",
+        "ZIZHU_SMS_QUIET_HOURS": "off",
+        "ZIZHU_SMS_URL": f"http://127.0.0.1:{gateway_port}/sms",
+        "ZIZHU_SMS_TOKEN": "pd-token",
+        "ZIZHU_DISPATCH_EVERY_SECONDS": "1",
+    }
     demo = zizhu(env, "demo", "--students", "60")
     assert demo.returncode == 0, demo.stderr
-    gateway = subprocess.Popen([sys.executable, "-m", "notifications.fake_gateway", "--port", str(gateway_port),
-                                "--log", str(tmp_path / "sms.jsonl"), "--token", "pd-token"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    gateway = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "notifications.fake_gateway",
+            "--port",
+            str(gateway_port),
+            "--log",
+            str(tmp_path / "sms.jsonl"),
+            "--token",
+            "pd-token",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     server = start_server(env, port, "--no-demo")
     try:
         w = Walk(f"http://127.0.0.1:{port}")

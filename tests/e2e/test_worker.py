@@ -26,9 +26,23 @@ MESSAGES = 200
 
 
 def _gateway(port: int, log: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, "-m", "notifications.fake_gateway", "--port", str(port),
-                                "--log", str(log), "--delay", "0.05", "--token", "gw-token"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "notifications.fake_gateway",
+            "--port",
+            str(port),
+            "--log",
+            str(log),
+            "--delay",
+            "0.05",
+            "--token",
+            "gw-token",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert process.stdout is not None and b"listening" in process.stdout.readline()
     return process
 
@@ -36,9 +50,22 @@ def _gateway(port: int, log: Path) -> subprocess.Popen[bytes]:
 async def _queue(settings: Settings) -> None:
     engine = create_engine(settings)
     async with write_session(engine) as session:
-        await enqueue(session, [Message(f"150430-2024-{i:06d}", "due_7", "before_due", date(2028, 12, 20), "graduate",
-                                        f"1381234{i:04d}", contract_no=f"150430-2024-{i:06d}", amount=56000)
-                                for i in range(MESSAGES)])
+        await enqueue(
+            session,
+            [
+                Message(
+                    f"150430-2024-{i:06d}",
+                    "due_7",
+                    "before_due",
+                    date(2028, 12, 20),
+                    "graduate",
+                    f"1381234{i:04d}",
+                    contract_no=f"150430-2024-{i:06d}",
+                    amount=56000,
+                )
+                for i in range(MESSAGES)
+            ],
+        )
     await engine.dispose()
 
 
@@ -63,9 +90,15 @@ def _wait(condition, timeout: float, what: str) -> None:
 
 def test_sigkill_mid_dispatch_loses_nothing(cli_env, tmp_path):
     port, log = free_port(), tmp_path / "gateway.jsonl"
-    env = {**cli_env, "ZIZHU_SMS_URL": f"http://127.0.0.1:{port}/sms", "ZIZHU_SMS_TOKEN": "gw-token",
-           "ZIZHU_SMS_QUIET_HOURS": "off", "ZIZHU_SMS_CONCURRENCY": "2", "ZIZHU_NOTIFY_LEASE_SECONDS": "3",
-           "ZIZHU_DISPATCH_EVERY_SECONDS": "1"}
+    env = {
+        **cli_env,
+        "ZIZHU_SMS_URL": f"http://127.0.0.1:{port}/sms",
+        "ZIZHU_SMS_TOKEN": "gw-token",
+        "ZIZHU_SMS_QUIET_HOURS": "off",
+        "ZIZHU_SMS_CONCURRENCY": "2",
+        "ZIZHU_NOTIFY_LEASE_SECONDS": "3",
+        "ZIZHU_DISPATCH_EVERY_SECONDS": "1",
+    }
     settings = Settings.from_env(env)
     assert zizhu(env, "db", "upgrade").returncode == 0
     asyncio.run(_queue(settings))

@@ -34,13 +34,15 @@ class Browser:
     landed: str  # where signing in led
 
     async def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        return await self.client.post(path, data={**(data or {}), "_csrf_token": self.token},
-                                      follow_redirects=False, **kwargs)
+        return await self.client.post(
+            path, data={**(data or {}), "_csrf_token": self.token}, follow_redirects=False, **kwargs
+        )
 
 
 @asynccontextmanager
-async def console_as(client: AsyncTestClient[Any], username: str,
-                     password: str = TEST_PASSWORD) -> AsyncIterator[Browser]:
+async def console_as(
+    client: AsyncTestClient[Any], username: str, password: str = TEST_PASSWORD
+) -> AsyncIterator[Browser]:
     """The test client as one user's browser, its cookies its own while it lasts.
 
     One client per app, never two at once: each test client runs the app on an event loop of its own, and the
@@ -48,8 +50,9 @@ async def console_as(client: AsyncTestClient[Any], username: str,
     """
     client.cookies.clear()
     token = csrf_of((await client.get("/")).text)
-    r = await client.post("/login", data={"username": username, "password": password, "_csrf_token": token},
-                          follow_redirects=False)
+    r = await client.post(
+        "/login", data={"username": username, "password": password, "_csrf_token": token}, follow_redirects=False
+    )
     assert r.status_code == 303, r.text
     try:
         yield Browser(client, token, r.headers["location"])

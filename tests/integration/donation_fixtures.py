@@ -40,8 +40,9 @@ class GrantWorld:
     donors: dict[str, int] = field(default_factory=dict)
     refs: int = 0
 
-    async def post(self, path: str, body: Any, who: dict[str, str] | None = None, expect: int | None = None,
-                   **kw: Any) -> Any:
+    async def post(
+        self, path: str, body: Any, who: dict[str, str] | None = None, expect: int | None = None, **kw: Any
+    ) -> Any:
         r = await self.client.post(V1 + path, json=body, headers={**(who or self.officer), **kw.pop("headers", {})})
         if expect is not None:
             assert r.status_code == expect, r.text
@@ -53,31 +54,56 @@ class GrantWorld:
         return r.json()
 
     async def donor(self, name: str = "示范县农村商业银行", serial: int = 1) -> int:
-        r = await self.post("/donors", {"name": name, "kind": "organization", "credit_code": credit_code(serial),
-                                        "contact": "0476-1234567"}, expect=201)
+        r = await self.post(
+            "/donors",
+            {"name": name, "kind": "organization", "credit_code": credit_code(serial), "contact": "0476-1234567"},
+            expect=201,
+        )
         return r.json()["id"]
 
     async def program(self, **body: Any) -> dict[str, Any]:
-        body = {"name": "县政府资助", "funding": "government",
-                "rule": {"type": "by_level", "amounts": {"undergraduate": "3000.00", "junior_college": "2000.00"}},
-                **body}
+        body = {
+            "name": "县政府资助",
+            "funding": "government",
+            "rule": {"type": "by_level", "amounts": {"undergraduate": "3000.00", "junior_college": "2000.00"}},
+            **body,
+        }
         return (await self.post("/programs", body, expect=201)).json()
 
-    async def donate(self, donor_id: int, program_id: int, amount: str, received_on: str = "2025-08-01",
-                     directed: list[int] | None = None, expect: int = 201) -> dict[str, Any]:
+    async def donate(
+        self,
+        donor_id: int,
+        program_id: int,
+        amount: str,
+        received_on: str = "2025-08-01",
+        directed: list[int] | None = None,
+        expect: int = 201,
+    ) -> dict[str, Any]:
         self.refs += 1
-        body: dict[str, Any] = {"donor_id": donor_id, "program_id": program_id, "amount": amount,
-                                "received_on": received_on, "method": "bank_transfer", "reference": f"BANK{self.refs:06d}"}
+        body: dict[str, Any] = {
+            "donor_id": donor_id,
+            "program_id": program_id,
+            "amount": amount,
+            "received_on": received_on,
+            "method": "bank_transfer",
+            "reference": f"BANK{self.refs:06d}",
+        }
         if directed is not None:
             body["directed_student_ids"] = directed
         return (await self.post("/donations", body, expect=expect)).json()
 
     async def apply(self, program_id: int, student: str, year: int = 2025, expect: int = 201) -> dict[str, Any]:
-        return (await self.post(f"/programs/{program_id}/applications",
-                                {"student_id": self.students[student], "academic_year": year}, expect=expect)).json()
+        return (
+            await self.post(
+                f"/programs/{program_id}/applications",
+                {"student_id": self.students[student], "academic_year": year},
+                expect=expect,
+            )
+        ).json()
 
-    async def award(self, program_id: int, *students: str, starts_on: str = "2025-09-01",
-                    as_of: str = "2025-09-08") -> list[dict[str, Any]]:
+    async def award(
+        self, program_id: int, *students: str, starts_on: str = "2025-09-01", as_of: str = "2025-09-08"
+    ) -> list[dict[str, Any]]:
         """Apply, review, notice and finalise: the awards of these students."""
         for s in students:
             app = await self.apply(program_id, s)
@@ -88,8 +114,9 @@ class GrantWorld:
 
     async def pay(self, award_id: int, paid_on: str = "2025-10-10", expect: int = 201, **extra: Any) -> Any:
         self.refs += 1
-        r = await self.post(f"/awards/{award_id}/pay", {"paid_on": paid_on, "reference": f"PAY{self.refs:06d}", **extra},
-                            expect=expect)
+        r = await self.post(
+            f"/awards/{award_id}/pay", {"paid_on": paid_on, "reference": f"PAY{self.refs:06d}", **extra}, expect=expect
+        )
         return r.json()
 
 
@@ -97,18 +124,31 @@ async def grant_world(client: Any, make_user: Any) -> GrantWorld:
     officer = await make_user("officer", username="officer-g")
     reviewer = await make_user("reviewer", username="reviewer-g")
     auditor = await make_user("auditor", username="auditor-g")
-    for code, name, prov in (("10126", "内蒙古大学", "内蒙古"), ("10027", "北京师范大学", "北京"),
-                             ("90001", "赤峰职业技术学院", "内蒙古")):
-        r = await client.post(f"{V1}/universities", json={"code": code, "name": name, "province": prov},
-                              headers=officer)
+    for code, name, prov in (
+        ("10126", "内蒙古大学", "内蒙古"),
+        ("10027", "北京师范大学", "北京"),
+        ("90001", "赤峰职业技术学院", "内蒙古"),
+    ):
+        r = await client.post(
+            f"{V1}/universities", json={"code": code, "name": name, "province": prov}, headers=officer
+        )
         assert r.status_code == 201, r.text
     students = {}
     for seq, (key, (level, uni, cats, prov)) in enumerate(STUDENTS.items(), start=21):
         years = 3 if level != "undergraduate" else 4
-        body = {"name": NAMES[key], "id_number": make_id_number("150430", date(2006, 3, seq - 20), seq),
-                "phone": f"1391234{seq:04d}", "household_county": "示范县", "household_province": prov,
-                "categories": cats, "university_code": uni, "level": level, "study_years": years,
-                "enrolled_on": "2025-09-01", "expected_graduation": f"{2025 + years}-06-30"}
+        body = {
+            "name": NAMES[key],
+            "id_number": make_id_number("150430", date(2006, 3, seq - 20), seq),
+            "phone": f"1391234{seq:04d}",
+            "household_county": "示范县",
+            "household_province": prov,
+            "categories": cats,
+            "university_code": uni,
+            "level": level,
+            "study_years": years,
+            "enrolled_on": "2025-09-01",
+            "expected_graduation": f"{2025 + years}-06-30",
+        }
         r = await client.post(f"{V1}/students", json=body, headers=officer)
         assert r.status_code == 201, r.text
         students[key] = r.json()["id"]

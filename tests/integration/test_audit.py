@@ -11,19 +11,24 @@ from tests.integration.test_registry_api import ID_1, student_body
 
 async def _make_changes(client, make_user) -> None:
     officer = await make_user("officer", username="clerk")
-    await client.post("/api/v1/universities", json={"code": "10126", "name": "内蒙古大学", "province": "内蒙古"},
-                      headers=officer)
+    await client.post(
+        "/api/v1/universities", json={"code": "10126", "name": "内蒙古大学", "province": "内蒙古"}, headers=officer
+    )
     s = (await client.post("/api/v1/students", json=student_body(), headers=officer)).json()
-    await client.patch(f"/api/v1/students/{s['id']}", json={"version": s["version"], "address": "新地址 1 号"},
-                       headers=officer)
+    await client.patch(
+        f"/api/v1/students/{s['id']}", json={"version": s["version"], "address": "新地址 1 号"}, headers=officer
+    )
 
 
 async def test_every_write_is_audited_with_before_and_after(client, make_user, sessions):
     await _make_changes(client, make_user)
     async with sessions() as s:
         rows = (await s.scalars(select(AuditRecord).order_by(AuditRecord.id))).all()
-    assert [(r.action, r.entity) for r in rows] == [("create", "university"), ("create", "student"),
-                                                     ("update", "student")]
+    assert [(r.action, r.entity) for r in rows] == [
+        ("create", "university"),
+        ("create", "student"),
+        ("update", "student"),
+    ]
     assert all(r.actor.startswith("clerk#") for r in rows)
     change = rows[-1]
     assert change.before["address"] is None and change.after["address"] == "新地址 1 号"

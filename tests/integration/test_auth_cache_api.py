@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import time_machine
 from sqlalchemy import select
@@ -44,7 +44,7 @@ async def test_an_expired_token_is_refused_even_when_cached(client, app, make_us
     headers = {"Authorization": f"Bearer {token}"}
     assert (await client.get("/api/v1/students", headers=headers)).status_code == 200
     assert app.state.jwt_auth.token_cache.get(token, 0.0) is not None
-    with time_machine.travel(datetime.now(timezone.utc) + timedelta(minutes=2), tick=False):
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=2), tick=False):
         assert (await client.get("/api/v1/students", headers=headers)).status_code == 401
     assert len(app.state.jwt_auth.token_cache) == 0
 

@@ -75,8 +75,10 @@ RULES: list[tuple[str, str, Any]] = [
     ("GET", "/.*", ADMIN | STAFF),
     ("POST PUT PATCH DELETE", "/.*", ADMIN | {"officer"}),
 ]
-_COMPILED = [(set(methods.split()), re.compile("/api/v1" + path.replace("{}", ANY) + "$"), roles)
-             for methods, path, roles in RULES]
+_COMPILED = [
+    (set(methods.split()), re.compile("/api/v1" + path.replace("{}", ANY) + "$"), roles)
+    for methods, path, roles in RULES
+]
 
 
 def expected_roles(method: str, path: str) -> Any:
@@ -112,16 +114,33 @@ def test_every_operation_has_a_rule(app):
 
 async def test_every_operation_by_every_role(client, app, make_user):
     officer = await make_user("officer")
-    await client.post("/api/v1/universities", json={"code": "10126", "name": "内蒙古大学", "province": "内蒙古"},
-                      headers=officer)
+    await client.post(
+        "/api/v1/universities", json={"code": "10126", "name": "内蒙古大学", "province": "内蒙古"}, headers=officer
+    )
     users: dict[str | None, dict[str, str]] = {None: {}}
-    student = await client.post("/api/v1/students", headers=officer, json={
-        "name": "毕业生", "id_number": make_id_number("150430", date(2003, 3, 3), 31), "phone": "13812340031",
-        "household_county": "示范县", "household_province": "内蒙古", "categories": [], "university_code": "10126",
-        "level": "undergraduate", "study_years": 4, "enrolled_on": "2021-09-01", "expected_graduation": "2025-06-30"})
+    student = await client.post(
+        "/api/v1/students",
+        headers=officer,
+        json={
+            "name": "毕业生",
+            "id_number": make_id_number("150430", date(2003, 3, 3), 31),
+            "phone": "13812340031",
+            "household_county": "示范县",
+            "household_province": "内蒙古",
+            "categories": [],
+            "university_code": "10126",
+            "level": "undergraduate",
+            "study_years": 4,
+            "enrolled_on": "2021-09-01",
+            "expected_graduation": "2025-06-30",
+        },
+    )
     assert student.status_code == 201, student.text
-    scope = {"school": {"university_code": "10126"}, "donor": {"donor_id": 999999},
-             "graduate": {"student_id": student.json()["id"]}}
+    scope = {
+        "school": {"university_code": "10126"},
+        "donor": {"donor_id": 999999},
+        "graduate": {"student_id": student.json()["id"]},
+    }
     for role in ROLES:
         users[role] = await make_user(role, **scope.get(role, {}))
     wrong: list[str] = []
@@ -154,19 +173,39 @@ async def two_of_everything(client, make_user):
     no = contract["contract_no"]
     donors = []
     for serial in (1, 2):
-        r = await client.post("/api/v1/donors", json={"name": f"捐赠方{serial}", "kind": "organization",
-                                                      "credit_code": credit_code(serial)}, headers=w.officer)
+        r = await client.post(
+            "/api/v1/donors",
+            json={"name": f"捐赠方{serial}", "kind": "organization", "credit_code": credit_code(serial)},
+            headers=w.officer,
+        )
         assert r.status_code == 201, r.text
         donors.append(r.json()["id"])
-    program = (await client.post("/api/v1/programs", json={"name": "助学金", "funding": "social",
-                                                            "rule": {"type": "fixed", "amount": "1000.00"}},
-                                 headers=w.officer)).json()
-    gift = await client.post("/api/v1/donations", headers={**w.officer, "Idempotency-Key": "scope-1"}, json={
-        "donor_id": donors[0], "program_id": program["id"], "amount": "5000.00", "received_on": "2025-08-01",
-        "method": "bank_transfer", "reference": "SCOPE-1"})
+    program = (
+        await client.post(
+            "/api/v1/programs",
+            json={"name": "助学金", "funding": "social", "rule": {"type": "fixed", "amount": "1000.00"}},
+            headers=w.officer,
+        )
+    ).json()
+    gift = await client.post(
+        "/api/v1/donations",
+        headers={**w.officer, "Idempotency-Key": "scope-1"},
+        json={
+            "donor_id": donors[0],
+            "program_id": program["id"],
+            "amount": "5000.00",
+            "received_on": "2025-08-01",
+            "method": "bank_transfer",
+            "reference": "SCOPE-1",
+        },
+    )
     assert gift.status_code == 201, gift.text
     return {
-        "w": w, "contract_no": no, "donors": donors, "donation": gift.json(), "program": program["id"],
+        "w": w,
+        "contract_no": no,
+        "donors": donors,
+        "donation": gift.json(),
+        "program": program["id"],
         "school_other": await make_user("school", university_code="10027"),
         "school_own": await make_user("school", university_code="10126"),
         "donor_other": await make_user("donor", donor_id=donors[1]),
@@ -179,11 +218,13 @@ async def two_of_everything(client, make_user):
 async def test_a_school_reaches_only_its_own_universitys_students(client, two_of_everything):
     t = two_of_everything
     no, ug = t["contract_no"], t["w"].students["ug"]
-    for method, path, body in (("GET", f"/api/v1/loan-contracts/{no}", None),
-                               ("GET", f"/api/v1/loan-contracts/{no}/schedule", None),
-                               ("GET", f"/api/v1/loan-contracts/{no}/certificate", None),
-                               ("POST", f"/api/v1/loan-contracts/{no}/receipt", {"amount": "6500.00"}),
-                               ("GET", f"/api/v1/students/{ug}", None)):
+    for method, path, body in (
+        ("GET", f"/api/v1/loan-contracts/{no}", None),
+        ("GET", f"/api/v1/loan-contracts/{no}/schedule", None),
+        ("GET", f"/api/v1/loan-contracts/{no}/certificate", None),
+        ("POST", f"/api/v1/loan-contracts/{no}/receipt", {"amount": "6500.00"}),
+        ("GET", f"/api/v1/students/{ug}", None),
+    ):
         other = await client.request(method, path, headers=t["school_other"], json=body)
         assert other.status_code == 403, (method, path, other.text)
         own = await client.request(method, path, headers=t["school_own"], json=body)
@@ -196,26 +237,35 @@ async def test_a_school_reaches_only_its_own_universitys_students(client, two_of
 
 async def test_a_school_reviews_only_its_own_students_graduation(client, two_of_everything):
     t = two_of_everything
-    r = await client.post("/api/v1/me/graduation-confirmation", headers=t["graduate_own"],
-                          json={"employer": "某公司", "phone": "13812340000", "address": "呼和浩特"})
+    r = await client.post(
+        "/api/v1/me/graduation-confirmation",
+        headers=t["graduate_own"],
+        json={"employer": "某公司", "phone": "13812340000", "address": "呼和浩特"},
+    )
     assert r.status_code == 201, r.text
     item = r.json()["id"]
     listed = (await client.get("/api/v1/graduation-confirmations", headers=t["school_other"])).json()
     assert item not in [i["id"] for i in listed]
-    other = await client.post(f"/api/v1/graduation-confirmations/{item}/review", headers=t["school_other"],
-                              json={"approved": True})
+    other = await client.post(
+        f"/api/v1/graduation-confirmations/{item}/review", headers=t["school_other"], json={"approved": True}
+    )
     assert other.status_code == 403, other.text
-    own = await client.post(f"/api/v1/graduation-confirmations/{item}/review", headers=t["school_own"],
-                            json={"approved": True})
+    own = await client.post(
+        f"/api/v1/graduation-confirmations/{item}/review", headers=t["school_own"], json={"approved": True}
+    )
     assert own.status_code == 200, own.text
 
 
 async def test_a_donor_reaches_only_its_own_records(client, two_of_everything):
     t = two_of_everything
     donor, gift = t["donors"][0], t["donation"]
-    paths = [f"/api/v1/donors/{donor}", f"/api/v1/donors/{donor}/allocation-report",
-             f"/api/v1/donations/{gift['id']}", f"/api/v1/receipts/{gift['receipt_no']}",
-             f"/api/v1/receipts/{gift['receipt_no']}?format=pdf"]
+    paths = [
+        f"/api/v1/donors/{donor}",
+        f"/api/v1/donors/{donor}/allocation-report",
+        f"/api/v1/donations/{gift['id']}",
+        f"/api/v1/receipts/{gift['receipt_no']}",
+        f"/api/v1/receipts/{gift['receipt_no']}?format=pdf",
+    ]
     for path in paths:
         assert (await client.get(path, headers=t["donor_other"])).status_code == 403, path
         assert (await client.get(path, headers=t["donor_own"])).status_code == 200, path
@@ -236,19 +286,28 @@ async def test_a_graduate_sees_only_its_own_contracts(client, two_of_everything)
 async def test_a_graduate_reaches_only_its_own_award(client, two_of_everything):
     t = two_of_everything
     w, program = t["w"], t["program"]
-    grant = await client.post(f"/api/v1/programs/{program}/applications", headers=w.officer,
-                              json={"student_id": w.students["ug"], "academic_year": 2025})
+    grant = await client.post(
+        f"/api/v1/programs/{program}/applications",
+        headers=w.officer,
+        json={"student_id": w.students["ug"], "academic_year": 2025},
+    )
     assert grant.status_code == 201, grant.text
-    r = await client.post(f"/api/v1/applications/{grant.json()['id']}/review", headers=w.reviewer,
-                          json={"approved": True})
+    r = await client.post(
+        f"/api/v1/applications/{grant.json()['id']}/review", headers=w.reviewer, json={"approved": True}
+    )
     assert r.status_code == 200, r.text
-    assert (await client.post(f"/api/v1/programs/{program}/notices", headers=w.officer,
-                              json={"starts_on": "2025-09-01"})).status_code == 201
-    awards = (await client.post(f"/api/v1/programs/{program}/awards/finalize", headers=w.officer,
-                                json={"as_of": "2025-09-08"})).json()["awards"]
+    assert (
+        await client.post(f"/api/v1/programs/{program}/notices", headers=w.officer, json={"starts_on": "2025-09-01"})
+    ).status_code == 201
+    awards = (
+        await client.post(
+            f"/api/v1/programs/{program}/awards/finalize", headers=w.officer, json={"as_of": "2025-09-08"}
+        )
+    ).json()["awards"]
     award = awards[0]["id"]
-    r = await client.post(f"/api/v1/awards/{award}/pay", headers=w.officer,
-                          json={"paid_on": "2025-10-10", "reference": "SCOPE-PAY-1"})
+    r = await client.post(
+        f"/api/v1/awards/{award}/pay", headers=w.officer, json={"paid_on": "2025-10-10", "reference": "SCOPE-PAY-1"}
+    )
     assert r.status_code == 201, r.text
     path = f"/api/v1/awards/{award}/acknowledgement"
     assert (await client.get(path, headers=t["graduate_other"])).status_code == 403

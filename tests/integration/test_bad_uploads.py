@@ -36,8 +36,10 @@ async def test_a_zip_bomb_is_refused_before_it_is_unpacked(client, make_user, se
 
 async def test_json_or_text_where_a_file_belongs_is_a_400(client, make_user, sessions):
     officer = await setup(client, make_user)
-    for kwargs in ({"json": {"file": "contracts.xlsx"}},
-                   {"content": b"just text", "headers": {"content-type": "text/plain"}}):
+    for kwargs in (
+        {"json": {"file": "contracts.xlsx"}},
+        {"content": b"just text", "headers": {"content-type": "text/plain"}},
+    ):
         headers = {**officer, **kwargs.pop("headers", {})}
         r = await client.post(URL, headers=headers, **kwargs)
         assert r.status_code == 400, r.text

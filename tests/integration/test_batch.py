@@ -35,8 +35,11 @@ async def test_batch_moves_a_contract_through_its_life(client, make_user, sessio
     assert next(l for l in sched if l["due_on"] == "2028-12-20" and l["payer"] == "borrower")["status"] == "overdue"
     # paying it clears the overdue at the next run
     owed = next(l for l in sched if l["due_on"] == "2028-12-20" and l["payer"] == "borrower")["interest"]
-    r = await client.post(f"/api/v1/loan-contracts/{no}/repayments", headers=w.officer,
-                          json={"amount": owed, "paid_on": "2028-12-21", "reference": "BANK-9"})
+    r = await client.post(
+        f"/api/v1/loan-contracts/{no}/repayments",
+        headers=w.officer,
+        json={"amount": owed, "paid_on": "2028-12-21", "reference": "BANK-9"},
+    )
     assert r.json()["allocated"]["interest"] == owed
     report = await _run(client, w.officer, "2028-12-22")
     assert report["status_changes"] == {"overdue->grace": 1}
@@ -49,8 +52,11 @@ async def test_future_business_date_is_refused(client, make_user):
     officer = await make_user("officer")
     r = await client.post("/api/v1/batch/close-of-business", json={"as_of": "2026-11-30"}, headers=officer)
     assert r.status_code == 422 and r.json()["field"] == "as_of"
-    assert (await client.post("/api/v1/batch/close-of-business", json={"as_of": "2026-11-01"},
-                              headers=await make_user("reviewer"))).status_code == 403
+    assert (
+        await client.post(
+            "/api/v1/batch/close-of-business", json={"as_of": "2026-11-01"}, headers=await make_user("reviewer")
+        )
+    ).status_code == 403
 
 
 @time_machine.travel("2026-11-29 09:00 +08:00")
@@ -95,8 +101,11 @@ async def test_penalty_on_overdue_principal(client, make_user, sessions):
     expected = sum(x.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) for x in (one, twenty))
     assert Decimal(led["balances"]["penalty"]) == expected
     # a payment pays the penalty first
-    r = await client.post(f"/api/v1/loan-contracts/{no}/repayments", headers=w.officer,
-                          json={"amount": "5000.00", "paid_on": "2034-01-10", "reference": "BANK-P1"})
+    r = await client.post(
+        f"/api/v1/loan-contracts/{no}/repayments",
+        headers=w.officer,
+        json={"amount": "5000.00", "paid_on": "2034-01-10", "reference": "BANK-P1"},
+    )
     assert Decimal(r.json()["allocated"]["penalty"]) == expected
     async with sessions() as s:
         assert await s.scalar(select(func.sum(LedgerLine.debit - LedgerLine.credit))) == 0

@@ -26,9 +26,13 @@ def contracts(count: int) -> list[dict[str, object]]:
     rows = []
     for n in range(1, count + 1):
         year = 2023 + n % 2
-        over: dict[str, object] = {"academic_year": year, "contract_no": f"150430-{year}-{n:06d}",
-                                   "enrolled_on": date(2023, 9, 1),
-                                   "signed_on": date(year, 9, 1 + n % 28), "principal": 8000 + 1000 * (n % 8)}
+        over: dict[str, object] = {
+            "academic_year": year,
+            "contract_no": f"150430-{year}-{n:06d}",
+            "enrolled_on": date(2023, 9, 1),
+            "signed_on": date(year, 9, 1 + n % 28),
+            "principal": 8000 + 1000 * (n % 8),
+        }
         if n % 3 == 0:
             over.update(disbursed_on=None, receipt_amount=None)
         if n % 4 == 0:

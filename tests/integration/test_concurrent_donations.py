@@ -27,8 +27,14 @@ async def _world(client, make_user):
 
 async def test_a_hundred_identical_donations_record_one(client, make_user, sessions):
     w, donor, program = await _world(client, make_user)
-    body = {"donor_id": donor, "program_id": program, "amount": "50000.00", "received_on": "2025-08-01",
-            "method": "bank_transfer", "reference": "NSH-RETRY-1"}
+    body = {
+        "donor_id": donor,
+        "program_id": program,
+        "amount": "50000.00",
+        "received_on": "2025-08-01",
+        "method": "bank_transfer",
+        "reference": "NSH-RETRY-1",
+    }
     headers = {**w.officer, "Idempotency-Key": "donation-retry-storm"}
     answers = await asyncio.gather(*(client.post("/api/v1/donations", json=body, headers=headers) for _ in range(N)))
     assert {a.status_code for a in answers} == {201}, {a.status_code: a.text for a in answers}
@@ -46,10 +52,18 @@ async def test_a_hundred_different_donations_get_gapless_receipts(client, make_u
     w, donor, program = await _world(client, make_user)
 
     async def give(i: int):
-        return await client.post("/api/v1/donations", headers={**w.officer, "Idempotency-Key": f"gift-{i}"},
-                                 json={"donor_id": donor, "program_id": program, "amount": f"{100 + i}.00",
-                                       "received_on": "2025-08-01", "method": "bank_transfer",
-                                       "reference": f"NSH-PAR-{i:03d}"})
+        return await client.post(
+            "/api/v1/donations",
+            headers={**w.officer, "Idempotency-Key": f"gift-{i}"},
+            json={
+                "donor_id": donor,
+                "program_id": program,
+                "amount": f"{100 + i}.00",
+                "received_on": "2025-08-01",
+                "method": "bank_transfer",
+                "reference": f"NSH-PAR-{i:03d}",
+            },
+        )
 
     answers = await asyncio.gather(*(give(i) for i in range(N)))
     assert [a.status_code for a in answers] == [201] * N, [a.text for a in answers if a.status_code != 201][:3]

@@ -20,8 +20,9 @@ async def test_a_hundred_identical_requests_post_once(client, make_user, session
     w, no = await _disbursed(client, make_user)
     body = {"amount": "300.00", "paid_on": "2025-03-01", "reference": "BANK-RETRY-1"}
     headers = {**w.officer, "Idempotency-Key": "retry-storm"}
-    answers = await asyncio.gather(*(client.post(f"/api/v1/loan-contracts/{no}/repayments", json=body,
-                                                 headers=headers) for _ in range(N)))
+    answers = await asyncio.gather(
+        *(client.post(f"/api/v1/loan-contracts/{no}/repayments", json=body, headers=headers) for _ in range(N))
+    )
     assert {a.status_code for a in answers} == {201}, {a.status_code: a.text for a in answers}
     assert len({a.text for a in answers}) == 1  # every retry got the first answer
     async with sessions() as s:
@@ -34,9 +35,11 @@ async def test_a_hundred_different_repayments_on_one_contract_all_count(client, 
     w, no = await _disbursed(client, make_user)
 
     async def pay(i: int):
-        return await client.post(f"/api/v1/loan-contracts/{no}/repayments",
-                                 json={"amount": "10.00", "paid_on": "2025-03-01", "reference": f"BANK-PAR-{i:03d}"},
-                                 headers={**w.officer, "Idempotency-Key": f"par-{i}"})
+        return await client.post(
+            f"/api/v1/loan-contracts/{no}/repayments",
+            json={"amount": "10.00", "paid_on": "2025-03-01", "reference": f"BANK-PAR-{i:03d}"},
+            headers={**w.officer, "Idempotency-Key": f"par-{i}"},
+        )
 
     answers = await asyncio.gather(*(pay(i) for i in range(N)))
     assert [a.status_code for a in answers] == [201] * N, [a.text for a in answers if a.status_code != 201][:3]

@@ -21,13 +21,19 @@ async def test_the_dashboards_overdue_rate_is_the_default_rate_reports(client, m
     w, _ = await _disbursed(client, make_user)
     await make_user("auditor", username="auditor-d")
     async with sessions() as s:  # two principal lines: one fell due in May (unpaid), one falls due today
-        lines = (await s.scalars(select(ScheduleLineRow).where(
-            ScheduleLineRow.payer == "borrower", ScheduleLineRow.principal > 0)
-            .order_by(ScheduleLineRow.due_on).limit(2))).all()
+        lines = (
+            await s.scalars(
+                select(ScheduleLineRow)
+                .where(ScheduleLineRow.payer == "borrower", ScheduleLineRow.principal > 0)
+                .order_by(ScheduleLineRow.due_on)
+                .limit(2)
+            )
+        ).all()
         for line, due_on in zip(lines, (date(2029, 5, 20), TODAY), strict=True):
             # the batch has not run: no line is marked overdue, yet the May line is overdue as of today
-            await s.execute(update(ScheduleLineRow).where(ScheduleLineRow.id == line.id)
-                            .values(due_on=due_on, status="pending"))
+            await s.execute(
+                update(ScheduleLineRow).where(ScheduleLineRow.id == line.id).values(due_on=due_on, status="pending")
+            )
         await s.commit()
         may, today = lines[0].principal, lines[1].principal
     r = await client.get("/api/v1/reports/default-rate?by=county", headers=w.officer)

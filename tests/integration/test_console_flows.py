@@ -20,18 +20,37 @@ async def test_register_apply_approve_sign_print_receipt_disburse_repay(app, cli
     await loan_world(client, make_user)
     await make_user("school", username="school-1", university_code="10126")
     async with console_as(client, "officer-1") as officer:
-        r = await officer.post("/console/students", {
-            "name": "李雷", "id_number": make_id_number("150430", date(2006, 3, 3), 21),
-            "phone": "13812345678", "household_province": "内蒙古", "household_county": "示范县",
-            "university_code": "10126", "level": "undergraduate", "study_years": "4", "enrolled_on": "2024-09-01",
-            "expected_graduation": "2028-06-30", "categories": ["registered_poor", "orphan"]})
+        r = await officer.post(
+            "/console/students",
+            {
+                "name": "李雷",
+                "id_number": make_id_number("150430", date(2006, 3, 3), 21),
+                "phone": "13812345678",
+                "household_province": "内蒙古",
+                "household_county": "示范县",
+                "university_code": "10126",
+                "level": "undergraduate",
+                "study_years": "4",
+                "enrolled_on": "2024-09-01",
+                "expected_graduation": "2028-06-30",
+                "categories": ["registered_poor", "orphan"],
+            },
+        )
         assert r.status_code == 303, alert_of(r.text)
         student_page = r.headers["location"].split("?")[0]
         page = await officer.client.get(student_page)
         assert "李雷" in page.text and "孤儿、建档立卡" in page.text and "138****5678" in page.text
-        r = await officer.post(f"{student_page}/applications", {
-            "academic_year": "2024", "amount": "16000", "co_name": "李父", "co_id_number": "150430197505050017",
-            "co_phone": "13900001111", "relationship": "father"})
+        r = await officer.post(
+            f"{student_page}/applications",
+            {
+                "academic_year": "2024",
+                "amount": "16000",
+                "co_name": "李父",
+                "co_id_number": "150430197505050017",
+                "co_phone": "13900001111",
+                "relationship": "father",
+            },
+        )
         assert r.status_code == 303, alert_of(r.text)
         application = r.headers["location"].split("?")[0]
     async with console_as(client, "reviewer-1") as reviewer:
@@ -82,12 +101,14 @@ async def test_graduate_updates_contact_and_confirms_graduation_the_school_revie
         assert r.status_code == 303 and "done=contact_saved" in r.headers["location"]
         page = await graduate.client.get(r.headers["location"])
         assert "联系方式已更新" in page.text and "136****5432" in page.text
-        r = await graduate.post("/console/me/graduation", {"grad_employer": "某公司", "grad_phone": "13698765432",
-                                                           "grad_address": "北京市海淀区"})
+        r = await graduate.post(
+            "/console/me/graduation",
+            {"grad_employer": "某公司", "grad_phone": "13698765432", "grad_address": "北京市海淀区"},
+        )
         assert r.status_code == 303
     async with console_as(client, "school-1") as school:
         page = await school.client.get("/console/graduations")
-        item = re.search(r'/console/graduations/(\d+)/review', page.text).group(1)
+        item = re.search(r"/console/graduations/(\d+)/review", page.text).group(1)
         r = await school.post(f"/console/graduations/{item}/review", {"decision": "approve", "note": "核实"})
         assert r.status_code == 303
         assert "已审批" in (await school.client.get("/console/graduations?status=approved")).text
@@ -101,11 +122,14 @@ async def test_import_shows_the_row_errors_and_reports_download(app, client, mak
     out = io.BytesIO()
     wb.save(out)
     async with console_as(client, "officer-1") as officer:
-        files = {"file": ("合同.xlsx", out.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
+        files = {
+            "file": ("合同.xlsx", out.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        }
         r = await officer.client.post("/console/import", data={"_csrf_token": officer.token}, files=files)
         assert r.status_code == 422 and "未导入" in r.text and "<td>2</td>" in r.text
-        r = await officer.client.post("/console/import", data={"_csrf_token": officer.token, "annotated": "on"},
-                                      files=files)
+        r = await officer.client.post(
+            "/console/import", data={"_csrf_token": officer.token, "annotated": "on"}, files=files
+        )
         assert r.status_code == 422 and r.content.startswith(b"PK")  # the workbook with the errors marked
         assert (await officer.client.get("/console/import/template.xlsx")).content.startswith(b"PK")
         reports = await officer.client.get("/console/reports?year=2024")

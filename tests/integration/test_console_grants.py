@@ -24,8 +24,16 @@ async def test_officer_creates_a_programme_with_its_rule_and_bad_input_writes_no
     await grant_world(client, make_user)
     async with console_as(client, "officer-g") as officer:
         assert "新建项目" in (await officer.client.get("/console/programs")).text
-        form = {"name": "爱心助学金", "funding": "social", "pooling": "fifo", "rule_type": "by_level",
-                "rule_undergraduate": "3000.00", "rule_junior_college": "2000", "notice_days": "7", "quota": "10"}
+        form = {
+            "name": "爱心助学金",
+            "funding": "social",
+            "pooling": "fifo",
+            "rule_type": "by_level",
+            "rule_undergraduate": "3000.00",
+            "rule_junior_college": "2000",
+            "notice_days": "7",
+            "quota": "10",
+        }
         r = await officer.post("/console/programs", {**form, "rule_undergraduate": "3千"})
         assert r.status_code == 422 and "规则金额" in alert_of(r.text) and 'value="爱心助学金"' in r.text
         r = await officer.post("/console/programs", {**form, "quota": "0"})
@@ -44,10 +52,21 @@ async def test_officer_records_a_donation_and_sees_its_receipt_number(client, ma
     donor = await world.donor()
     program = await world.program(name="金秋助学", funding="social")
     async with console_as(client, "officer-g") as officer:
-        form = {"donor_id": str(donor), "program_id": str(program["id"]), "amount": "20000.00",
-                "received_on": "2026-08-01", "method": "bank_transfer", "reference": "NSH0001", "idem": "k-1"}
-        for bad, message in (({"amount": "-5"}, "金额"), ({"amount": "12.345"}, "金额"),
-                             ({"directed_student_ids": "99999"}, "不存在"), ({"reference": ""}, "银行流水号")):
+        form = {
+            "donor_id": str(donor),
+            "program_id": str(program["id"]),
+            "amount": "20000.00",
+            "received_on": "2026-08-01",
+            "method": "bank_transfer",
+            "reference": "NSH0001",
+            "idem": "k-1",
+        }
+        for bad, message in (
+            ({"amount": "-5"}, "金额"),
+            ({"amount": "12.345"}, "金额"),
+            ({"directed_student_ids": "99999"}, "不存在"),
+            ({"reference": ""}, "银行流水号"),
+        ):
             r = await officer.post("/console/donations", {**form, **bad, "idem": f"bad-{len(message)}-{bad}"})
             assert r.status_code == 422 and message in alert_of(r.text), (bad, alert_of(r.text))
         r = await officer.client.post("/console/donations", data=form, follow_redirects=False)  # no CSRF token
@@ -59,7 +78,9 @@ async def test_officer_records_a_donation_and_sees_its_receipt_number(client, ma
         assert re.match(r"/console/receipts/JZ-\d{4}-\d+\?done=donation_recorded", receipt_page), receipt_page
         receipt_no = receipt_page.split("/")[-1].split("?")[0]
         r = await officer.client.get(receipt_page)
-        assert r.status_code == 200 and f'<span id="receipt-no">{receipt_no}</span>' in r.text and "捐赠已登记" in r.text
+        assert (
+            r.status_code == 200 and f'<span id="receipt-no">{receipt_no}</span>' in r.text and "捐赠已登记" in r.text
+        )
         # the same form again (a second click) records nothing twice
         assert _location(await officer.post("/console/donations", form)) == receipt_page
         assert receipt_no in (await officer.client.get("/console/donations")).text
@@ -89,8 +110,16 @@ async def test_grant_year_through_the_console_with_maker_checker(client, make_us
         r = await officer.post(f"/console/programs/{pid}/applications", {"student_id": "abc", "academic_year": "2026"})
         assert r.status_code == 422 and alert_of(r.text)
         for key in ("ug", "jc"):
-            _location(await officer.post(f"/console/programs/{pid}/applications", {
-                "student_id": str(world.students[key]), "academic_year": "2026", "bank_card": "6222021000000000017"}))
+            _location(
+                await officer.post(
+                    f"/console/programs/{pid}/applications",
+                    {
+                        "student_id": str(world.students[key]),
+                        "academic_year": "2026",
+                        "bank_card": "6222021000000000017",
+                    },
+                )
+            )
         r = await officer.post(f"/console/programs/{pid}/notices", {"starts_on": "2026-09-01"})
         assert r.status_code == 422 and "待公示" in alert_of(r.text)  # nothing reviewed yet
         assert (await officer.post("/console/grants/applications/1/review", {"approved": "true"})).status_code == 403
@@ -102,8 +131,11 @@ async def test_grant_year_through_the_console_with_maker_checker(client, make_us
         r = await reviewer.post(f"/console/grants/applications/{ids[1]}/review", {"approved": "false"})
         assert r.status_code == 422 and alert_of(r.text)  # a rejection gives its reason
         _location(await reviewer.post(f"/console/grants/applications/{ids[0]}/review", {"approved": "true"}))
-        _location(await reviewer.post(f"/console/grants/applications/{ids[1]}/review",
-                                      {"approved": "false", "reason": "材料不全"}))
+        _location(
+            await reviewer.post(
+                f"/console/grants/applications/{ids[1]}/review", {"approved": "false", "reason": "材料不全"}
+            )
+        )
     async with console_as(client, "officer-g") as officer:
         _location(await officer.post(f"/console/programs/{pid}/notices", {"starts_on": "2026-09-01"}))
         page = (await officer.client.get(f"/console/programs/{pid}")).text
@@ -115,11 +147,15 @@ async def test_grant_year_through_the_console_with_maker_checker(client, make_us
         _location(await officer.post(f"/console/programs/{pid}/finalize", {"as_of": "2026-09-08"}))
         awards = await officer.client.get(f"/console/awards?program_id={pid}")
         award_id = re.search(r'action="/console/awards/(\d+)/pay"', awards.text).group(1)
-        r = await officer.post(f"/console/awards/{award_id}/pay", {"paid_on": "2026-09-01", "reference": "FF1",
-                                                                    "idem": "p1"})
+        r = await officer.post(
+            f"/console/awards/{award_id}/pay", {"paid_on": "2026-09-01", "reference": "FF1", "idem": "p1"}
+        )
         assert r.status_code == 422 and "不能早于" in alert_of(r.text)
-        done = _location(await officer.post(f"/console/awards/{award_id}/pay", {
-            "paid_on": "2026-10-10", "reference": "FF2", "idem": "p2"}))
+        done = _location(
+            await officer.post(
+                f"/console/awards/{award_id}/pay", {"paid_on": "2026-10-10", "reference": "FF2", "idem": "p2"}
+            )
+        )
         r = await officer.client.get(done)
         assert "已发放" in r.text and "3000.00" in r.text
         paid = await officer.client.get("/console/awards?status=paid")
@@ -141,9 +177,16 @@ async def test_donor_portal_is_scoped_to_its_own_donor(client, make_user):
         pdf = await donor.client.get(f"/console/donors/{mine}/report.pdf")
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
         assert (await donor.client.get(f"/console/receipts/{own['receipt_no']}/pdf")).content.startswith(b"%PDF")
-        for path in (f"/console/donors/{theirs}", f"/console/donors/{theirs}/report.pdf",
-                     f"/console/receipts/{other['receipt_no']}", f"/console/receipts/{other['receipt_no']}/pdf",
-                     "/console/donations", "/console/receipts", "/console/programs", "/console"):
+        for path in (
+            f"/console/donors/{theirs}",
+            f"/console/donors/{theirs}/report.pdf",
+            f"/console/receipts/{other['receipt_no']}",
+            f"/console/receipts/{other['receipt_no']}/pdf",
+            "/console/donations",
+            "/console/receipts",
+            "/console/programs",
+            "/console",
+        ):
             assert (await donor.client.get(path)).status_code == 403, path
         r = await donor.post(f"/console/receipts/{own['receipt_no']}/void", {"reason": "x"})
         assert r.status_code == 403
@@ -159,9 +202,19 @@ async def test_reports_downloads_and_the_dashboard_figures(client, make_user, se
     await world.donate(donor, program["id"], "8000.00")
     async with sessions() as s:
         for n, status in enumerate(("sent", "delivered", "delivered", "failed")):
-            s.add(OutboxMessage(subject="C1", kind=f"k{n}", template="before_due", due_on=date(2026, 9, 1),
-                                occasion_on=date(2026, 9, 1), recipient_role="graduate", recipient="13912340000",
-                                channel="sms", status=status))
+            s.add(
+                OutboxMessage(
+                    subject="C1",
+                    kind=f"k{n}",
+                    template="before_due",
+                    due_on=date(2026, 9, 1),
+                    occasion_on=date(2026, 9, 1),
+                    recipient_role="graduate",
+                    recipient="13912340000",
+                    channel="sms",
+                    status=status,
+                )
+            )
         await s.commit()
     async with console_as(client, "auditor-g") as auditor:
         r = await auditor.client.get("/console")
@@ -169,10 +222,13 @@ async def test_reports_downloads_and_the_dashboard_figures(client, make_user, se
         assert "已发送提醒" in r.text and r.text.count("<svg") == 2
         page = await auditor.client.get("/console/reports?year=2025")
         assert page.status_code == 200 and "逾期账龄" in page.text and "合计" in page.text
-        for path, magic in (("/console/reports/grants.pdf?year=2025", b"%PDF"),
-                            ("/console/reports/aging.xlsx", b"PK"), ("/console/reports/loans.xlsx?year=2025", b"PK"),
-                            ("/console/reports/default-rate.xlsx?by=university", b"PK"),
-                            ("/console/reports/subsidy.xlsx?year=2025", b"PK")):
+        for path, magic in (
+            ("/console/reports/grants.pdf?year=2025", b"%PDF"),
+            ("/console/reports/aging.xlsx", b"PK"),
+            ("/console/reports/loans.xlsx?year=2025", b"PK"),
+            ("/console/reports/default-rate.xlsx?by=university", b"PK"),
+            ("/console/reports/subsidy.xlsx?year=2025", b"PK"),
+        ):
             r = await auditor.client.get(path)
             assert r.status_code == 200 and r.content.startswith(magic), path
 
@@ -182,9 +238,21 @@ async def test_the_contract_page_lists_the_reminders_sent_for_it(client, make_us
     contract = await world.contract("ug")
     async with sessions() as s:
         for n, (no, status) in enumerate(((contract["contract_no"], "delivered"), ("OTHER-1", "sent"))):
-            s.add(OutboxMessage(subject=no, kind=f"before_due_{n}", template="before_due", due_on=date(2027, 9, 1),
-                                occasion_on=date(2027, 8, 25), recipient_role="graduate", recipient="13912345678",
-                                channel="sms", status=status, student_id=world.students["ug"], contract_no=no))
+            s.add(
+                OutboxMessage(
+                    subject=no,
+                    kind=f"before_due_{n}",
+                    template="before_due",
+                    due_on=date(2027, 9, 1),
+                    occasion_on=date(2027, 8, 25),
+                    recipient_role="graduate",
+                    recipient="13912345678",
+                    channel="sms",
+                    status=status,
+                    student_id=world.students["ug"],
+                    contract_no=no,
+                )
+            )
         await s.commit()
     async with console_as(client, "officer-1") as officer:
         page = (await officer.client.get(f"/console/contracts/{contract['contract_no']}")).text
@@ -197,8 +265,12 @@ async def test_who_took_a_grant_application_cannot_review_it(client, make_user, 
     program = await world.program(name="金秋助学", funding="social")
     await make_user("admin", username="admin-g")
     async with console_as(client, "admin-g") as admin:
-        _location(await admin.post(f"/console/programs/{program['id']}/applications", {
-            "student_id": str(world.students["ug"]), "academic_year": "2026"}))
+        _location(
+            await admin.post(
+                f"/console/programs/{program['id']}/applications",
+                {"student_id": str(world.students["ug"]), "academic_year": "2026"},
+            )
+        )
         async with sessions() as s:
             app_id = await s.scalar(select(Application.id))
         r = await admin.post(f"/console/grants/applications/{app_id}/review", {"approved": "true"})

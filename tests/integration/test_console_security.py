@@ -26,8 +26,11 @@ async def test_session_cookie_is_httponly_lax_and_carries_the_api_token(client, 
     await make_user("officer", username="off-cookie")
     c = client  # one test client per app (see console_fixtures)
     token = csrf_of((await c.get("/")).text)
-    r = await c.post("/login", data={"username": "off-cookie", "password": "correct-horse-battery",
-                                      "_csrf_token": token}, follow_redirects=False)
+    r = await c.post(
+        "/login",
+        data={"username": "off-cookie", "password": "correct-horse-battery", "_csrf_token": token},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/console"
     cookie = r.headers["set-cookie"]
     assert cookie.startswith("zizhu_session=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
@@ -49,18 +52,29 @@ async def test_cookies_are_secure_behind_https(db, settings, make_user):
     async with AsyncTestClient(app=app, base_url="https://testserver.local") as c:
         r = await c.get("/")
         assert "Secure" in r.headers["set-cookie"]
-        r = await c.post("/login", data={"username": "off-https", "password": "correct-horse-battery",
-                                          "_csrf_token": csrf_of(r.text)}, follow_redirects=False)
+        r = await c.post(
+            "/login",
+            data={"username": "off-https", "password": "correct-horse-battery", "_csrf_token": csrf_of(r.text)},
+            follow_redirects=False,
+        )
         assert r.status_code == 303 and "Secure" in r.headers["set-cookie"]
 
 
 async def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(app, client, make_user, sessions):
     world = await loan_world(client, make_user)
     async with console_as(client, "officer-1") as officer:
-        form = {"name": "赵六", "id_number": "150430200601090011", "phone": "13812340011",
-                "household_province": "内蒙古", "household_county": "示范县", "university_code": "10126",
-                "level": "undergraduate", "study_years": "4", "enrolled_on": "2024-09-01",
-                "expected_graduation": "2028-06-30"}
+        form = {
+            "name": "赵六",
+            "id_number": "150430200601090011",
+            "phone": "13812340011",
+            "household_province": "内蒙古",
+            "household_county": "示范县",
+            "university_code": "10126",
+            "level": "undergraduate",
+            "study_years": "4",
+            "enrolled_on": "2024-09-01",
+            "expected_graduation": "2028-06-30",
+        }
         for token in (None, "forged" * 20):
             data = form if token is None else {**form, "_csrf_token": token}
             r = await officer.client.post("/console/students", data=data, follow_redirects=False)
@@ -70,8 +84,9 @@ async def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(app,
     async with sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Student)) == len(world.students)
     # the JSON API takes bearer tokens and no CSRF token
-    r = await client.post("/api/v1/universities", json={"code": "10999", "name": "测试学院", "province": "内蒙古"},
-                          headers=world.officer)
+    r = await client.post(
+        "/api/v1/universities", json={"code": "10999", "name": "测试学院", "province": "内蒙古"}, headers=world.officer
+    )
     assert r.status_code == 201
 
 
@@ -102,9 +117,17 @@ async def test_maker_checker_refusal_is_shown_in_chinese_or_english(app, client,
     world = await loan_world(client, make_user)
     await make_user("admin", username="admin-1")
     async with console_as(client, "admin-1") as admin:
-        r = await admin.post(f"/console/students/{world.students['ug']}/applications", {
-            "academic_year": "2024", "amount": "8000", "co_name": "王父", "co_id_number": "150430197505050017",
-            "co_phone": "13900001111", "relationship": "father"})
+        r = await admin.post(
+            f"/console/students/{world.students['ug']}/applications",
+            {
+                "academic_year": "2024",
+                "amount": "8000",
+                "co_name": "王父",
+                "co_id_number": "150430197505050017",
+                "co_phone": "13900001111",
+                "relationship": "father",
+            },
+        )
         assert r.status_code == 303
         page = r.headers["location"].split("?")[0]
         r = await admin.post(f"{page}/approve")
@@ -117,16 +140,35 @@ async def test_maker_checker_refusal_is_shown_in_chinese_or_english(app, client,
 async def test_bad_form_input_is_a_4xx_with_the_reason_in_the_page(app, client, make_user, sessions):
     world = await loan_world(client, make_user)
     async with console_as(client, "officer-1") as officer:
-        r = await officer.post("/console/students", {
-            "name": "赵六", "id_number": "150430200601090012", "phone": "13812340011", "household_province": "内蒙古",
-            "household_county": "示范县", "university_code": "10126", "level": "undergraduate", "study_years": "4",
-            "enrolled_on": "2024-09-01", "expected_graduation": "2028-06-30"})
+        r = await officer.post(
+            "/console/students",
+            {
+                "name": "赵六",
+                "id_number": "150430200601090012",
+                "phone": "13812340011",
+                "household_province": "内蒙古",
+                "household_county": "示范县",
+                "university_code": "10126",
+                "level": "undergraduate",
+                "study_years": "4",
+                "enrolled_on": "2024-09-01",
+                "expected_graduation": "2028-06-30",
+            },
+        )
         assert r.status_code == 422 and "校验" in alert_of(r.text) and 'value="赵六"' in r.text  # the form keeps it
         r = await officer.post("/console/students", {"name": "赵六"})
         assert r.status_code == 422 and "未填写或填写有误" in alert_of(r.text)
-        r = await officer.post(f"/console/students/{world.students['jc']}/applications", {
-            "academic_year": "2024", "amount": "99000", "co_name": "王父", "co_id_number": "150430197505050017",
-            "co_phone": "13900001111", "relationship": "father"})
+        r = await officer.post(
+            f"/console/students/{world.students['jc']}/applications",
+            {
+                "academic_year": "2024",
+                "amount": "99000",
+                "co_name": "王父",
+                "co_id_number": "150430197505050017",
+                "co_phone": "13900001111",
+                "relationship": "father",
+            },
+        )
         assert r.status_code == 422 and "上限" in alert_of(r.text)
     async with sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Student)) == len(world.students)

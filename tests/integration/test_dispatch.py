@@ -40,17 +40,33 @@ def with_notify(settings, **changes):
 def dispatcher(db, settings, channel="sms", url="", **changes):
     s = with_notify(settings, **changes)
     n = s.notify
-    made = {"sms": lambda: SmsChannel(url, "gw-token", n.sms_concurrency, n.sms_timeout_seconds),
-            "webhook": lambda: WebhookChannel(url, "hook-secret", timeout=n.sms_timeout_seconds)}[channel]()
+    made = {
+        "sms": lambda: SmsChannel(url, "gw-token", n.sms_concurrency, n.sms_timeout_seconds),
+        "webhook": lambda: WebhookChannel(url, "hook-secret", timeout=n.sms_timeout_seconds),
+    }[channel]()
     return Dispatcher(db, s, {channel: made})
 
 
 async def queue(db, n=1, recipient=None, channel="sms", start=0):
     async with write_session(db) as session:
-        await enqueue(session, [
-            Message(f"C-{i}", "due_7", "before_due", date(2028, 12, 20), "graduate",
-                    recipient or f"1381234{i:04d}", channel=channel, student_id=1, contract_no=f"C-{i}", amount=56000)
-            for i in range(start, start + n)])
+        await enqueue(
+            session,
+            [
+                Message(
+                    f"C-{i}",
+                    "due_7",
+                    "before_due",
+                    date(2028, 12, 20),
+                    "graduate",
+                    recipient or f"1381234{i:04d}",
+                    channel=channel,
+                    student_id=1,
+                    contract_no=f"C-{i}",
+                    amount=56000,
+                )
+                for i in range(start, start + n)
+            ],
+        )
 
 
 async def outbox(sessions) -> list[OutboxMessage]:
@@ -165,6 +181,7 @@ async def test_a_row_stuck_in_sending_is_sent_again_with_the_same_id(db, setting
         assert report.sent == 2
         async with write_session(db) as session:  # the dead dispatcher's late result changes nothing
             from notifications.policy import Outcome, Verdict
+
             stale = await d.record(session, rows, [Outcome(Verdict.FAIL, "late")] * 2, lease, now)
         await d.aclose()
     assert stale.failed == 2 and {r.status for r in await outbox(sessions)} == {"sent"}
@@ -182,20 +199,28 @@ async def test_delivery_receipts(db, settings, sessions):
         await d.aclose()
     rows = await outbox(sessions)
     app = create_app(with_notify(settings, sms_token="gw-token"))
-    body = {"receipts": [{"id": rows[0].message_id, "status": "delivered"},
-                         {"id": rows[1].message_id, "status": "failed", "error": "absent subscriber"},
-                         {"id": "zizhu-999999", "status": "delivered"}, {"id": "nonsense", "status": "delivered"}]}
+    body = {
+        "receipts": [
+            {"id": rows[0].message_id, "status": "delivered"},
+            {"id": rows[1].message_id, "status": "failed", "error": "absent subscriber"},
+            {"id": "zizhu-999999", "status": "delivered"},
+            {"id": "nonsense", "status": "delivered"},
+        ]
+    }
     async with AsyncTestClient(app=app) as client:
         r = await client.post("/api/v1/notifications/sms-receipts", json=body)
         assert r.status_code == 403
-        r = await client.post("/api/v1/notifications/sms-receipts", json=body,
-                              headers={"Authorization": "Bearer wrong"})
+        r = await client.post(
+            "/api/v1/notifications/sms-receipts", json=body, headers={"Authorization": "Bearer wrong"}
+        )
         assert r.status_code == 403
-        r = await client.post("/api/v1/notifications/sms-receipts", json=body,
-                              headers={"Authorization": "Bearer gw-token"})
+        r = await client.post(
+            "/api/v1/notifications/sms-receipts", json=body, headers={"Authorization": "Bearer gw-token"}
+        )
         assert r.status_code == 200 and r.json() == {"applied": 2, "unknown": 2}
-        again = await client.post("/api/v1/notifications/sms-receipts", json=body,
-                                  headers={"Authorization": "Bearer gw-token"})
+        again = await client.post(
+            "/api/v1/notifications/sms-receipts", json=body, headers={"Authorization": "Bearer gw-token"}
+        )
         assert again.json() == {"applied": 0, "unknown": 2}  # a receipt sent twice changes nothing
     rows = await outbox(sessions)
     assert [r.status for r in rows] == ["delivered", "failed", "sent"]
@@ -272,8 +297,9 @@ async def test_two_dispatchers_share_the_outbox_with_skip_locked(db, settings, s
 
     await queue(db, 200, start=100)
     with ThreadedGateway(delay=0.002) as gw:
-        pair = [Dispatcher(db, with_notify(settings), {"sms": SmsChannel(gw.url, "t", 8)}, batch_size=20)
-                for _ in range(2)]
+        pair = [
+            Dispatcher(db, with_notify(settings), {"sms": SmsChannel(gw.url, "t", 8)}, batch_size=20) for _ in range(2)
+        ]
         reports = await asyncio.gather(*(d.drain() for d in pair))
         for d in pair:
             await d.aclose()

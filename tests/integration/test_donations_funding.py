@@ -29,8 +29,9 @@ async def test_donors_organisation_and_person_validated_and_scoped(client, make_
     assert (await w.get(f"/donors/{bank}", donor_user))["name"] == "示范县农村商业银行"
     await w.get(f"/donors/{person}", donor_user, expect=403)
     await w.get(f"/donors/{person}/allocation-report", donor_user, expect=403)
-    r = await client.post(f"{V1}/donors", json={"name": "x", "kind": "individual", "id_number": person_id},
-                          headers=donor_user)
+    r = await client.post(
+        f"{V1}/donors", json={"name": "x", "kind": "individual", "id_number": person_id}, headers=donor_user
+    )
     assert r.status_code == 403
 
 
@@ -50,11 +51,29 @@ async def test_receipt_numbers_are_gapless_per_year_even_when_a_donation_fails(c
     second = await w.donate(donor, program, "5000.00", "2025-12-31")
     assert (first["receipt_no"], second["receipt_no"]) == ("JZ-2025-000001", "JZ-2025-000002")
     # a refused donation (reference already recorded) takes no number
-    r = await w.post("/donations", {"donor_id": donor, "program_id": program, "amount": "1.00",
-                                    "received_on": "2025-06-01", "method": "cash", "reference": first["reference"]})
+    r = await w.post(
+        "/donations",
+        {
+            "donor_id": donor,
+            "program_id": program,
+            "amount": "1.00",
+            "received_on": "2025-06-01",
+            "method": "cash",
+            "reference": first["reference"],
+        },
+    )
     assert r.status_code == 409 and r.json()["field"] == "reference"
-    r = await w.post("/donations", {"donor_id": donor, "program_id": program, "amount": "0.00",
-                                    "received_on": "2025-06-01", "method": "cash", "reference": "NEW1"})
+    r = await w.post(
+        "/donations",
+        {
+            "donor_id": donor,
+            "program_id": program,
+            "amount": "0.00",
+            "received_on": "2025-06-01",
+            "method": "cash",
+            "reference": "NEW1",
+        },
+    )
     assert r.status_code == 422
     third = await w.donate(donor, program, "1.00", "2025-06-01")
     assert third["receipt_no"] == "JZ-2025-000003"
@@ -68,8 +87,14 @@ async def test_receipt_numbers_are_gapless_per_year_even_when_a_donation_fails(c
 async def test_idempotency_key_returns_the_first_answer(client, make_user, sessions):
     w = await grant_world(client, make_user)
     donor, program = await w.donor(), (await w.program(funding="social"))["id"]
-    body = {"donor_id": donor, "program_id": program, "amount": "800.00", "received_on": "2025-05-05",
-            "method": "bank_transfer", "reference": "ICBC-1"}
+    body = {
+        "donor_id": donor,
+        "program_id": program,
+        "amount": "800.00",
+        "received_on": "2025-05-05",
+        "method": "bank_transfer",
+        "reference": "ICBC-1",
+    }
     a = await w.post("/donations", body, expect=201, headers={"Idempotency-Key": "k-1"})
     b = await w.post("/donations", body, expect=201, headers={"Idempotency-Key": "k-1"})
     assert a.json() == b.json() and a.json()["receipt_no"] == "JZ-2025-000001"
@@ -94,14 +119,19 @@ async def test_appropriations_one_document_funds_several_programmes(client, make
     social = (await w.program(name="社会捐赠", funding="social"))["id"]
     doc = "X教秘[2025]82号"
     for pid in (gov1, gov2):
-        r = await w.post("/appropriations", {"program_id": pid, "amount": "198000.00", "document_no": doc,
-                                             "received_on": "2025-07-01"}, expect=201)
+        r = await w.post(
+            "/appropriations",
+            {"program_id": pid, "amount": "198000.00", "document_no": doc, "received_on": "2025-07-01"},
+            expect=201,
+        )
         assert r.json()["kind"] == "appropriation" and r.json()["document_no"] == doc
-    r = await w.post("/appropriations", {"program_id": gov1, "amount": "1.00", "document_no": doc,
-                                         "received_on": "2025-07-02"})
+    r = await w.post(
+        "/appropriations", {"program_id": gov1, "amount": "1.00", "document_no": doc, "received_on": "2025-07-02"}
+    )
     assert r.status_code == 409
-    r = await w.post("/appropriations", {"program_id": social, "amount": "1.00", "document_no": "Y号",
-                                         "received_on": "2025-07-02"})
+    r = await w.post(
+        "/appropriations", {"program_id": social, "amount": "1.00", "document_no": "Y号", "received_on": "2025-07-02"}
+    )
     assert r.status_code == 422
     listed = await w.get("/appropriations", program_id=gov2)
     assert listed["total"] == 1
@@ -116,8 +146,13 @@ async def test_receipt_json_and_public_verification(client, make_user):
     assert receipt["method"] == "银行转账" and receipt["status"] == "issued"
     r = await client.get(f"{V1}/receipts/verify/{receipt['verify_code']}")  # no sign-in
     assert r.status_code == 200
-    assert r.json() == {"receipt_no": d["receipt_no"], "issued_on": "2025-08-01", "donor": "示*******行",
-                        "amount": "77500.00", "status": "issued"}
+    assert r.json() == {
+        "receipt_no": d["receipt_no"],
+        "issued_on": "2025-08-01",
+        "donor": "示*******行",
+        "amount": "77500.00",
+        "status": "issued",
+    }
     assert (await client.get(f"{V1}/receipts/verify/AAAA-BBBB-CCCC")).status_code == 404
     for short in (f"/V/{receipt['verify_code']}", f"/V/{receipt['verify_code'].lower()}"):  # what the QR code holds
         r = await client.get(short, follow_redirects=False)

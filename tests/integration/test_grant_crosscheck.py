@@ -52,8 +52,11 @@ async def test_export_for_the_auditor_only_and_findings_reopen_awards(client, ma
     resp = await client.post(f"{V1}/cross-check/findings", files={"file": ("back.xlsx", bad)}, headers=w.officer)
     assert resp.status_code == 422 and resp.json()["errors"][0]["row"] == 2
     assert (await w.get(f"/awards/{ug}"))["award"]["status"] == "paid"
-    assert (await client.post(f"{V1}/cross-check/findings", files={"file": ("x.xlsx", b"not a workbook")},
-                              headers=w.officer)).status_code == 422
+    assert (
+        await client.post(
+            f"{V1}/cross-check/findings", files={"file": ("x.xlsx", b"not a workbook")}, headers=w.officer
+        )
+    ).status_code == 422
 
     back = _refill(r.content, {ug: ("不符", "家庭有工商登记"), jc: ("通过", "")})
     resp = await client.post(f"{V1}/cross-check/findings", files={"file": ("back.xlsx", back)}, headers=w.officer)
@@ -66,8 +69,9 @@ async def test_export_for_the_auditor_only_and_findings_reopen_awards(client, ma
     assert r.json()["status"] == "paid" and r.json()["flag"] is None
     resp = await client.post(f"{V1}/cross-check/findings", files={"file": ("back.xlsx", back)}, headers=w.officer)
     assert resp.json() == {"flagged": [ug]}
-    r = await w.post(f"/awards/{ug}/review", {"confirmed": False, "reason": "确不符合", "on": "2025-12-01"},
-                     w.reviewer, expect=200)
+    r = await w.post(
+        f"/awards/{ug}/review", {"confirmed": False, "reason": "确不符合", "on": "2025-12-01"}, w.reviewer, expect=200
+    )
     assert (r.json()["status"], r.json()["funded"]) == ("revoked", "0.00")
     report = await w.get(f"/donors/{donor}/allocation-report")
     assert report["unallocated"] == "10000.00"

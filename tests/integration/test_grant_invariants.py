@@ -25,12 +25,30 @@ async def _setup(engine, pooling: str) -> tuple[int, list[int]]:
     async with write_session(engine) as s:
         s.add(University(code="10126", name="内蒙古大学", province="内蒙古"))
         await s.flush()  # no ORM relationships here to order the inserts
-        students = [Student(name=f"学生{i}", id_number=make_id_number("150430", date(2006, 1, 1 + i), 31 + i),
-                            phone="13900000000", household_province="内蒙古", household_county="示范县", categories=[],
-                            university_code="10126", level="undergraduate", study_years=4,
-                            enrolled_on=date(2025, 9, 1), expected_graduation=date(2029, 6, 30)) for i in range(4)]
-        program = Program(name="随机", family="随机", funding="social", rule={"type": "fixed", "amount": 100},
-                          pooling=pooling, created_by="test")
+        students = [
+            Student(
+                name=f"学生{i}",
+                id_number=make_id_number("150430", date(2006, 1, 1 + i), 31 + i),
+                phone="13900000000",
+                household_province="内蒙古",
+                household_county="示范县",
+                categories=[],
+                university_code="10126",
+                level="undergraduate",
+                study_years=4,
+                enrolled_on=date(2025, 9, 1),
+                expected_graduation=date(2029, 6, 30),
+            )
+            for i in range(4)
+        ]
+        program = Program(
+            name="随机",
+            family="随机",
+            funding="social",
+            rule={"type": "fixed", "amount": 100},
+            pooling=pooling,
+            created_by="test",
+        )
         s.add_all([*students, program, Donor(name="捐赠方", kind="organization", credit_code="X" * 18, created_by="t")])
         await s.flush()
         return program.id, [st.id for st in students]
@@ -39,15 +57,23 @@ async def _setup(engine, pooling: str) -> tuple[int, list[int]]:
 async def _check(engine) -> None:
     async with write_session(engine) as s:
         fundings = (await s.execute(select(Funding.id, Funding.amount, Funding.allocated))).all()
-        lines = dict((await s.execute(select(Allocation.funding_id, func.sum(Allocation.amount))
-                                      .group_by(Allocation.funding_id))).all())
+        lines = dict(
+            (
+                await s.execute(
+                    select(Allocation.funding_id, func.sum(Allocation.amount)).group_by(Allocation.funding_id)
+                )
+            ).all()
+        )
         for fid, amount, allocated in fundings:
             assert 0 <= allocated <= amount
             assert allocated == (lines.get(fid) or 0)  # the cache is the lines
-        by_award = dict((await s.execute(select(Allocation.award_id, func.sum(Allocation.amount))
-                                         .group_by(Allocation.award_id))).all())
+        by_award = dict(
+            (
+                await s.execute(select(Allocation.award_id, func.sum(Allocation.amount)).group_by(Allocation.award_id))
+            ).all()
+        )
         paid_total = 0
-        for aid, amount, funded, status in (await s.execute(select(Award.id, Award.amount, Award.funded, Award.status))):
+        for aid, amount, funded, status in await s.execute(select(Award.id, Award.amount, Award.funded, Award.status)):
             assert funded == (by_award.get(aid) or 0)
             assert funded == (amount if status == "paid" else 0)
             paid_total += amount if status == "paid" else 0
@@ -70,20 +96,44 @@ async def test_random_walk_keeps_the_invariants(db, seed, pooling):
             if action == "donate":
                 refs += 1
                 donor = await s.scalar(select(Donor.id))
-                f = Funding(kind="donation", program_id=program_id, donor_id=donor, amount=rng.randint(1, 8) * 5000,
-                            received_on=on, reference=f"R{seed}-{refs}", directed=rng.random() < 0.3, created_by="t")
+                f = Funding(
+                    kind="donation",
+                    program_id=program_id,
+                    donor_id=donor,
+                    amount=rng.randint(1, 8) * 5000,
+                    received_on=on,
+                    reference=f"R{seed}-{refs}",
+                    directed=rng.random() < 0.3,
+                    created_by="t",
+                )
                 s.add(f)
                 await s.flush()
                 if f.directed:
                     s.add(DirectedStudent(funding_id=f.id, student_id=rng.choice(students)))
             elif action == "award":
                 student = rng.choice(students)
-                app = Application(program_id=program_id, student_id=student, academic_year=2000 + step, status="awarded",
-                                  amount=rng.randint(1, 6) * 3000, rule_note="fixed", prepared_by=1)
+                app = Application(
+                    program_id=program_id,
+                    student_id=student,
+                    academic_year=2000 + step,
+                    status="awarded",
+                    amount=rng.randint(1, 6) * 3000,
+                    rule_note="fixed",
+                    prepared_by=1,
+                )
                 s.add(app)
                 await s.flush()
-                s.add(Award(application_id=app.id, program_id=program_id, student_id=student, academic_year=2000 + step,
-                            amount=app.amount, status="awarded", finalized_on=START))
+                s.add(
+                    Award(
+                        application_id=app.id,
+                        program_id=program_id,
+                        student_id=student,
+                        academic_year=2000 + step,
+                        amount=app.amount,
+                        status="awarded",
+                        finalized_on=START,
+                    )
+                )
         if action == "pay":
             candidates = await _ids(db, "awarded")
             if candidates:
@@ -119,18 +169,53 @@ async def test_batch_allocation_and_a_line_reversed_only_once(db):
     n = awards.COPY_FROM + 200
     async with write_session(db) as s:
         donor = await s.scalar(select(Donor.id))
-        s.add_all([Funding(kind="donation", program_id=program_id, donor_id=donor, amount=100 * n // 4 + 50,
-                           received_on=START, reference=f"B{i}", created_by="t") for i in range(4)])
-        apps = [Application(program_id=program_id, student_id=students[i % 4], academic_year=1000 + i, status="awarded",
-                            amount=100, rule_note="fixed", prepared_by=1) for i in range(n)]
+        s.add_all(
+            [
+                Funding(
+                    kind="donation",
+                    program_id=program_id,
+                    donor_id=donor,
+                    amount=100 * n // 4 + 50,
+                    received_on=START,
+                    reference=f"B{i}",
+                    created_by="t",
+                )
+                for i in range(4)
+            ]
+        )
+        apps = [
+            Application(
+                program_id=program_id,
+                student_id=students[i % 4],
+                academic_year=1000 + i,
+                status="awarded",
+                amount=100,
+                rule_note="fixed",
+                prepared_by=1,
+            )
+            for i in range(n)
+        ]
         s.add_all(apps)
         await s.flush()
-        s.add_all([Award(application_id=a.id, program_id=program_id, student_id=a.student_id,
-                         academic_year=a.academic_year, amount=100, status="awarded", finalized_on=START) for a in apps])
+        s.add_all(
+            [
+                Award(
+                    application_id=a.id,
+                    program_id=program_id,
+                    student_id=a.student_id,
+                    academic_year=a.academic_year,
+                    amount=100,
+                    status="awarded",
+                    finalized_on=START,
+                )
+                for a in apps
+            ]
+        )
     async with write_session(db) as s:
         program = await s.get(Program, program_id)
-        rows = (await s.execute(select(Award.id, Award.student_id, Award.amount, Award.funded)
-                                .order_by(Award.id))).all()
+        rows = (
+            await s.execute(select(Award.id, Award.student_id, Award.amount, Award.funded).order_by(Award.id))
+        ).all()
         result = await awards.allocate_awards(s, program, rows, START, "t")  # type: ignore[arg-type]
     assert not result.shortfalls and len(result.lines) >= n
     async with write_session(db) as s:
@@ -146,8 +231,17 @@ async def test_batch_allocation_and_a_line_reversed_only_once(db):
         assert reversal is not None
     with pytest.raises(IntegrityError):
         async with write_session(db) as s:
-            s.add(Allocation(funding_id=reversal.funding_id, award_id=reversal.award_id, amount=-1, rule="reversal",
-                             reverses_id=reversal.reverses_id, posted_on=START, actor="t"))
+            s.add(
+                Allocation(
+                    funding_id=reversal.funding_id,
+                    award_id=reversal.award_id,
+                    amount=-1,
+                    rule="reversal",
+                    reverses_id=reversal.reverses_id,
+                    posted_on=START,
+                    actor="t",
+                )
+            )
     with pytest.raises(IntegrityError):
         async with write_session(db) as s:
             await s.execute(update(Funding).values(allocated=Funding.amount + 1))

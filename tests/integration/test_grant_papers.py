@@ -41,8 +41,9 @@ async def test_receipt_original_then_copy_void_and_replacement(client, make_user
     assert new["status"] == "issued" and new["replaces_no"] == no and new["amount"] == "77500.00"
     voided_pdf = text_of((await client.get(f"{V1}/receipts/{no}", params={"format": "pdf"}, headers=w.officer)).content)
     assert "作废原因：捐赠方名称有误" in voided_pdf
-    replacement_pdf = text_of((await client.get(f"{V1}/receipts/{replacement}", params={"format": "pdf"},
-                                                headers=w.officer)).content)
+    replacement_pdf = text_of(
+        (await client.get(f"{V1}/receipts/{replacement}", params={"format": "pdf"}, headers=w.officer)).content
+    )
     assert f"替代已作废的收据 {no}" in replacement_pdf
     verify = (await client.get(f"{V1}/receipts/verify/{old['verify_code']}")).json()
     assert verify["status"] == "void"
@@ -51,7 +52,7 @@ async def test_receipt_original_then_copy_void_and_replacement(client, make_user
 
 
 async def test_acknowledgement_notice_and_reports_as_pdf(client, make_user):
-    w, donor, p, d, by = await _world(client, make_user)
+    w, donor, p, _d, by = await _world(client, make_user)
     await w.pay(by["ug"], bank_card="6222021234567890128")
     ack = await client.get(f"{V1}/awards/{by['ug']}/acknowledgement", headers=w.officer)
     assert ack.status_code == 200
@@ -78,7 +79,7 @@ async def test_receipts_of_a_year_in_one_zip(client, make_user, db, settings, tm
     w = await grant_world(client, make_user)
     donor, program = await w.donor(), (await w.program(funding="social"))["id"]
     for i in range(3):
-        await w.donate(donor, program, f"{100 + i}.00", "2025-05-0{}".format(i + 1))
+        await w.donate(donor, program, f"{100 + i}.00", f"2025-05-0{i + 1}")
     await w.donate(donor, program, "1.00", "2026-01-01")
     out = tmp_path / "r.zip"
     assert await export_year(db, settings, 2025, out) == 3

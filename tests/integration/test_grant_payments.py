@@ -32,7 +32,7 @@ def _lines(paid):
 
 
 async def test_worked_scenario_fifo_with_a_directed_donation(client, make_user, sessions):
-    w, donor, p, d, by = await _world(client, make_user)
+    w, donor, _p, d, by = await _world(client, make_user)
     paid = await w.pay(by["ug"], bank_card=CARD)
     assert paid["award"]["status"] == "paid" and paid["award"]["bank_card"] == "622202*********0128"
     assert _lines(paid) == [(d["A"], "3000.00", "fifo")]
@@ -42,22 +42,32 @@ async def test_worked_scenario_fifo_with_a_directed_donation(client, make_user, 
     assert _lines(paid) == [(d["A"], "1000.00", "fifo"), (d["B"], "1000.00", "fifo")]
     report = await w.get(f"/donors/{donor}/allocation-report")
     assert (report["received"], report["allocated"], report["paid"], report["unallocated"]) == (
-        "10000.00", "8000.00", "8000.00", "2000.00")
+        "10000.00",
+        "8000.00",
+        "8000.00",
+        "2000.00",
+    )
     rows = {x["id"]: x for x in report["donations"]}
     assert (rows[d["A"]]["allocated"], rows[d["B"]]["unallocated"], rows[d["C"]]["unallocated"]) == (
-        "5000.00", "2000.00", "0.00")
+        "5000.00",
+        "2000.00",
+        "0.00",
+    )
     assert [(x["student"], x["university"], x["level"], x["amount"]) for x in rows[d["A"]]["allocations"]] == [
-        ("张*丰", "内蒙古大学", "undergraduate", "3000.00"), ("欧**娜", "北京师范大学", "undergraduate", "1000.00"),
-        ("李*", "赤峰职业技术学院", "junior_college", "1000.00")]
+        ("张*丰", "内蒙古大学", "undergraduate", "3000.00"),
+        ("欧**娜", "北京师范大学", "undergraduate", "1000.00"),
+        ("李*", "赤峰职业技术学院", "junior_college", "1000.00"),
+    ]
     assert rows[d["C"]]["receipt_no"] == "JZ-2025-000003"
     async with sessions() as s:  # the cached sums equal the lines
         for f in (await s.scalars(select(Funding))).all():
-            assert f.allocated == await s.scalar(select(func.coalesce(func.sum(Allocation.amount), 0)).where(
-                Allocation.funding_id == f.id))
+            assert f.allocated == await s.scalar(
+                select(func.coalesce(func.sum(Allocation.amount), 0)).where(Allocation.funding_id == f.id)
+            )
 
 
 async def test_shortfall_is_a_422_that_states_it_and_writes_nothing(client, make_user, sessions):
-    w, donor, p, d, by = await _world(client, make_user)
+    w, donor, _p, _d, _by = await _world(client, make_user)
     big = (await w.program(funding="social", name="小额", rule={"type": "fixed", "amount": "2500.00"}))["id"]
     await w.donate(donor, big, "2000.00", "2025-08-01")
     [award] = await w.award(big, "ug")
@@ -70,12 +80,13 @@ async def test_shortfall_is_a_422_that_states_it_and_writes_nothing(client, make
     paid = await w.pay(award["id"], paid_on="2025-10-20")
     assert paid["award"]["funded"] == "2500.00"
     async with sessions() as s:
-        assert await s.scalar(select(func.count()).select_from(Allocation).where(
-            Allocation.award_id == award["id"])) == 2
+        assert (
+            await s.scalar(select(func.count()).select_from(Allocation).where(Allocation.award_id == award["id"])) == 2
+        )
 
 
 async def test_pay_is_idempotent_and_references_are_unique(client, make_user):
-    w, donor, p, d, by = await _world(client, make_user)
+    w, _donor, _p, _d, by = await _world(client, make_user)
     body = {"paid_on": "2025-10-10", "reference": "PAYOUT-1"}
     first = await w.post(f"/awards/{by['ug']}/pay", body, expect=201, headers={"Idempotency-Key": "pay-ug"})
     again = await w.post(f"/awards/{by['ug']}/pay", body, expect=201, headers={"Idempotency-Key": "pay-ug"})
@@ -87,10 +98,14 @@ async def test_pay_is_idempotent_and_references_are_unique(client, make_user):
 
 
 async def test_revocation_reverses_the_lines_and_returns_the_money_to_the_pool(client, make_user):
-    w, donor, p, d, by = await _world(client, make_user)
+    w, donor, _p, d, by = await _world(client, make_user)
     await w.pay(by["ug"])
-    r = await w.post(f"/awards/{by['ug']}/revoke", {"reason": "比对发现不符合条件", "revoked_on": "2025-11-01"},
-                     w.reviewer, expect=200)
+    r = await w.post(
+        f"/awards/{by['ug']}/revoke",
+        {"reason": "比对发现不符合条件", "revoked_on": "2025-11-01"},
+        w.reviewer,
+        expect=200,
+    )
     assert (r.json()["status"], r.json()["funded"]) == ("revoked", "0.00")
     detail = await w.get(f"/awards/{by['ug']}")
     assert [(x["amount"], x["rule"]) for x in detail["allocations"]] == [("3000.00", "fifo"), ("-3000.00", "reversal")]
@@ -104,9 +119,8 @@ async def test_revocation_reverses_the_lines_and_returns_the_money_to_the_pool(c
     assert (await w.pay(by["ug"], expect=409))["current_status"] == "revoked"
 
 
-async def test_the_database_refuses_an_overallocated_donation_or_an_underfunded_paid_award(client, make_user,
-                                                                                          sessions):
-    w, donor, p, d, by = await _world(client, make_user)
+async def test_the_database_refuses_an_overallocated_donation_or_an_underfunded_paid_award(client, make_user, sessions):
+    w, _donor, _p, d, by = await _world(client, make_user)
     await w.pay(by["ug"])
     async with sessions() as s:
         with pytest.raises(IntegrityError):
@@ -123,19 +137,25 @@ async def test_the_database_refuses_an_overallocated_donation_or_an_underfunded_
 async def test_pro_rata_programme(client, make_user):
     w = await grant_world(client, make_user)
     donor = await w.donor()
-    p = (await w.program(funding="social", name="按比例", pooling="pro_rata",
-                         rule={"type": "fixed", "amount": "1000.00"}))["id"]
+    p = (
+        await w.program(
+            funding="social", name="按比例", pooling="pro_rata", rule={"type": "fixed", "amount": "1000.00"}
+        )
+    )["id"]
     first = await w.donate(donor, p, "6000.00", "2025-08-01")
     second = await w.donate(donor, p, "3000.00", "2025-08-02")
     third = await w.donate(donor, p, "1000.00", "2025-08-03")
     [award] = await w.award(p, "ug")
     paid = await w.pay(award["id"])
-    assert _lines(paid) == [(first["id"], "600.00", "pro_rata"), (second["id"], "300.00", "pro_rata"),
-                            (third["id"], "100.00", "pro_rata")]
+    assert _lines(paid) == [
+        (first["id"], "600.00", "pro_rata"),
+        (second["id"], "300.00", "pro_rata"),
+        (third["id"], "100.00", "pro_rata"),
+    ]
 
 
 async def test_acknowledgement_by_the_centre_or_the_student(client, make_user):
-    w, donor, p, d, by = await _world(client, make_user)
+    w, _donor, _p, _d, by = await _world(client, make_user)
     assert (await w.post(f"/awards/{by['ug']}/acknowledge", {"acknowledged_on": "2025-10-12"})).status_code == 409
     await w.pay(by["ug"])
     await w.pay(by["jc"])
@@ -150,20 +170,32 @@ async def test_acknowledgement_by_the_centre_or_the_student(client, make_user):
 
 
 async def test_annual_report_counts_payments_of_the_calendar_year(client, make_user):
-    w, donor, p, d, by = await _world(client, make_user)
+    w, _donor, p, _d, by = await _world(client, make_user)
     await w.pay(by["ug"], paid_on="2025-10-10")
     await w.pay(by["away"], paid_on="2025-12-31")
     await w.pay(by["jc"], paid_on="2026-01-01")
-    travel = (await w.program(name="新生入学资助", rule={"type": "by_province", "in_province": "500.00",
-                                                         "out_of_province": "1000.00"}))["id"]
-    await w.post("/appropriations", {"program_id": travel, "amount": "10000.00", "document_no": "X教秘[2025]82号",
-                                     "received_on": "2025-07-01"}, expect=201)
+    travel = (
+        await w.program(
+            name="新生入学资助", rule={"type": "by_province", "in_province": "500.00", "out_of_province": "1000.00"}
+        )
+    )["id"]
+    await w.post(
+        "/appropriations",
+        {"program_id": travel, "amount": "10000.00", "document_no": "X教秘[2025]82号", "received_on": "2025-07-01"},
+        expect=201,
+    )
     for award in await w.award(travel, "ug", "jc"):
         await w.pay(award["id"], paid_on="2025-11-11")
     report = await w.get("/reports/annual", year=2025)
     rows = {x["name"]: x for x in report["programs"]}
-    assert rows["农商行助学"] == {"program_id": p, "name": "农商行助学", "persons": 2, "person_times": 2,
-                               "amount": "6000.00", "registered_poor": {"persons": 2, "amount": "6000.00"}}
+    assert rows["农商行助学"] == {
+        "program_id": p,
+        "name": "农商行助学",
+        "persons": 2,
+        "person_times": 2,
+        "amount": "6000.00",
+        "registered_poor": {"persons": 2, "amount": "6000.00"},
+    }
     assert (rows["新生入学资助"]["persons"], rows["新生入学资助"]["amount"]) == (2, "1000.00")
     assert rows["新生入学资助"]["registered_poor"] == {"persons": 1, "amount": "500.00"}
     # ug was paid twice (two programmes): 3 persons, 4 person-times
@@ -175,7 +207,7 @@ async def test_annual_report_counts_payments_of_the_calendar_year(client, make_u
 async def test_bulk_line_writer_reads_back_like_the_orm(client, make_user, monkeypatch):
     """The batch path (COPY / driver executemany) writes lines that read back as the ORM writes them."""
     monkeypatch.setattr("donations.awards.COPY_FROM", 1)
-    w, donor, p, d, by = await _world(client, make_user)
+    w, donor, _p, d, by = await _world(client, make_user)
     paid = await w.pay(by["away"])
     assert _lines(paid) == [(d["C"], "2000.00", "directed"), (d["A"], "1000.00", "fifo")]
     detail = await w.get(f"/awards/{by['away']}")

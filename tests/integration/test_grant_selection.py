@@ -9,8 +9,11 @@ from tests.integration.donation_fixtures import V1, grant_world
 
 async def test_amount_from_the_rule_and_every_reason_when_not_eligible(client, make_user):
     w = await grant_world(client, make_user)
-    county = (await w.program(levels=["undergraduate", "junior_college"], eligible_categories=["registered_poor",
-                                                                                             "minimum_allowance"]))["id"]
+    county = (
+        await w.program(
+            levels=["undergraduate", "junior_college"], eligible_categories=["registered_poor", "minimum_allowance"]
+        )
+    )["id"]
     assert (await w.apply(county, "ug"))["amount"] == "3000.00"
     app = await w.apply(county, "jc")
     assert app["amount"] == "2000.00" and app["status"] == "submitted" and app["rule_note"] == "by_level:junior_college"
@@ -19,8 +22,13 @@ async def test_amount_from_the_rule_and_every_reason_when_not_eligible(client, m
     assert "研究生" in r["detail_zh"]
     r = await w.apply(county, "ug", expect=409)
     assert r["application_id"]
-    travel = (await w.program(name="新生入学资助", funding="government",
-                              rule={"type": "by_province", "in_province": "500.00", "out_of_province": "1000.00"}))["id"]
+    travel = (
+        await w.program(
+            name="新生入学资助",
+            funding="government",
+            rule={"type": "by_province", "in_province": "500.00", "out_of_province": "1000.00"},
+        )
+    )["id"]
     assert (await w.apply(travel, "ug"))["amount"] == "500.00"  # 内蒙古大学, home province 内蒙古
     assert (await w.apply(travel, "away"))["amount"] == "1000.00"  # 北京师范大学
 
@@ -44,10 +52,22 @@ async def test_quota_budget_and_window(client, make_user):
 
 async def test_once_only_by_id_number_across_the_family_and_years(client, make_user):
     w = await grant_world(client, make_user)
-    city = (await w.program(name="市特困救助2025", family="市政府特困大学生救助", once_only=True,
-                            rule={"type": "fixed", "amount": "5000.00"}))["id"]
-    again = (await w.program(name="市特困救助2026", family="市政府特困大学生救助", once_only=True,
-                             rule={"type": "fixed", "amount": "5000.00"}))["id"]
+    city = (
+        await w.program(
+            name="市特困救助2025",
+            family="市政府特困大学生救助",
+            once_only=True,
+            rule={"type": "fixed", "amount": "5000.00"},
+        )
+    )["id"]
+    again = (
+        await w.program(
+            name="市特困救助2026",
+            family="市政府特困大学生救助",
+            once_only=True,
+            rule={"type": "fixed", "amount": "5000.00"},
+        )
+    )["id"]
     [award] = await w.award(city, "ug")
     assert award["amount"] == "5000.00"
     r = await w.apply(again, "ug", year=2026, expect=409)
@@ -61,14 +81,17 @@ async def test_maker_checker_and_rejection_needs_a_reason(client, make_user):
     w = await grant_world(client, make_user)
     admin = await make_user("admin", username="admin-g")
     p = (await w.program())["id"]
-    r = await w.post(f"/programs/{p}/applications", {"student_id": w.students["ug"], "academic_year": 2025}, admin,
-                     expect=201)
+    r = await w.post(
+        f"/programs/{p}/applications", {"student_id": w.students["ug"], "academic_year": 2025}, admin, expect=201
+    )
     app = r.json()["id"]
     r = await w.post(f"/applications/{app}/review", {"approved": True}, admin)
     assert r.status_code == 403 and r.json()["type"] == "/problems/maker-checker"
     assert (await w.post(f"/applications/{app}/review", {"approved": True})).status_code == 403  # an officer
     assert (await w.post(f"/applications/{app}/review", {"approved": False}, w.reviewer)).status_code == 422
-    r = await w.post(f"/applications/{app}/review", {"approved": False, "reason": "家庭收入超标"}, w.reviewer, expect=200)
+    r = await w.post(
+        f"/applications/{app}/review", {"approved": False, "reason": "家庭收入超标"}, w.reviewer, expect=200
+    )
     assert r.json()["status"] == "rejected"
     assert (await w.apply(p, "ug"))["status"] == "submitted"  # a rejected application may be made again
 
@@ -85,30 +108,36 @@ async def test_public_notice_masks_and_objection_sends_back_to_review(client, ma
     assert r.status_code == 200
     entries = r.json()["entries"]
     assert [(e["student"], e["university"], e["level"], e["amount"]) for e in entries] == [
-        ("张*丰", "内蒙古大学", "本科", "3000.00"), ("欧**娜", "北京师范大学", "本科", "3000.00")]
+        ("张*丰", "内蒙古大学", "本科", "3000.00"),
+        ("欧**娜", "北京师范大学", "本科", "3000.00"),
+    ]
     assert set(entries[0]) == {"application_id", "student", "university", "level", "amount"}
     assert "1504" not in r.text and "139" not in r.text
     # nothing else waits for a notice
     assert (await w.post(f"/programs/{p}/notices", {"starts_on": "2025-09-02"})).status_code == 422
     # anyone may object; the application goes back to review
-    r = await client.post(f"{V1}/notices/{notice['id']}/objections",
-                          json={"application_id": apps["away"], "reason": "家中新购轿车"})
+    r = await client.post(
+        f"{V1}/notices/{notice['id']}/objections", json={"application_id": apps["away"], "reason": "家中新购轿车"}
+    )
     assert r.status_code == 201 and r.json()["status"] == "open"
     app = await w.get(f"/applications/{apps['away']}")
     assert app["status"] == "submitted" and app["open_objections"] == 1
-    r = await client.post(f"{V1}/notices/{notice['id']}/objections",
-                          json={"application_id": apps["jc"], "reason": "x"})
+    r = await client.post(f"{V1}/notices/{notice['id']}/objections", json={"application_id": apps["jc"], "reason": "x"})
     assert r.status_code == 422  # not on this notice
     # on the last day of the notice nothing is final; the day after, only the unobjected one
-    assert (await w.post(f"/programs/{p}/awards/finalize", {"as_of": "2025-09-07"}, expect=200)).json() == {"awards": []}
+    assert (await w.post(f"/programs/{p}/awards/finalize", {"as_of": "2025-09-07"}, expect=200)).json() == {
+        "awards": []
+    }
     made = (await w.post(f"/programs/{p}/awards/finalize", {"as_of": "2025-09-08"}, expect=200)).json()["awards"]
     assert [(a["student_id"], a["amount"], a["status"]) for a in made] == [(w.students["ug"], "3000.00", "awarded")]
-    r = await client.post(f"{V1}/notices/{notice['id']}/objections",
-                          json={"application_id": apps["ug"], "reason": "late"})
+    r = await client.post(
+        f"{V1}/notices/{notice['id']}/objections", json={"application_id": apps["ug"], "reason": "late"}
+    )
     assert r.status_code == 409  # final now
     # the second review answers the objection; a new notice, then the award
-    r = await w.post(f"/applications/{apps['away']}/review", {"approved": True, "reason": "经核实为亲戚车辆"},
-                     w.reviewer, expect=200)
+    r = await w.post(
+        f"/applications/{apps['away']}/review", {"approved": True, "reason": "经核实为亲戚车辆"}, w.reviewer, expect=200
+    )
     assert r.json()["status"] == "approved" and r.json()["open_objections"] == 0
     second = (await w.post(f"/programs/{p}/notices", {"starts_on": "2025-09-10"}, expect=201)).json()
     assert second["ends_on"] == "2025-09-16" and len(second["entries"]) == 1

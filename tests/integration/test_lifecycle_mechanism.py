@@ -17,8 +17,10 @@ from service.problems import Problem
 
 async def _reliefs(db, *statuses: str) -> list[int]:
     async with write_session(db) as s:
-        rows = [Relief(year=2024, graduated_by=2024, source=f"notice {n}", status=st, created_by="officer")
-                for n, st in enumerate(statuses)]
+        rows = [
+            Relief(year=2024, graduated_by=2024, source=f"notice {n}", status=st, created_by="officer")
+            for n, st in enumerate(statuses)
+        ]
         s.add_all(rows)
         await s.flush()
         return [r.id for r in rows]
@@ -60,8 +62,16 @@ async def test_an_allowed_step_writes_the_status_and_an_audit_record(db) -> None
 async def test_the_bulk_form_moves_only_rows_in_allowed_states(db) -> None:
     ids = await _reliefs(db, "proposed", "applied", "rejected", "applied", "reversed")
     async with write_session(db) as s:
-        moved = await lifecycle.move_all(s, RELIEF, Relief, "reversed", actor="batch", action="reverse-all",
-                                         ref="2026-12-04", values={"reason": "bulk"})
+        moved = await lifecycle.move_all(
+            s,
+            RELIEF,
+            Relief,
+            "reversed",
+            actor="batch",
+            action="reverse-all",
+            ref="2026-12-04",
+            values={"reason": "bulk"},
+        )
     assert moved.count == 2 and moved.ids == (ids[1], ids[3])
     statuses, _ = await _state(db)
     assert [statuses[i] for i in ids] == ["proposed", "reversed", "rejected", "reversed", "reversed"]
@@ -76,7 +86,9 @@ async def test_the_bulk_form_refuses_a_forbidden_from_state(db) -> None:
     before = await _state(db)
     with pytest.raises(Problem) as err:
         async with write_session(db) as s:
-            await lifecycle.move_all(s, RELIEF, Relief, "reversed", from_states=("proposed",), where=[Relief.id == ids[0]])
+            await lifecycle.move_all(
+                s, RELIEF, Relief, "reversed", from_states=("proposed",), where=[Relief.id == ids[0]]
+            )
     assert err.value.kind.status == 409
     assert await _state(db) == before
 
@@ -86,8 +98,9 @@ async def test_the_bulk_form_as_an_executemany(db) -> None:
     unaudited = Lifecycle("loan_relief", "减免措施", "A relief", RELIEF.edges, RELIEF.labels, audited=False)
     _, audit_records = await _state(db)
     async with write_session(db) as s:
-        await lifecycle.move_all(s, unaudited, Relief, "rejected", where=[Relief.id == bindparam("rid")],
-                                 params=[{"rid": i} for i in ids])
+        await lifecycle.move_all(
+            s, unaudited, Relief, "rejected", where=[Relief.id == bindparam("rid")], params=[{"rid": i} for i in ids]
+        )
         with pytest.raises(TypeError):  # an audited step names its rows: set-based only
             await lifecycle.move_all(s, RELIEF, Relief, "rejected", params=[{"rid": ids[0]}])
     statuses, after = await _state(db)

@@ -12,11 +12,12 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from loans.imports.template import COLUMNS, XLSX_MEDIA_TYPE
+from loans.imports.template import COLUMNS
 from loans.models import ContractCounter, Loan, LoanPayout
 from service.audit import AuditRecord
 from service.identity import make_id_number
 from service.registry.models import CoBorrower, Student
+from service.responses import XLSX_MEDIA_TYPE
 
 URL = "/api/v1/loan-imports"
 HEADERS = [c.header for c in COLUMNS]
@@ -29,12 +30,26 @@ def person(n: int, born: date, seq: int) -> str:
 def row(n: int, **over: Any) -> dict[str, Any]:
     """One valid contract row (by field name): undergraduate, academic year 2024, disbursed."""
     base: dict[str, Any] = {
-        "name": f"学生{n}", "id_number": person(n, date(2005, 1, 1), 11), "phone": f"138{n:08d}",
-        "household_province": "内蒙古", "household_county": "示范县", "university_code": "10126", "level": "本科",
-        "study_years": 4, "enrolled_on": date(2024, 9, 1), "expected_graduation": date(2028, 6, 30),
-        "categories": "建档立卡、低保", "co_name": f"家长{n}", "co_id_number": person(n, date(1975, 1, 1), 21),
-        "co_phone": f"139{n:08d}", "relationship": "父亲", "academic_year": 2024, "principal": 16000,
-        "contract_no": f"150430-2024-{n:06d}", "signed_on": date(2024, 9, 20), "receipt_amount": 6000,
+        "name": f"学生{n}",
+        "id_number": person(n, date(2005, 1, 1), 11),
+        "phone": f"138{n:08d}",
+        "household_province": "内蒙古",
+        "household_county": "示范县",
+        "university_code": "10126",
+        "level": "本科",
+        "study_years": 4,
+        "enrolled_on": date(2024, 9, 1),
+        "expected_graduation": date(2028, 6, 30),
+        "categories": "建档立卡、低保",
+        "co_name": f"家长{n}",
+        "co_id_number": person(n, date(1975, 1, 1), 21),
+        "co_phone": f"139{n:08d}",
+        "relationship": "父亲",
+        "academic_year": 2024,
+        "principal": 16000,
+        "contract_no": f"150430-2024-{n:06d}",
+        "signed_on": date(2024, 9, 20),
+        "receipt_amount": 6000,
         "disbursed_on": date(2024, 11, 20),
     }
     base.update(over)
@@ -52,8 +67,9 @@ def workbook(rows: list[dict[str, Any]], headers: list[str] | None = None) -> by
     return buf.getvalue()
 
 
-async def upload(client: Any, headers: dict[str, str], content: bytes, name: str = "contracts.xlsx",
-                 **params: Any) -> Any:
+async def upload(
+    client: Any, headers: dict[str, str], content: bytes, name: str = "contracts.xlsx", **params: Any
+) -> Any:
     query = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in params.items()}
     return await client.post(URL, files={"file": (name, content, XLSX_MEDIA_TYPE)}, params=query, headers=headers)
 
@@ -61,8 +77,9 @@ async def upload(client: Any, headers: dict[str, str], content: bytes, name: str
 async def setup(client: Any, make_user: Any) -> dict[str, str]:
     officer = await make_user("officer")
     for code, name, prov in (("10126", "内蒙古大学", "内蒙古"), ("10027", "北京师范大学", "北京")):
-        r = await client.post("/api/v1/universities", json={"code": code, "name": name, "province": prov},
-                              headers=officer)
+        r = await client.post(
+            "/api/v1/universities", json={"code": code, "name": name, "province": prov}, headers=officer
+        )
         assert r.status_code == 201, r.text
     return officer
 
@@ -80,12 +97,35 @@ async def test_good_file_imports_contracts_students_and_payouts(client, make_use
     officer = await setup(client, make_user)
     a = dict(enrolled_on=date(2023, 9, 1), expected_graduation=date(2027, 6, 30))
     rows = [
-        row(1, academic_year=2023, principal=16000, contract_no="150430-2023-000007", signed_on="2023/9/18",
-            disbursed_on=20231115, **a),
-        row(1, academic_year=2024, principal="20000", contract_no="150430-2024-000031", disbursed_on=None,
-            receipt_amount=5200.5, **a),
-        row(2, level="专科", study_years=3, expected_graduation=date(2027, 6, 30), receipt_amount=None,
-            disbursed_on=None, categories=None, relationship="母亲", university_code=10027),
+        row(
+            1,
+            academic_year=2023,
+            principal=16000,
+            contract_no="150430-2023-000007",
+            signed_on="2023/9/18",
+            disbursed_on=20231115,
+            **a,
+        ),
+        row(
+            1,
+            academic_year=2024,
+            principal="20000",
+            contract_no="150430-2024-000031",
+            disbursed_on=None,
+            receipt_amount=5200.5,
+            **a,
+        ),
+        row(
+            2,
+            level="专科",
+            study_years=3,
+            expected_graduation=date(2027, 6, 30),
+            receipt_amount=None,
+            disbursed_on=None,
+            categories=None,
+            relationship="母亲",
+            university_code=10027,
+        ),
     ]
     r = await upload(client, officer, workbook(rows))
     assert r.status_code == 200, r.text
@@ -153,8 +193,11 @@ async def test_bad_id_numbers_and_cells_are_reported_by_row_and_column(client, m
     officer = await setup(client, make_user)
     good = row(1)
     bad_check = good["id_number"][:-1] + ("0" if good["id_number"][-1] != "0" else "1")
-    rows = [row(1, id_number=bad_check), row(2, co_id_number=float(row(2)["co_id_number"][:17] + "0")),
-            row(3, phone="1381234", signed_on="2024-13-01", level="小学", relationship="舅舅")]
+    rows = [
+        row(1, id_number=bad_check),
+        row(2, co_id_number=float(row(2)["co_id_number"][:17] + "0")),
+        row(3, phone="1381234", signed_on="2024-13-01", level="小学", relationship="舅舅"),
+    ]
     r = await upload(client, officer, workbook(rows))
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
     body = r.json()
@@ -170,11 +213,16 @@ async def test_bad_id_numbers_and_cells_are_reported_by_row_and_column(client, m
 
 async def test_duplicates_across_rows(client, make_user, sessions):
     officer = await setup(client, make_user)
-    rows = [row(1), row(2, contract_no=row(1)["contract_no"]),           # the same contract number twice
-            row(3), row(3, contract_no="150430-2024-000099"),              # the same student and year twice
-            row(4, academic_year=2025, signed_on=date(2025, 9, 20), contract_no="A-1", disbursed_on=None),
-            row(4, name="别名", contract_no="A-2"),                         # one ID, two names
-            row(5, co_id_number=row(6)["id_number"]), row(6)]             # a co-borrower who borrows
+    rows = [
+        row(1),
+        row(2, contract_no=row(1)["contract_no"]),  # the same contract number twice
+        row(3),
+        row(3, contract_no="150430-2024-000099"),  # the same student and year twice
+        row(4, academic_year=2025, signed_on=date(2025, 9, 20), contract_no="A-1", disbursed_on=None),
+        row(4, name="别名", contract_no="A-2"),  # one ID, two names
+        row(5, co_id_number=row(6)["id_number"]),
+        row(6),
+    ]  # a co-borrower who borrows
     r = await upload(client, officer, workbook(rows))
     assert r.status_code == 422
     found = errors_by(r.json())
@@ -188,10 +236,16 @@ async def test_duplicates_across_rows(client, make_user, sessions):
 async def test_amounts_over_the_limit_of_the_year_and_level(client, make_user, sessions):
     officer = await setup(client, make_user)
     y23 = dict(academic_year=2023, signed_on=date(2023, 9, 20), disbursed_on=None, enrolled_on=date(2023, 9, 1))
-    rows = [row(1, principal=20001), row(2, principal=20000),
-            row(3, principal=16001, **y23), row(4, principal=16000, **y23),
-            row(5, principal=16000.5), row(6, receipt_amount=6000.123), row(7, principal=999),
-            row(8, receipt_amount=17000)]
+    rows = [
+        row(1, principal=20001),
+        row(2, principal=20000),
+        row(3, principal=16001, **y23),
+        row(4, principal=16000, **y23),
+        row(5, principal=16000.5),
+        row(6, receipt_amount=6000.123),
+        row(7, principal=999),
+        row(8, receipt_amount=17000),
+    ]
     r = await upload(client, officer, workbook(rows))
     assert r.status_code == 422
     found = errors_by(r.json())
@@ -202,11 +256,14 @@ async def test_amounts_over_the_limit_of_the_year_and_level(client, make_user, s
     assert {e["row"] for e in r.json()["errors"]} == {2, 4, 6, 7, 8, 9}
 
 
-@pytest.mark.parametrize(("content", "phrase"), [
-    (b"", "空"),
-    (b"name,id\n\xe5\xbc\xa0,1\n", ".xlsx"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 500, ".xls"),
-])
+@pytest.mark.parametrize(
+    ("content", "phrase"),
+    [
+        (b"", "空"),
+        (b"name,id\n\xe5\xbc\xa0,1\n", ".xlsx"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 500, ".xls"),
+    ],
+)
 async def test_not_a_workbook(client, make_user, sessions, content, phrase):
     officer = await setup(client, make_user)
     r = await upload(client, officer, content, name="x.xlsx")
@@ -253,8 +310,10 @@ async def test_dry_run_writes_nothing(client, make_user, sessions):
     assert r.status_code == 200 and r.json()["valid"] == 2 and r.json()["imported"] == 0
     assert await count(sessions, Loan) == 0 and await count(sessions, Student) == 0
     async with sessions() as s:
-        assert await s.scalar(select(func.count()).select_from(AuditRecord)
-                              .where(AuditRecord.entity == "loan_import")) == 0
+        assert (
+            await s.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.entity == "loan_import"))
+            == 0
+        )
     r = await upload(client, officer, workbook([row(1), row(2, phone="1")]), dry_run=True)
     assert r.status_code == 422
 
@@ -298,12 +357,22 @@ async def test_second_import_of_the_same_file_is_refused(client, make_user, sess
 async def test_rules_against_the_database(client, make_user, sessions):
     officer = await setup(client, make_user)
     assert (await upload(client, officer, workbook([row(1), row(2)]))).status_code == 200
-    rows = [row(1, name="改名", academic_year=2025, signed_on=date(2025, 9, 20), contract_no="N-1"),
-            row(3, co_id_number=row(2)["id_number"], contract_no="N-2"),
-            row(4, co_name="另一个名字", co_id_number=row(2)["co_id_number"], contract_no="N-3"),
-            row(5, university_code="99999", contract_no="N-4"),
-            row(6, signed_on=date(2019, 9, 20), academic_year=2019, enrolled_on=date(2019, 9, 1),
-                expected_graduation=date(2023, 6, 30), principal=8000, disbursed_on=None, contract_no="N-5")]
+    rows = [
+        row(1, name="改名", academic_year=2025, signed_on=date(2025, 9, 20), contract_no="N-1"),
+        row(3, co_id_number=row(2)["id_number"], contract_no="N-2"),
+        row(4, co_name="另一个名字", co_id_number=row(2)["co_id_number"], contract_no="N-3"),
+        row(5, university_code="99999", contract_no="N-4"),
+        row(
+            6,
+            signed_on=date(2019, 9, 20),
+            academic_year=2019,
+            enrolled_on=date(2019, 9, 1),
+            expected_graduation=date(2023, 6, 30),
+            principal=8000,
+            disbursed_on=None,
+            contract_no="N-5",
+        ),
+    ]
     r = await upload(client, officer, workbook(rows))
     assert r.status_code == 422
     found = errors_by(r.json())
@@ -332,8 +401,18 @@ async def test_missing_file_field_is_400(client, make_user):
 
 async def test_export_has_the_imported_contracts_masked(client, make_user):
     officer = await setup(client, make_user)
-    rows = [row(1), row(2, academic_year=2023, signed_on=date(2023, 9, 20), principal=12345, disbursed_on=None,
-                        enrolled_on=date(2023, 9, 1), contract_no="150430-2023-000002")]
+    rows = [
+        row(1),
+        row(
+            2,
+            academic_year=2023,
+            signed_on=date(2023, 9, 20),
+            principal=12345,
+            disbursed_on=None,
+            enrolled_on=date(2023, 9, 1),
+            contract_no="150430-2023-000002",
+        ),
+    ]
     assert (await upload(client, officer, workbook(rows))).status_code == 200
     auditor = await make_user("auditor")
     r = await client.get("/api/v1/loan-exports/contracts.xlsx", headers=auditor)

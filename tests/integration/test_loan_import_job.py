@@ -103,8 +103,9 @@ async def test_a_job_that_breaks_writes_nothing_and_says_so(client, make_user, s
 
 async def test_a_dry_run_job_writes_nothing(client, make_user, sessions):
     officer = await setup(client, make_user)
-    job = await finished(client, officer, await upload(client, officer, workbook([row(n) for n in range(1, 6)]),
-                                                       dry_run=True))
+    job = await finished(
+        client, officer, await upload(client, officer, workbook([row(n) for n in range(1, 6)]), dry_run=True)
+    )
     assert job["status"] == "done" and job["result"]["valid"] == 5 and job["result"]["imported"] == 0
     assert await count(sessions, Loan) == 0
 
@@ -121,8 +122,9 @@ async def test_the_console_shows_a_running_job_and_refreshes_until_it_ends(clien
         assert page.status_code == 200 and 'http-equiv="refresh"' in page.text
         assert '<progress max="6" value="3">' in page.text and "big.xlsx" in page.text
         files = {"file": ("big.xlsx", workbook([row(n) for n in range(1, 6)]))}
-        r = await clerk.client.post("/console/import", data={"_csrf_token": clerk.token}, files=files,
-                                    follow_redirects=False)
+        r = await clerk.client.post(
+            "/console/import", data={"_csrf_token": clerk.token}, files=files, follow_redirects=False
+        )
         assert r.status_code == 303, r.text
         for _ in range(400):
             page = await clerk.client.get(r.headers["location"])
@@ -135,8 +137,18 @@ async def test_the_console_shows_a_running_job_and_refreshes_until_it_ends(clien
 
 async def test_the_job_lifecycle_allows_only_these_edges(db):
     allowed = [(QUEUED, RUNNING), (QUEUED, FAILED), (RUNNING, DONE), (RUNNING, FAILED)]
-    forbidden = [(QUEUED, DONE), (RUNNING, QUEUED), (DONE, RUNNING), (DONE, FAILED), (DONE, QUEUED),
-                 (FAILED, RUNNING), (FAILED, DONE), (FAILED, QUEUED), (QUEUED, QUEUED), (DONE, DONE)]
+    forbidden = [
+        (QUEUED, DONE),
+        (RUNNING, QUEUED),
+        (DONE, RUNNING),
+        (DONE, FAILED),
+        (DONE, QUEUED),
+        (FAILED, RUNNING),
+        (FAILED, DONE),
+        (FAILED, QUEUED),
+        (QUEUED, QUEUED),
+        (DONE, DONE),
+    ]
     async with write_session(db) as session:
         for current, new in allowed:
             job = ImportJob(file="x.xlsx", created_by=1, status=current)

@@ -25,14 +25,30 @@ async def prepare(db: AsyncEngine) -> int:
     """Two universities, an admin, and a student and a co-borrower who are in the database already."""
     async with session_factory(db)() as s, s.begin():
         now = utcnow()
-        await s.execute(insert(University), [{"code": "10126", "name": "内蒙古大学", "province": "内蒙古", "created_at": now},
-                                             {"code": "10027", "name": "北京师范大学", "province": "北京", "created_at": now}])
+        await s.execute(
+            insert(University),
+            [
+                {"code": "10126", "name": "内蒙古大学", "province": "内蒙古", "created_at": now},
+                {"code": "10027", "name": "北京师范大学", "province": "北京", "created_at": now},
+            ],
+        )
         user = User(username="importer", password_hash="x", role="admin")
         s.add(user)
-        s.add(Student(name="学生3", id_number=person(3, date(2005, 1, 1), 11), phone="13800000003",
-                      household_province="内蒙古", household_county="示范县", university_code="10126",
-                      level="undergraduate", study_years=4, enrolled_on=date(2023, 9, 1),
-                      expected_graduation=date(2027, 6, 30), categories=[]))
+        s.add(
+            Student(
+                name="学生3",
+                id_number=person(3, date(2005, 1, 1), 11),
+                phone="13800000003",
+                household_province="内蒙古",
+                household_county="示范县",
+                university_code="10126",
+                level="undergraduate",
+                study_years=4,
+                enrolled_on=date(2023, 9, 1),
+                expected_graduation=date(2027, 6, 30),
+                categories=[],
+            )
+        )
         s.add(CoBorrower(name="家长5", id_number=person(5, date(1975, 1, 1), 21), phone="13900000005"))
         await s.flush()
         return user.id
@@ -47,10 +63,14 @@ def contracts(seed: int = 7) -> list[dict[str, Any]]:
     for n in range(1, 26):
         for year in range(2023, 2023 + rng.choice((1, 2, 3))):
             seq += 1
-            over: dict[str, Any] = {"academic_year": year, "contract_no": f"150430-{year}-{seq:06d}",
-                                    "signed_on": date(year, 9, 20), "enrolled_on": date(2023, 9, 1),
-                                    "expected_graduation": date(2027, 6, 30),
-                                    "principal": rng.choice((8000, 12000, 16000))}
+            over: dict[str, Any] = {
+                "academic_year": year,
+                "contract_no": f"150430-{year}-{seq:06d}",
+                "signed_on": date(year, 9, 20),
+                "enrolled_on": date(2023, 9, 1),
+                "expected_graduation": date(2027, 6, 30),
+                "principal": rng.choice((8000, 12000, 16000)),
+            }
             if year == 2025:
                 over["disbursed_on"] = None if n % 3 == 0 else date(year, 11, 20)
                 over["receipt_amount"] = None if n % 5 == 0 else 6000
@@ -67,8 +87,9 @@ async def run(db: AsyncEngine, user_id: int, content: bytes, **options: Any) -> 
     try:
         async with session_factory(db)() as s:
             transaction = await s.begin()
-            result = await import_contracts(s, content, filename="x.xlsx", user_id=user_id, actor="test",
-                                            secret=SECRET, **options)
+            result = await import_contracts(
+                s, content, filename="x.xlsx", user_id=user_id, actor="test", secret=SECRET, **options
+            )
             state = await written(s)
             await transaction.rollback()
             return result, state
@@ -84,8 +105,18 @@ async def written(s: Any) -> dict[str, Any]:
     loans = (await s.scalars(select(Loan).order_by(Loan.id))).all()
     contract_of = {loan.id: loan.contract_no for loan in loans}
     payouts = (await s.scalars(select(LoanPayout).order_by(LoanPayout.id))).all()
-    skip = {"id", "created_at", "updated_at", "decided_at", "receipt_at", "student_id", "co_borrower_id",
-            "prepared_by", "decided_by", "receipt_by"}
+    skip = {
+        "id",
+        "created_at",
+        "updated_at",
+        "decided_at",
+        "receipt_at",
+        "student_id",
+        "co_borrower_id",
+        "prepared_by",
+        "decided_by",
+        "receipt_by",
+    }
 
     def facts(obj: Any) -> dict[str, Any]:
         return {c.key: getattr(obj, c.key) for c in obj.__table__.columns if c.key not in skip}
@@ -93,12 +124,20 @@ async def written(s: Any) -> dict[str, Any]:
     return {
         "students": [facts(r) for r in students.values()],
         "co_borrowers": [facts(r) for r in cos.values()],
-        "loans": [(facts(loan), students[loan.student_id].id_number, cos[loan.co_borrower_id].id_number)
-                  for loan in loans],
-        "payouts": [(contract_of[p.loan_id], p.payee, p.amount, p.paid_on,
-                     students[int(p.payee_ref)].id_number if p.payee == "student" else p.payee_ref) for p in payouts],
-        "counters": sorted((c.county, c.year, c.last_seq)
-                           for c in (await s.scalars(select(ContractCounter))).all()),
+        "loans": [
+            (facts(loan), students[loan.student_id].id_number, cos[loan.co_borrower_id].id_number) for loan in loans
+        ],
+        "payouts": [
+            (
+                contract_of[p.loan_id],
+                p.payee,
+                p.amount,
+                p.paid_on,
+                students[int(p.payee_ref)].id_number if p.payee == "student" else p.payee_ref,
+            )
+            for p in payouts
+        ],
+        "counters": sorted((c.county, c.year, c.last_seq) for c in (await s.scalars(select(ContractCounter))).all()),
     }
 
 
@@ -109,7 +148,9 @@ async def test_people_get_their_latest_rows_facts_and_known_people_are_reused(db
     students = {s["id_number"]: s for s in state["students"]}
     four = students[person(4, date(2005, 1, 1), 11)]
     assert (four["phone"], four["university_code"]) == ("13712345678", "10027")  # its 2025 row, wherever it is
-    assert result.students_created == len(students) - 1 and result.co_borrowers_created == len(state["co_borrowers"]) - 1
+    assert (
+        result.students_created == len(students) - 1 and result.co_borrowers_created == len(state["co_borrowers"]) - 1
+    )
     assert len(state["payouts"]) == result.payouts and state["counters"]
     bad = contracts()
     bad[-1] = {**bad[-1], "phone": "12"}

@@ -43,8 +43,9 @@ async def test_relief_applied_and_reversed(client, make_user, sessions):
     led0 = await _ledger(client, w, no)
     assert Y(led0["balances"]["penalty"]) > 0
     line = before[("2033-12-20", "borrower")]
-    r = await client.post("/api/v1/loan-reliefs", json={"year": 2033, "source": "教育部等 2033 年减免通知"},
-                          headers=w.officer)
+    r = await client.post(
+        "/api/v1/loan-reliefs", json={"year": 2033, "source": "教育部等 2033 年减免通知"}, headers=w.officer
+    )
     assert r.status_code == 201, r.text
     relief = r.json()
     assert (relief["status"], relief["graduated_by"]) == ("proposed", 2033)
@@ -64,8 +65,9 @@ async def test_relief_applied_and_reversed(client, make_user, sessions):
     led = await _ledger(client, w, no)
     assert "penalty" not in led["balances"]
     rel = next(e for e in led["entries"] if e["kind"] == "relief")
-    assert ("interest_government", line["interest"], "0.00") in {(l["account"], l["debit"], l["credit"])
-                                                                  for l in rel["lines"]}
+    assert ("interest_government", line["interest"], "0.00") in {
+        (l["account"], l["debit"], l["credit"]) for l in rel["lines"]
+    }
     gained = Y(led["balances"]["interest_government"]) - Y(led0["balances"]["interest_government"])
     assert gained == Y(line["interest"])
     await _balanced(sessions)
@@ -76,8 +78,10 @@ async def test_relief_applied_and_reversed(client, make_user, sessions):
     assert back.json()["status"] == "reversed"
     restored = await _lines(client, w, no)
     for key in (("2033-12-20", "borrower"), ("2034-12-20", "borrower")):
-        assert (restored[key]["interest"], restored[key]["principal"]) == (before[key]["interest"],
-                                                                            before[key]["principal"])
+        assert (restored[key]["interest"], restored[key]["principal"]) == (
+            before[key]["interest"],
+            before[key]["principal"],
+        )
     assert restored[("2033-12-20", "borrower")]["status"] == "overdue"
     assert restored[("2033-12-20", "government")]["interest"] == "0.00"
     led2 = await _ledger(client, w, no)
@@ -94,10 +98,12 @@ async def test_relief_of_a_year_not_yet_due(client, make_user, sessions):
     w, no = await _disbursed(client, make_user)
     await _run(client, w.officer, "2035-06-30")
     before = await _lines(client, w, no)
-    r = await client.post("/api/v1/loan-reliefs", json={"year": 2035, "source": "2035 年减免", "graduated_by": 2030},
-                          headers=w.officer)
-    out = await client.post(f"/api/v1/loan-reliefs/{r.json()['id']}/approve", json={"on": "2035-07-01"},
-                            headers=w.reviewer)
+    r = await client.post(
+        "/api/v1/loan-reliefs", json={"year": 2035, "source": "2035 年减免", "graduated_by": 2030}, headers=w.officer
+    )
+    out = await client.post(
+        f"/api/v1/loan-reliefs/{r.json()['id']}/approve", json={"on": "2035-07-01"}, headers=w.reviewer
+    )
     assert out.json()["contracts"] == 1 and out.json()["penalty_waived"] == "0.00"
     assert "relief" not in [e["kind"] for e in (await _ledger(client, w, no))["entries"]]  # nothing recognised yet
     await _run(client, w.officer, "2035-12-21")
@@ -108,8 +114,10 @@ async def test_relief_of_a_year_not_yet_due(client, make_user, sessions):
     assert relieved["status"] == "paid" and relieved["interest"] == relieved["principal"] == "0.00"
     await _balanced(sessions)
     # a cohort that graduated later is not touched
-    r = await client.post("/api/v1/loan-reliefs", json={"year": 2036, "source": "x", "graduated_by": 2027},
-                          headers=w.officer)
-    out = await client.post(f"/api/v1/loan-reliefs/{r.json()['id']}/approve", json={"on": "2036-01-01"},
-                            headers=w.reviewer)
+    r = await client.post(
+        "/api/v1/loan-reliefs", json={"year": 2036, "source": "x", "graduated_by": 2027}, headers=w.officer
+    )
+    out = await client.post(
+        f"/api/v1/loan-reliefs/{r.json()['id']}/approve", json={"on": "2036-01-01"}, headers=w.reviewer
+    )
     assert out.json()["contracts"] == 0

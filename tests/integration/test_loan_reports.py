@@ -17,5 +17,6 @@ async def test_loans_report(client, make_user):
     assert r["cumulative"] == {"students": 2, "contracts": 3, "amount": "60000.00"}
     y24 = (await client.get("/api/v1/reports/loans", params={"year": 2024}, headers=w.officer)).json()
     assert (y24["students"], y24["contracts"], y24["amount"]) == (2, 2, "40000.00")
-    assert (await client.get("/api/v1/reports/loans", params={"year": 2025},
-                             headers=await make_user("donor", donor_id=1))).status_code == 403
+    assert (
+        await client.get("/api/v1/reports/loans", params={"year": 2025}, headers=await make_user("donor", donor_id=1))
+    ).status_code == 403

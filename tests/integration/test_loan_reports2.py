@@ -29,8 +29,9 @@ async def _two_borrowers(client, make_user):
         c = await w.contract(who, 2024, "2024-11-20")
         no = nos[who] = c["contract_no"]
         await client.post(f"/api/v1/loan-contracts/{no}/receipt", json={"amount": "6000.00"}, headers=w.officer)
-        r = await client.post(f"/api/v1/loan-contracts/{no}/disburse", json={"disbursed_on": "2024-12-01"},
-                              headers=w.officer)
+        r = await client.post(
+            f"/api/v1/loan-contracts/{no}/disburse", json={"disbursed_on": "2024-12-01"}, headers=w.officer
+        )
         assert r.status_code == 200, r.text
     return w, nos
 
@@ -38,8 +39,11 @@ async def _two_borrowers(client, make_user):
 async def _pay_due(client, w, no, due_on, ref):
     sched = (await client.get(f"/api/v1/loan-contracts/{no}/schedule", headers=w.officer)).json()["lines"]
     line = next(l for l in sched if l["due_on"] == due_on and l["payer"] == "borrower")
-    r = await client.post(f"/api/v1/loan-contracts/{no}/repayments", headers=w.officer,
-                          json={"amount": line["interest"], "paid_on": due_on, "reference": ref})
+    r = await client.post(
+        f"/api/v1/loan-contracts/{no}/repayments",
+        headers=w.officer,
+        json={"amount": line["interest"], "paid_on": due_on, "reference": ref},
+    )
     assert r.status_code == 201, r.text
     return line
 
@@ -58,33 +62,53 @@ async def test_aging_and_default_rate(client, make_user, sessions):
     owed = next(l for l in ug_line if l["due_on"] == "2028-12-20" and l["payer"] == "borrower")["interest"]
     early = (await client.get("/api/v1/reports/aging", params={"as_of": "2029-01-10"}, headers=w.officer)).json()
     assert [r["bucket"] for r in early["rows"]] == ["1-30", "31-90", "91-180", "181-365", "over-365"]
-    assert early["rows"][0] == {"bucket": "1-30", "label": "1–30天", "contracts": 1, "principal": "0.00",
-                                "interest": owed}
+    assert early["rows"][0] == {
+        "bucket": "1-30",
+        "label": "1–30天",
+        "contracts": 1,
+        "principal": "0.00",
+        "interest": owed,
+    }
     late = (await client.get("/api/v1/reports/aging", params={"as_of": "2029-06-30"}, headers=w.officer)).json()
     assert [r["contracts"] for r in late["rows"]] == [0, 0, 0, 1, 0] and late["total"]["interest"] == owed
-    by_uni = (await client.get("/api/v1/reports/default-rate", params={"by": "university", "as_of": "2029-01-10"},
-                               headers=w.officer)).json()
+    by_uni = (
+        await client.get(
+            "/api/v1/reports/default-rate", params={"by": "university", "as_of": "2029-01-10"}, headers=w.officer
+        )
+    ).json()
     rows = {r["group"]: r for r in by_uni["rows"]}
     assert rows["10126"]["borrower_rate"] == "100.00" and rows["10126"]["label"] == "内蒙古大学"
     assert rows["10027"]["borrower_rate"] == "0.00" and rows["10027"]["amount_rate"] is None  # no principal due
     assert by_uni["total"]["borrowers"] == 2 and by_uni["total"]["borrower_rate"] == "50.00"
     for by in ("county", "graduation_year", "contract_year"):
-        r = await client.get("/api/v1/reports/default-rate", params={"by": by, "as_of": "2029-01-10"},
-                             headers=w.officer)
+        r = await client.get(
+            "/api/v1/reports/default-rate", params={"by": by, "as_of": "2029-01-10"}, headers=w.officer
+        )
         assert r.status_code == 200 and r.json()["total"]["defaulting"] == 1
-    years = {r["group"]: r for r in (await client.get("/api/v1/reports/default-rate", params={
-        "by": "graduation_year", "as_of": "2029-01-10"}, headers=w.officer)).json()["rows"]}
+    years = {
+        r["group"]: r
+        for r in (
+            await client.get(
+                "/api/v1/reports/default-rate",
+                params={"by": "graduation_year", "as_of": "2029-01-10"},
+                headers=w.officer,
+            )
+        ).json()["rows"]
+    }
     assert years["2028"]["defaulting"] == 1 and years["2027"]["defaulting"] == 0
-    assert (await client.get("/api/v1/reports/default-rate", params={"by": "planet"}, headers=w.officer)
-            ).status_code == 400
-    xl = await client.get("/api/v1/reports/aging", params={"as_of": "2029-01-10", "format": "xlsx"},
-                          headers=w.officer)
+    assert (
+        await client.get("/api/v1/reports/default-rate", params={"by": "planet"}, headers=w.officer)
+    ).status_code == 400
+    xl = await client.get("/api/v1/reports/aging", params={"as_of": "2029-01-10", "format": "xlsx"}, headers=w.officer)
     assert xl.status_code == 200 and xl.headers["content-type"].startswith(XLSX)
     rows = _sheet(xl.content)
     assert rows[1] == ("账龄", "账龄（天）", "逾期合同数", "逾期本金（元）", "逾期利息（元）")
     assert Decimal(str(rows[2][4])) == Decimal(owed)
-    xl = await client.get("/api/v1/reports/default-rate", params={"by": "county", "format": "xlsx",
-                                                                  "as_of": "2029-01-10"}, headers=w.officer)
+    xl = await client.get(
+        "/api/v1/reports/default-rate",
+        params={"by": "county", "format": "xlsx", "as_of": "2029-01-10"},
+        headers=w.officer,
+    )
     assert _sheet(xl.content)[1][0] == "户籍县" and _sheet(xl.content)[-1][1] == "合计"
 
 
@@ -100,18 +124,23 @@ async def test_subsidy_bill_and_settlement(client, make_user, sessions):
     bill = (await client.get("/api/v1/reports/subsidy", params={"year": 2025}, headers=w.officer)).json()
     assert bill["unrecognised_lines"] == 0 and Decimal(bill["amount"]) > 0
     assert sum(Decimal(r["unsettled"]) for r in bill["rows"]) == Decimal(bill["amount"])
-    wrong = await client.post("/api/v1/subsidy-settlements", headers=w.officer,
-                              json={**body, "amount": str(Decimal(bill["amount"]) - Decimal("0.01"))})
+    wrong = await client.post(
+        "/api/v1/subsidy-settlements",
+        headers=w.officer,
+        json={**body, "amount": str(Decimal(bill["amount"]) - Decimal("0.01"))},
+    )
     assert wrong.status_code == 422 and wrong.json()["difference"] == "-0.01" and wrong.json()["field"] == "amount"
-    assert (await client.post("/api/v1/subsidy-settlements", json={**body, "amount": bill["amount"]},
-                              headers=w.reviewer)).status_code == 403
+    assert (
+        await client.post("/api/v1/subsidy-settlements", json={**body, "amount": bill["amount"]}, headers=w.reviewer)
+    ).status_code == 403
     first = await client.post("/api/v1/subsidy-settlements", json={**body, "amount": bill["amount"]}, headers=w.officer)
     assert first.status_code == 201, first.text
     assert first.json()["contracts"] == 2 and first.json()["lines"] == 2
     again = await client.post("/api/v1/subsidy-settlements", json={**body, "amount": bill["amount"]}, headers=w.officer)
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
-    other = await client.post("/api/v1/subsidy-settlements", json={**body, "year": 2024, "amount": bill["amount"]},
-                              headers=w.officer)
+    other = await client.post(
+        "/api/v1/subsidy-settlements", json={**body, "year": 2024, "amount": bill["amount"]}, headers=w.officer
+    )
     assert other.status_code == 409
     after = (await client.get("/api/v1/reports/subsidy", params={"year": 2025}, headers=w.officer)).json()
     assert after["amount"] == "0.00" and after["settled"] == bill["amount"]

@@ -31,8 +31,11 @@ async def _line(client, w, no, due_on, payer="borrower"):
 
 
 async def _pay(client, w, no, amount, paid_on, ref):
-    r = await client.post(f"/api/v1/loan-contracts/{no}/repayments", headers=w.officer,
-                          json={"amount": amount, "paid_on": paid_on, "reference": ref})
+    r = await client.post(
+        f"/api/v1/loan-contracts/{no}/repayments",
+        headers=w.officer,
+        json={"amount": amount, "paid_on": paid_on, "reference": ref},
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -60,8 +63,9 @@ async def test_partial_prepayment_recomputes_the_schedule(client, make_user, ses
     url = f"/api/v1/loan-contracts/{no}/prepayment-requests"
     small = await client.post(url, json={"amount": "400.00", "requested_on": "2034-03-10"}, headers=w.officer)
     assert small.status_code == 422 and small.json()["minimum"] == "500.00"
-    both = await client.post(url, json={"amount": "600.00", "full": True, "requested_on": "2034-03-10"},
-                             headers=w.officer)
+    both = await client.post(
+        url, json={"amount": "600.00", "full": True, "requested_on": "2034-03-10"}, headers=w.officer
+    )
     assert both.status_code == 422
     r = await client.post(url, json={"amount": "5000.00", "requested_on": "2034-03-10"}, headers=w.officer)
     assert r.status_code == 201, r.text
@@ -75,8 +79,10 @@ async def test_partial_prepayment_recomputes_the_schedule(client, make_user, ses
     future = [Y(l["principal"]) for l in sched if l["due_on"] > "2034-03-20" and l["payer"] == "borrower"]
     assert sum(future) == Y("20000.00") - Y("1818.18") - Y("5000.00")
     assert len(set(future[:-1])) == 1 and future[-1] >= future[0]  # equal, residue last
+
     def past(lines):
         return [(l["due_on"], l["payer"], l["principal"], l["interest"]) for l in lines if l["due_on"] <= "2034-03-20"]
+
     assert past(sched) == past(before)
     # the interest of the period in which the prepayment was made is less than before, later ones too
     old_2034 = next(Y(l["interest"]) for l in before if l["due_on"] == "2034-12-20")
@@ -85,7 +91,9 @@ async def test_partial_prepayment_recomputes_the_schedule(client, make_user, ses
     led = (await client.get(f"/api/v1/loan-contracts/{no}/ledger", headers=w.officer)).json()
     pre = next(e for e in led["entries"] if e["kind"] == "prepayment")
     assert {(l["account"], l["debit"], l["credit"]) for l in pre["lines"]} == {
-        ("cash", "5000.00", "0.00"), ("principal", "0.00", "5000.00")}
+        ("cash", "5000.00", "0.00"),
+        ("principal", "0.00", "5000.00"),
+    }
     assert led["balances"]["principal"] == "15000.00"
     listed = (await client.get(url, headers=w.officer)).json()
     assert listed[0]["status"] == "executed" and listed[0]["paid"] == "5000.00"
@@ -95,8 +103,11 @@ async def test_partial_prepayment_recomputes_the_schedule(client, make_user, ses
 @time_machine.travel("2026-04-01 09:00 +08:00")
 async def test_full_settlement_before_the_subsidy_end_costs_no_interest(client, make_user, sessions):
     w, no = await _disbursed(client, make_user)
-    r = await client.post(f"/api/v1/loan-contracts/{no}/prepayment-requests",
-                          json={"full": True, "requested_on": "2026-03-01"}, headers=w.officer)
+    r = await client.post(
+        f"/api/v1/loan-contracts/{no}/prepayment-requests",
+        json={"full": True, "requested_on": "2026-03-01"},
+        headers=w.officer,
+    )
     assert r.status_code == 201 and r.json()["execute_on"] == "2026-03-20"
     report = await _run(client, w.officer, "2026-03-20")
     assert report["prepayments_executed"] == 1
@@ -137,8 +148,11 @@ async def test_reversal_restores_the_schedule(client, make_user, sessions):
     orig = next(e for e in led["entries"] if e["id"] == paid["id"])
     assert rev["reverses"] == paid["id"] and len(rev["lines"]) == len(orig["lines"])
     assert Y(led["balances"]["interest_borrower"]) == Y(line["interest"])
-    assert (await client.post(f"/api/v1/loan-contracts/{no}/repayments/99999/reverse", json={"reason": "x"},
-                              headers=w.officer)).status_code == 404
+    assert (
+        await client.post(
+            f"/api/v1/loan-contracts/{no}/repayments/99999/reverse", json={"reason": "x"}, headers=w.officer
+        )
+    ).status_code == 404
     await _balanced(sessions)
 
 
@@ -147,8 +161,11 @@ async def test_reversal_refused_when_its_credit_was_used(client, make_user, sess
     w, no = await _disbursed(client, make_user)
     paid = await _pay(client, w, no, "300.00", "2025-03-01", "BANK-R2")
     await _run(client, w.officer, "2028-12-20")  # the credit pays the 2028 interest
-    r = await client.post(f"/api/v1/loan-contracts/{no}/repayments/{paid['id']}/reverse",
-                          json={"reason": "wrong contract"}, headers=w.officer)
+    r = await client.post(
+        f"/api/v1/loan-contracts/{no}/repayments/{paid['id']}/reverse",
+        json={"reason": "wrong contract"},
+        headers=w.officer,
+    )
     assert r.status_code == 422
     await _balanced(sessions)
 
@@ -157,8 +174,11 @@ async def _overdue_interest_penalty(client, make_user, sessions, on_interest: bo
     w, no = await _disbursed(client, make_user)
     if on_interest:
         admin = await make_user("admin")
-        r = await client.post("/api/v1/loan-policy", headers=admin, json={
-            "kind": "penalty_on_interest", "effective_from": "2028-01-01", "value": "true", "source": "test"})
+        r = await client.post(
+            "/api/v1/loan-policy",
+            headers=admin,
+            json={"kind": "penalty_on_interest", "effective_from": "2028-01-01", "value": "true", "source": "test"},
+        )
         assert r.status_code == 201, r.text
     await _run(client, w.officer, "2028-12-21")
     report = await _run(client, w.officer, "2029-01-10")
@@ -176,6 +196,7 @@ async def test_no_penalty_on_overdue_interest_by_default(client, make_user, sess
 @time_machine.travel("2029-01-15 09:00 +08:00")
 async def test_penalty_on_overdue_interest_when_the_policy_says_so(client, make_user, sessions):
     from decimal import ROUND_HALF_UP
+
     report, led, line = await _overdue_interest_penalty(client, make_user, sessions, True)
     assert report["penalty_entries"] == 1
     per_day = Y(line["interest"]) * Y("0.029") * Y("1.3") / 365
@@ -185,7 +206,7 @@ async def test_penalty_on_overdue_interest_when_the_policy_says_so(client, make_
 
 @time_machine.travel("2030-01-05 09:00 +08:00")
 async def test_collection_attempts_on_the_20th_except_november(client, make_user, sessions):
-    w, no = await _disbursed(client, make_user)
+    w, _no = await _disbursed(client, make_user)
     await _run(client, w.officer, "2028-12-21")
     jan = await _run(client, w.officer, "2029-01-20")
     assert jan["collection_attempts"] == {"2029-01-20": 1}

@@ -7,8 +7,12 @@ HUGE = 10**30
 
 async def test_a_huge_id_or_offset_is_a_400_problem(client, make_user):
     headers = await make_user("admin")
-    for path in (f"/api/v1/students/{HUGE}", f"/api/v1/loan-applications/{HUGE}",
-                 f"/api/v1/loan-policy?limit=5&offset={HUGE}", f"/api/v1/students?offset={HUGE}"):
+    for path in (
+        f"/api/v1/students/{HUGE}",
+        f"/api/v1/loan-applications/{HUGE}",
+        f"/api/v1/loan-policy?limit=5&offset={HUGE}",
+        f"/api/v1/students?offset={HUGE}",
+    ):
         r = await client.get(path, headers=headers)
         assert r.status_code == 400, (path, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")

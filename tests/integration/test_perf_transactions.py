@@ -129,14 +129,17 @@ def _scope(method: str, session: _Session | None) -> dict[str, Any]:
     return scope
 
 
-@pytest.mark.parametrize(("method", "status", "expected"), [
-    ("GET", 200, ["rollback", "close"]),
-    ("HEAD", 200, ["rollback", "close"]),
-    ("POST", 201, ["commit", "close"]),
-    ("PATCH", 302, ["commit", "close"]),
-    ("POST", 409, ["rollback", "close"]),
-    ("DELETE", 500, ["rollback", "close"]),
-])
+@pytest.mark.parametrize(
+    ("method", "status", "expected"),
+    [
+        ("GET", 200, ["rollback", "close"]),
+        ("HEAD", 200, ["rollback", "close"]),
+        ("POST", 201, ["commit", "close"]),
+        ("PATCH", 302, ["commit", "close"]),
+        ("POST", 409, ["rollback", "close"]),
+        ("DELETE", 500, ["rollback", "close"]),
+    ],
+)
 async def test_handler_decides_by_method_and_status(method, status, expected):
     session = _Session()
     scope = _scope(method, session)
@@ -150,11 +153,11 @@ async def test_handler_decides_by_method_and_status(method, status, expected):
 async def test_handler_lets_a_failed_commit_through_and_still_closes():
     session = _Session(fail_commit=True)
     with pytest.raises(RuntimeError):
-        await end_request_session({"type": "http.response.start", "status": 200, "headers": []},
-                                  _scope("POST", session))
+        await end_request_session(
+            {"type": "http.response.start", "status": 200, "headers": []}, _scope("POST", session)
+        )
     assert session.calls == ["commit", "close"]
 
 
 async def test_handler_without_a_session_does_nothing():
-    await end_request_session({"type": "http.response.start", "status": 200, "headers": []},
-                              _scope("POST", None))
+    await end_request_session({"type": "http.response.start", "status": 200, "headers": []}, _scope("POST", None))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from service.identity import make_id_number
-from datetime import date
 
 ID_1 = make_id_number("150430", date(2005, 3, 14), 21)
 ID_2 = make_id_number("150430", date(2006, 7, 2), 34)
@@ -13,9 +13,17 @@ ID_2 = make_id_number("150430", date(2006, 7, 2), 34)
 
 def student_body(**over: Any) -> dict[str, Any]:
     body = {
-        "name": "张三", "id_number": ID_1, "phone": "13812341234", "household_county": "示范县",
-        "household_province": "内蒙古", "categories": ["registered_poor"], "university_code": "10126",
-        "level": "undergraduate", "study_years": 4, "enrolled_on": "2024-09-01", "expected_graduation": "2028-06-30",
+        "name": "张三",
+        "id_number": ID_1,
+        "phone": "13812341234",
+        "household_county": "示范县",
+        "household_province": "内蒙古",
+        "categories": ["registered_poor"],
+        "university_code": "10126",
+        "level": "undergraduate",
+        "study_years": 4,
+        "enrolled_on": "2024-09-01",
+        "expected_graduation": "2028-06-30",
     }
     body.update(over)
     return body
@@ -24,8 +32,9 @@ def student_body(**over: Any) -> dict[str, Any]:
 async def _setup(client: Any, make_user: Any) -> dict[str, str]:
     officer = await make_user("officer")
     for code, name, prov in (("10126", "内蒙古大学", "内蒙古"), ("10027", "北京师范大学", "北京市")):
-        r = await client.post("/api/v1/universities", json={"code": code, "name": name, "province": prov},
-                              headers=officer)
+        r = await client.post(
+            "/api/v1/universities", json={"code": code, "name": name, "province": prov}, headers=officer
+        )
         assert r.status_code == 201, r.text
     return officer
 
@@ -79,7 +88,9 @@ async def test_bad_phone_unknown_university_and_bad_body(client, make_user):
     assert r.status_code == 422 and r.json()["field"] == "university_code"
     r = await client.post("/api/v1/students", json=student_body(level="kindergarten"), headers=officer)
     assert r.status_code == 400 and r.json()["field"] == "level"
-    r = await client.post("/api/v1/students", content=b"{not json", headers={**officer, "content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/students", content=b"{not json", headers={**officer, "content-type": "application/json"}
+    )
     assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
     r = await client.post("/api/v1/students", json=student_body(expected_graduation="2020-06-30"), headers=officer)
     assert r.status_code == 422 and r.json()["field"] == "expected_graduation"
@@ -88,8 +99,9 @@ async def test_bad_phone_unknown_university_and_bad_body(client, make_user):
 
 async def test_english_detail_on_request(client, make_user):
     officer = await _setup(client, make_user)
-    r = await client.post("/api/v1/students", json=student_body(phone="123"),
-                          headers={**officer, "Accept-Language": "en-US,en;q=0.9"})
+    r = await client.post(
+        "/api/v1/students", json=student_body(phone="123"), headers={**officer, "Accept-Language": "en-US,en;q=0.9"}
+    )
     assert r.json()["title"] == "Invalid phone number"
     assert r.json()["detail"] == r.json()["detail_en"]
 
@@ -97,9 +109,18 @@ async def test_english_detail_on_request(client, make_user):
 async def test_search_paging_and_filters(client, make_user):
     officer = await _setup(client, make_user)
     await client.post("/api/v1/students", json=student_body(), headers=officer)
-    await client.post("/api/v1/students", json=student_body(name="李四", id_number=ID_2, phone="13912345678",
-                                                            university_code="10027", level="junior_college",
-                                                            categories=[]), headers=officer)
+    await client.post(
+        "/api/v1/students",
+        json=student_body(
+            name="李四",
+            id_number=ID_2,
+            phone="13912345678",
+            university_code="10027",
+            level="junior_college",
+            categories=[],
+        ),
+        headers=officer,
+    )
     by_id = await client.get("/api/v1/students", params={"q": ID_2}, headers=officer)
     assert [s["name"] for s in by_id.json()["items"]] == ["李四"]
     by_name = await client.get("/api/v1/students", params={"q": "张"}, headers=officer)
@@ -115,8 +136,13 @@ async def test_search_paging_and_filters(client, make_user):
 async def test_school_user_sees_only_its_students(client, make_user):
     officer = await _setup(client, make_user)
     a = (await client.post("/api/v1/students", json=student_body(), headers=officer)).json()
-    b = (await client.post("/api/v1/students", json=student_body(name="李四", id_number=ID_2, phone="13912345678",
-                                                                 university_code="10027"), headers=officer)).json()
+    b = (
+        await client.post(
+            "/api/v1/students",
+            json=student_body(name="李四", id_number=ID_2, phone="13912345678", university_code="10027"),
+            headers=officer,
+        )
+    ).json()
     school = await make_user("school", university_code="10126")
     assert (await client.get(f"/api/v1/students/{a['id']}", headers=school)).status_code == 200
     assert (await client.get(f"/api/v1/students/{b['id']}", headers=school)).status_code == 403
@@ -128,11 +154,13 @@ async def test_school_user_sees_only_its_students(client, make_user):
 async def test_update_with_version_and_audit(client, make_user):
     officer = await _setup(client, make_user)
     s = (await client.post("/api/v1/students", json=student_body(), headers=officer)).json()
-    r = await client.patch(f"/api/v1/students/{s['id']}", json={"version": s["version"], "phone": "13987654321"},
-                           headers=officer)
+    r = await client.patch(
+        f"/api/v1/students/{s['id']}", json={"version": s["version"], "phone": "13987654321"}, headers=officer
+    )
     assert r.status_code == 200 and r.json()["phone"] == "139****4321" and r.json()["version"] == s["version"] + 1
-    stale = await client.patch(f"/api/v1/students/{s['id']}", json={"version": s["version"], "address": "x"},
-                               headers=officer)
+    stale = await client.patch(
+        f"/api/v1/students/{s['id']}", json={"version": s["version"], "address": "x"}, headers=officer
+    )
     assert stale.status_code == 409 and stale.json()["type"] == "/problems/version-conflict"
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time_machine
 
 from service.app import nightly_jobs
-from service.scheduler import build_scheduler
 from service.meta import get_meta
+from service.scheduler import build_scheduler
 
 
 @time_machine.travel("2026-11-29 01:30 +08:00")

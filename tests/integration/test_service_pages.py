@@ -13,8 +13,14 @@ async def test_openapi_document_and_browsable_ui(client):
     doc = await client.get("/schema/openapi.json")
     assert doc.status_code == 200
     paths = doc.json()["paths"]
-    for path in ("/api/v1/auth/login", "/api/v1/students", "/api/v1/students/{student_id}", "/api/v1/universities",
-                 "/api/v1/users", "/health"):
+    for path in (
+        "/api/v1/auth/login",
+        "/api/v1/students",
+        "/api/v1/students/{student_id}",
+        "/api/v1/universities",
+        "/api/v1/users",
+        "/health",
+    ):
         assert path in paths, path
     ui = await client.get("/schema")
     assert ui.status_code == 200 and "text/html" in ui.headers["content-type"]
@@ -39,6 +45,9 @@ async def test_unknown_path_and_method_are_problems(client, make_user):
 
 async def test_oversized_body_is_413(client, make_user):
     officer = await make_user("officer")
-    r = await client.post("/api/v1/universities", content=b"x" * (21 * 1024 * 1024),
-                          headers={**officer, "content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/universities",
+        content=b"x" * (21 * 1024 * 1024),
+        headers={**officer, "content-type": "application/json"},
+    )
     assert r.status_code == 413 and r.headers["content-type"].startswith("application/problem+json")

@@ -11,8 +11,17 @@ from tests.integration.test_registry_api import ID_2, _setup, student_body
 async def _two_students(client: Any, make_user: Any) -> tuple[dict[str, str], list[dict[str, Any]]]:
     officer = await _setup(client, make_user)
     made = []
-    for body in (student_body(), student_body(name="李四", id_number=ID_2, phone="13912345678", address=None,
-                                               university_code="10027", categories=["orphan", "disabled"])):
+    for body in (
+        student_body(),
+        student_body(
+            name="李四",
+            id_number=ID_2,
+            phone="13912345678",
+            address=None,
+            university_code="10027",
+            categories=["orphan", "disabled"],
+        ),
+    ):
         r = await client.post("/api/v1/students", json=body, headers=officer)
         assert r.status_code == 201, r.text
         made.append(r.json())
@@ -44,8 +53,12 @@ async def test_detail_checks_roles_and_the_school_scope(client, make_user):
 async def test_concurrent_reads_answer_200_404_and_400_each_for_itself(client, make_user):
     officer, made = await _two_students(client, make_user)
     ids = [s["id"] for s in made]
-    paths = [*(f"/api/v1/students/{i}" for i in ids * 3), f"/api/v1/students/{max(ids) + 99}",
-             f"/api/v1/students/{2**63}", f"/api/v1/students/{ids[1]}"]
+    paths = [
+        *(f"/api/v1/students/{i}" for i in ids * 3),
+        f"/api/v1/students/{max(ids) + 99}",
+        f"/api/v1/students/{2**63}",
+        f"/api/v1/students/{ids[1]}",
+    ]
     answers = await asyncio.gather(*(client.get(p, headers=officer) for p in paths))
     assert [a.status_code for a in answers] == [200] * 6 + [404, 400, 200]
     assert [a.json()["id"] for a in answers[:6]] == ids * 3 and answers[8].json() == made[1]

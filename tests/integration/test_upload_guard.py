@@ -15,33 +15,50 @@ from service.uploads import check_sheet_size, sheet_size
 
 from .test_loan_import import count, row, setup, upload, workbook
 
-_CT = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-       'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships'
-       '+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
-       'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override '
-       'PartName="/xl/worksheets/data.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-       'spreadsheetml.worksheet+xml"/></Types>')
-_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
-         '2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-         'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>')
-_BOOK = ('<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
-         '2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
-         '<sheet name="贷款合同" sheetId="1" r:id="rId7"/></sheets></workbook>')
-_BOOK_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
-              'package/2006/relationships"><Relationship Id="rId7" Type="http://schemas.openxmlformats.org/'
-              'officeDocument/2006/relationships/worksheet" Target="worksheets/data.xml"/></Relationships>')
+_CT = (
+    '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+    'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships'
+    '+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override '
+    'PartName="/xl/worksheets/data.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+    'spreadsheetml.worksheet+xml"/></Types>'
+)
+_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+    '2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+)
+_BOOK = (
+    '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+    '2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+    '<sheet name="贷款合同" sheetId="1" r:id="rId7"/></sheets></workbook>'
+)
+_BOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+    'package/2006/relationships"><Relationship Id="rId7" Type="http://schemas.openxmlformats.org/'
+    'officeDocument/2006/relationships/worksheet" Target="worksheets/data.xml"/></Relationships>'
+)
 
 
 def handmade(cells: list[str], dimension: str = "A1", separator: str = " ") -> bytes:
     """A minimal .xlsx written by hand: one text cell at each reference, each in its own row element."""
-    rows = "".join(f'<row r="{"".join(filter(str.isdigit, ref))}"><c{separator}r="{ref}" t="inlineStr">'
-                   f'<is><t>x</t></is></c></row>' for ref in cells)
-    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-             f'spreadsheetml/2006/main"><dimension ref="{dimension}"/><sheetData>{rows}</sheetData></worksheet>')
+    rows = "".join(
+        f'<row r="{"".join(filter(str.isdigit, ref))}"><c{separator}r="{ref}" t="inlineStr"><is><t>x</t></is></c></row>'
+        for ref in cells
+    )
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        f'spreadsheetml/2006/main"><dimension ref="{dimension}"/><sheetData>{rows}</sheetData></worksheet>'
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, text in (("[Content_Types].xml", _CT), ("_rels/.rels", _RELS), ("xl/workbook.xml", _BOOK),
-                           ("xl/_rels/workbook.xml.rels", _BOOK_RELS), ("xl/worksheets/data.xml", sheet)):
+        for name, text in (
+            ("[Content_Types].xml", _CT),
+            ("_rels/.rels", _RELS),
+            ("xl/workbook.xml", _BOOK),
+            ("xl/_rels/workbook.xml.rels", _BOOK_RELS),
+            ("xl/worksheets/data.xml", sheet),
+        ):
             z.writestr(name, text)
     return buf.getvalue()
 
@@ -93,6 +110,9 @@ async def test_the_row_limit_is_a_setting(client, make_user):
 
 async def test_cross_check_findings_get_the_same_guard(client, make_user):
     officer = await make_user("officer")
-    r = await client.post("/api/v1/cross-check/findings", headers=officer,
-                          files={"file": ("f.xlsx", handmade(["A1", "XFD1048576"]), "application/octet-stream")})
+    r = await client.post(
+        "/api/v1/cross-check/findings",
+        headers=officer,
+        files={"file": ("f.xlsx", handmade(["A1", "XFD1048576"]), "application/octet-stream")},
+    )
     assert r.status_code == 422 and r.json()["type"] == "/problems/sheet-too-wide", r.text

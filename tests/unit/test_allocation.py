@@ -6,15 +6,25 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loans.allocation import ORDER, Dues, allocate
+from loans.servicing.allocation import ORDER, Dues, allocate
 
 
 def test_worked_order():
-    dues = Dues(penalty=500, overdue_interest=10_000, overdue_principal=181_818, current_interest=56_000,
-                current_principal=181_818)
+    dues = Dues(
+        penalty=500,
+        overdue_interest=10_000,
+        overdue_principal=181_818,
+        current_interest=56_000,
+        current_principal=181_818,
+    )
     a = allocate(200_000, dues)
     assert (a.penalty, a.overdue_interest, a.overdue_principal, a.current_interest, a.credit) == (
-        500, 10_000, 181_818, 7_682, 0)
+        500,
+        10_000,
+        181_818,
+        7_682,
+        0,
+    )
     assert allocate(1_000_000, dues).credit == 1_000_000 - dues.total
 
 

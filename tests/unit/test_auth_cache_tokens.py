@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from litestar.security.jwt import Token
@@ -11,10 +11,14 @@ from service.auth import AuthUser, VerifiedToken, VerifiedTokenCache
 
 
 def _verified(expires_at: float, user_id: int = 1) -> VerifiedToken:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     token = Token(exp=now + timedelta(hours=1), sub=str(user_id), iat=now)
-    return VerifiedToken(user=AuthUser(id=user_id, username=f"u{user_id}", role="officer"), token=token,
-                         expires_at=expires_at, token_version=1)
+    return VerifiedToken(
+        user=AuthUser(id=user_id, username=f"u{user_id}", role="officer"),
+        token=token,
+        expires_at=expires_at,
+        token_version=1,
+    )
 
 
 def test_a_hit_before_expiry_and_none_from_then_on():

@@ -15,19 +15,22 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics
 
-from loans.certificate import TITLE, CertificateData, render_certificate
+from loans.origination.certificate import TITLE, CertificateData, render_certificate
 from service.identity import make_id_number, mask_id_number
 from service.pdf import CID_FONT, FONT_ENV, chinese_font, qr_drawing, wrap_lines
 
 FAST = settings(max_examples=100, deadline=None, database=None)
 FULL_ID = make_id_number("150430", date(2006, 3, 14), 12)
 # Chinese TrueType fonts often found on Linux hosts; the embedding test runs when one is present.
-SYSTEM_TTF = [Path(p) for p in (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-)]
+SYSTEM_TTF = [
+    Path(p)
+    for p in (
+        "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+        "/usr/share/fonts/truetype/arphic/uming.ttc",
+        "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    )
+]
 
 
 @pytest.fixture(autouse=True)
@@ -41,11 +44,22 @@ def default_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def sample(**changes: object) -> CertificateData:
     data = CertificateData(
-        centre_name="示范县学生资助管理中心", contract_no="150430-2025-000123", student_name="李明",
-        id_number_masked=mask_id_number(FULL_ID), university="内蒙古大学", level_zh="本科", academic_year=2025,
-        principal_fen=2_000_000, rate_percent="2.55", term_years=15, signed_on=date(2025, 8, 20),
-        maturity_date=date(2040, 9, 20), co_borrower_name="李建国", co_borrower_relationship_zh="父亲",
-        check_code="ABCDE-FGHIJ", verify_url="https://zizhu.example.cn/verify/150430-2025-000123?code=ABCDE-FGHIJ",
+        centre_name="示范县学生资助管理中心",
+        contract_no="150430-2025-000123",
+        student_name="李明",
+        id_number_masked=mask_id_number(FULL_ID),
+        university="内蒙古大学",
+        level_zh="本科",
+        academic_year=2025,
+        principal_fen=2_000_000,
+        rate_percent="2.55",
+        term_years=15,
+        signed_on=date(2025, 8, 20),
+        maturity_date=date(2040, 9, 20),
+        co_borrower_name="李建国",
+        co_borrower_relationship_zh="父亲",
+        check_code="ABCDE-FGHIJ",
+        verify_url="https://zizhu.example.cn/verify/150430-2025-000123?code=ABCDE-FGHIJ",
     )
     return dataclasses.replace(data, **changes)
 
@@ -70,9 +84,25 @@ def test_certificate_is_one_page_pdf_with_metadata() -> None:
 def test_certificate_prints_every_field() -> None:
     _, text = read(render_certificate(sample()))
     for expected in [
-        TITLE, "示范县学生资助管理中心", "150430-2025-000123", "李明", mask_id_number(FULL_ID), "内蒙古大学", "本科",
-        "2025—2026 学年", "20,000.00 元", "人民币贰万元整", "2.55%", "15 年", "2025年8月20日", "2040年9月20日",
-        "李建国（父亲）", "ABCDE-FGHIJ", "回执", "经办人签字", "盖章",
+        TITLE,
+        "示范县学生资助管理中心",
+        "150430-2025-000123",
+        "李明",
+        mask_id_number(FULL_ID),
+        "内蒙古大学",
+        "本科",
+        "2025—2026 学年",
+        "20,000.00 元",
+        "人民币贰万元整",
+        "2.55%",
+        "15 年",
+        "2025年8月20日",
+        "2040年9月20日",
+        "李建国（父亲）",
+        "ABCDE-FGHIJ",
+        "回执",
+        "经办人签字",
+        "盖章",
         "https://zizhu.example.cn/verify/150430-2025-000123?code=ABCDE-FGHIJ",
     ]:
         assert expected in text, expected
@@ -91,12 +121,15 @@ def test_unmasked_id_is_refused_before_printing() -> None:
         render_certificate(sample(id_number_masked=FULL_ID))
 
 
-@pytest.mark.parametrize(("fen", "figures", "capitals"), [
-    (2_000_000, "20,000.00 元", "贰万元整"),
-    (7_750_000, "77,500.00 元", "柒万柒仟伍佰元整"),
-    (1_600_050, "16,000.50 元", "壹万陆仟元伍角"),
-    (100_000_000, "1,000,000.00 元", "壹佰万元整"),
-])
+@pytest.mark.parametrize(
+    ("fen", "figures", "capitals"),
+    [
+        (2_000_000, "20,000.00 元", "贰万元整"),
+        (7_750_000, "77,500.00 元", "柒万柒仟伍佰元整"),
+        (1_600_050, "16,000.50 元", "壹万陆仟元伍角"),
+        (100_000_000, "1,000,000.00 元", "壹佰万元整"),
+    ],
+)
 def test_amount_in_figures_and_capitals(fen: int, figures: str, capitals: str) -> None:
     _, text = read(render_certificate(sample(principal_fen=fen)))
     assert figures in text

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loans.check_code import check_code
+from loans.origination.check_code import check_code
 
 
 def check_code_as_it_was(secret: str, contract_no: str, id_number: str, principal: int, signed_on: date) -> str:
@@ -24,8 +24,13 @@ def test_same_codes_for_many_contracts() -> None:
     rng = random.Random(11643)
     for n in range(5_000):
         secret = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789-_") for _ in range(rng.choice((8, 43, 64))))
-        args = (secret, f"150430-{2015 + n % 12}-{n:06d}", f"{rng.randrange(10**17):017d}{rng.choice('0123456789X')}",
-                rng.randrange(100_000, 2_500_001), date(2015, 1, 1) + timedelta(days=rng.randrange(4000)))
+        args = (
+            secret,
+            f"150430-{2015 + n % 12}-{n:06d}",
+            f"{rng.randrange(10**17):017d}{rng.choice('0123456789X')}",
+            rng.randrange(100_000, 2_500_001),
+            date(2015, 1, 1) + timedelta(days=rng.randrange(4000)),
+        )
         assert check_code(*args) == check_code_as_it_was(*args)
 
 

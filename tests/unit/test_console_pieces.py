@@ -7,11 +7,11 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.web.charts import Bar, bar_chart
 from service.app import console_sections
+from service.auth import AuthUser
+from service.web.charts import Bar, bar_chart
 from service.web.console import field_of, nav_for
 from service.web.i18n import MESSAGES, TEXTS
-from service.auth import AuthUser
 
 
 def test_bars_are_proportional_and_labels_escaped():
@@ -25,7 +25,7 @@ def test_bars_are_proportional_and_labels_escaped():
 def test_every_bar_fits_in_the_chart(values):
     svg = bar_chart([Bar(str(i), v, str(v)) for i, v in enumerate(values)], "t", height=220)
     for y, h in re.findall(r'<rect [^>]*y="([\d.]+)" [^>]*height="([\d.]+)"', svg):
-        assert 0 <= float(y) and float(y) + float(h) <= 220 - 28 + 0.2
+        assert float(y) >= 0 and float(y) + float(h) <= 220 - 28 + 0.2
 
 
 def test_catalogue_has_both_languages_and_words_for_codes():
@@ -57,4 +57,6 @@ def test_navigation_follows_the_role():
     assert "/console/audit" in paths("auditor") and "/console/audit" not in paths("officer")
     assert "/console/import" in paths("officer") and len(paths("admin")) == len(CONSOLE.nav) == 17
     assert paths("donor") == ["/console/donor"] and nav_for(CONSOLE, None) == []
-    assert "/console/grants/applications?status=submitted" in paths("reviewer") and "/console/programs" in paths("auditor")
+    assert "/console/grants/applications?status=submitted" in paths("reviewer") and "/console/programs" in paths(
+        "auditor"
+    )

@@ -29,8 +29,13 @@ def test_directed_first_then_pooled_fifo_by_date_received():
     # 102 takes C's 20.00 first and 10.00 from the pool; the pool (80.00) pays 30 + 10 + 30 = 70, oldest first:
     # A gives 30.00 to 101, 10.00 to 102, its last 10.00 to 103; B gives 20.00 to 103 and keeps 10.00.
     assert r.shortfalls == []
-    assert r.lines == [Line(3, 102, 2000, "directed"), Line(1, 101, 3000, "fifo"), Line(1, 102, 1000, "fifo"),
-                       Line(1, 103, 1000, "fifo"), Line(2, 103, 2000, "fifo")]
+    assert r.lines == [
+        Line(3, 102, 2000, "directed"),
+        Line(1, 101, 3000, "fifo"),
+        Line(1, 102, 1000, "fifo"),
+        Line(1, 103, 1000, "fifo"),
+        Line(2, 103, 2000, "fifo"),
+    ]
 
 
 def test_pro_rata_every_source_gives_the_same_share():
@@ -41,8 +46,12 @@ def test_pro_rata_every_source_gives_the_same_share():
     for line in r.lines:
         given_by[line.source_id] += line.amount
     assert dict(given_by) == {1: 1800, 2: 900, 3: 300}
-    assert r.lines == [Line(1, 1, 1000, "pro_rata"), Line(1, 2, 800, "pro_rata"), Line(2, 2, 900, "pro_rata"),
-                       Line(3, 2, 300, "pro_rata")]
+    assert r.lines == [
+        Line(1, 1, 1000, "pro_rata"),
+        Line(1, 2, 800, "pro_rata"),
+        Line(2, 2, 900, "pro_rata"),
+        Line(3, 2, 300, "pro_rata"),
+    ]
 
 
 def test_largest_remainder_gives_the_odd_fen_to_the_older_source_on_a_tie():
@@ -74,14 +83,16 @@ def test_a_directed_shortfall_is_made_up_from_the_pool_and_a_failed_award_gives_
     assert r.lines == [Line(1, 2, 400, "directed")]
 
 
-sources_st = st.lists(st.tuples(st.integers(0, 30), st.integers(1, 50_000), st.sampled_from([None, 1, 2, 3])),
-                      max_size=12)
+sources_st = st.lists(
+    st.tuples(st.integers(0, 30), st.integers(1, 50_000), st.sampled_from([None, 1, 2, 3])), max_size=12
+)
 needs_st = st.lists(st.tuples(st.integers(1, 5), st.integers(1, 30_000)), max_size=15)
 
 
 def _build(raw_sources, raw_needs):
-    sources = [Source(i + 1, day(d), a, None if s is None else frozenset({s})) for i, (d, a, s) in
-               enumerate(raw_sources)]
+    sources = [
+        Source(i + 1, day(d), a, None if s is None else frozenset({s})) for i, (d, a, s) in enumerate(raw_sources)
+    ]
     needs = [Need(100 + i, s, a) for i, (s, a) in enumerate(raw_needs)]
     return sources, needs
 
@@ -112,7 +123,7 @@ def test_properties_of_any_allocation(raw_sources, raw_needs, method):
         pooled = sorted((s for s in sources if s.students is None), key=lambda s: (s.received_on, s.id))
         used = [by_source[s.id] for s in pooled]
         for i, s in enumerate(pooled[:-1]):
-            if any(used[i + 1:]):
+            if any(used[i + 1 :]):
                 assert used[i] == s.available
     else:  # every pooled source gives its exact share, to within one fen
         pooled = [s for s in sources if s.students is None]
@@ -149,8 +160,9 @@ class Programme(RuleBasedStateMachine):
     def pay(self, data):
         award_id = data.draw(st.sampled_from(sorted(k for k, v in self.awards.items() if v[2] == "awarded")))
         student, amount, _ = self.awards[award_id]
-        now = [Source(s.id, s.received_on, s.available - self._allocated(s.id), s.students)
-               for s in self.sources.values()]
+        now = [
+            Source(s.id, s.received_on, s.available - self._allocated(s.id), s.students) for s in self.sources.values()
+        ]
         r = allocate([Need(award_id, student, amount)], now, self.method)
         if r.shortfalls:
             assert r.lines == [] and r.shortfalls[0].missing > 0

@@ -7,8 +7,17 @@ from datetime import date
 import pytest
 
 from donations.rules import (
-    Candidate, ProgramRules, RuleError, decide, missing_serials, normalize_rule, notice_ends_on, notice_has_ended,
-    receipt_number, rule_amount, rule_out,
+    Candidate,
+    ProgramRules,
+    RuleError,
+    decide,
+    missing_serials,
+    normalize_rule,
+    notice_ends_on,
+    notice_has_ended,
+    receipt_number,
+    rule_amount,
+    rule_out,
 )
 
 UG_HOME = Candidate("undergraduate", ("registered_poor",), "内蒙古", "内蒙古")
@@ -27,14 +36,25 @@ def test_the_three_rules_of_the_seed_reports():
     assert rule_amount(city, PG_AWAY) == (500_000, "fixed")
     # the report's own sums: 40 × 3000 + 39 × 2000 = 198,000; 101 × 5000 = 505,000 (50.5万元)
     assert 40 * rule_amount(COUNTY, UG_HOME)[0] + 39 * rule_amount(COUNTY, JC_AWAY)[0] == 19_800_000
-    assert rule_out(COUNTY) == {"type": "by_level", "amounts": {"undergraduate": "3000.00", "junior_college": "2000.00"}}
+    assert rule_out(COUNTY) == {
+        "type": "by_level",
+        "amounts": {"undergraduate": "3000.00", "junior_college": "2000.00"},
+    }
 
 
-@pytest.mark.parametrize("rule", [
-    {"type": "percent"}, {"type": "fixed"}, {"type": "fixed", "amount": 3000}, {"type": "fixed", "amount": "0"},
-    {"type": "fixed", "amount": "1.234"}, {"type": "by_level", "amounts": {}},
-    {"type": "by_level", "amounts": {"phd": "1.00"}}, {"type": "by_province", "in_province": "500.00"},
-])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"type": "percent"},
+        {"type": "fixed"},
+        {"type": "fixed", "amount": 3000},
+        {"type": "fixed", "amount": "0"},
+        {"type": "fixed", "amount": "1.234"},
+        {"type": "by_level", "amounts": {}},
+        {"type": "by_level", "amounts": {"phd": "1.00"}},
+        {"type": "by_province", "in_province": "500.00"},
+    ],
+)
 def test_bad_rules_are_refused_in_both_languages(rule):
     with pytest.raises(RuleError) as err:
         normalize_rule(rule)
@@ -42,8 +62,15 @@ def test_bad_rules_are_refused_in_both_languages(rule):
 
 
 def test_eligibility_lists_every_reason():
-    rules = ProgramRules(rule=COUNTY, eligible_categories=("registered_poor",), levels=("undergraduate",),
-                         quota=2, budget=500_000, opens_on=date(2025, 7, 1), closes_on=date(2025, 8, 31))
+    rules = ProgramRules(
+        rule=COUNTY,
+        eligible_categories=("registered_poor",),
+        levels=("undergraduate",),
+        quota=2,
+        budget=500_000,
+        opens_on=date(2025, 7, 1),
+        closes_on=date(2025, 8, 31),
+    )
     ok = decide(rules, UG_HOME, date(2025, 7, 15))
     assert ok.eligible and ok.amount == 300_000
     bad = decide(rules, PG_AWAY, date(2025, 9, 1), taken_persons=2, taken_amount=400_000)

@@ -12,8 +12,20 @@ from hypothesis import strategies as st
 from stdnum.cn import ric
 
 from service.identity import (
-    IdentityError, id_birth_date, id_region, id_sex, make_id_number, mask_bank_card, mask_id_number, mask_name,
-    mask_phone, normalize_bank_card, normalize_id_number, normalize_phone, normalize_uscc, redact,
+    IdentityError,
+    id_birth_date,
+    id_region,
+    id_sex,
+    make_id_number,
+    mask_bank_card,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+    normalize_bank_card,
+    normalize_id_number,
+    normalize_phone,
+    normalize_uscc,
+    redact,
 )
 
 FAST = settings(max_examples=100, deadline=None, database=None)
@@ -34,28 +46,43 @@ def test_fixtures_are_what_they_claim() -> None:
     assert not ric.is_valid("440305197501010015")
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (VALID_ID, VALID_ID), (f"  {VALID_ID}\n", VALID_ID), (ID_WITH_X, ID_WITH_X),
-    (ID_WITH_X.lower(), ID_WITH_X), ("360426199101010071", "360426199101010071"),
-    # stdnum.cn.ric rejects this (440305 dates from 1983/1990, the person from 1975); we do not.
-    ("440305197501010015", "440305197501010015"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (VALID_ID, VALID_ID),
+        (f"  {VALID_ID}\n", VALID_ID),
+        (ID_WITH_X, ID_WITH_X),
+        (ID_WITH_X.lower(), ID_WITH_X),
+        ("360426199101010071", "360426199101010071"),
+        # stdnum.cn.ric rejects this (440305 dates from 1983/1990, the person from 1975); we do not.
+        ("440305197501010015", "440305197501010015"),
+    ],
+)
 def test_normalize_id_number_valid(text: str, expected: str) -> None:
     assert normalize_id_number(text) == expected
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    ("", "empty"), ("   ", "empty"), (VALID_ID[:-1], "invalid_length"), (VALID_ID + "1", "invalid_length"),
-    ("11010519900101002A", "invalid_format"), ("X10105199001010029", "invalid_format"),
-    ("１１０１０５１９９００１０１００２９", "invalid_format"), ("110105 19900101002", "invalid_format"),
-    (with_check_digit("11010519901301002"), "invalid_birth_date"),  # month 13
-    (with_check_digit("11010519900230002"), "invalid_birth_date"),  # 30 February
-    (with_check_digit("11010520990101002"), "invalid_birth_date"),  # future
-    (with_check_digit("11010518991231002"), "invalid_birth_date"),  # before 1900
-    ("110105199001010023", "invalid_checksum"), (ID_WITH_X[:-1] + "0", "invalid_checksum"),
-    (with_check_digit("99999919900101002"), "invalid_region"),
-    (with_check_digit("11019919900101002"), "invalid_region"),
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        (VALID_ID[:-1], "invalid_length"),
+        (VALID_ID + "1", "invalid_length"),
+        ("11010519900101002A", "invalid_format"),
+        ("X10105199001010029", "invalid_format"),
+        ("１１０１０５１９９００１０１００２９", "invalid_format"),
+        ("110105 19900101002", "invalid_format"),
+        (with_check_digit("11010519901301002"), "invalid_birth_date"),  # month 13
+        (with_check_digit("11010519900230002"), "invalid_birth_date"),  # 30 February
+        (with_check_digit("11010520990101002"), "invalid_birth_date"),  # future
+        (with_check_digit("11010518991231002"), "invalid_birth_date"),  # before 1900
+        ("110105199001010023", "invalid_checksum"),
+        (ID_WITH_X[:-1] + "0", "invalid_checksum"),
+        (with_check_digit("99999919900101002"), "invalid_region"),
+        (with_check_digit("11019919900101002"), "invalid_region"),
+    ],
+)
 def test_normalize_id_number_rejects(text: str, code: str) -> None:
     with pytest.raises(IdentityError) as info:
         normalize_id_number(text)
@@ -98,13 +125,20 @@ def test_id_parts() -> None:
         id_birth_date("110105199001010023")
 
 
-@pytest.mark.parametrize(("args", "error"), [
-    (("11010", date(1990, 1, 1), 1), ValueError), (("１１０１０５", date(1990, 1, 1), 1), ValueError),
-    (("110105", date(1990, 1, 1), 1000), ValueError), (("110105", date(1990, 1, 1), -1), ValueError),
-    (("110105", date(1990, 1, 1), True), TypeError), (("110105", datetime(1990, 1, 1), 1), TypeError),
-    (("110105", "1990-01-01", 1), TypeError), (("999999", date(1990, 1, 1), 1), IdentityError),
-    (("110105", date.today() + timedelta(days=1), 1), IdentityError),
-])
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("11010", date(1990, 1, 1), 1), ValueError),
+        (("１１０１０５", date(1990, 1, 1), 1), ValueError),
+        (("110105", date(1990, 1, 1), 1000), ValueError),
+        (("110105", date(1990, 1, 1), -1), ValueError),
+        (("110105", date(1990, 1, 1), True), TypeError),
+        (("110105", datetime(1990, 1, 1), 1), TypeError),
+        (("110105", "1990-01-01", 1), TypeError),
+        (("999999", date(1990, 1, 1), 1), IdentityError),
+        (("110105", date.today() + timedelta(days=1), 1), IdentityError),
+    ],
+)
 def test_make_id_number_rejects(args: tuple, error: type[Exception]) -> None:
     with pytest.raises(error):
         make_id_number(*args)
@@ -130,7 +164,7 @@ def test_any_single_character_change_is_caught(region, birth, sequence, position
     number = make_id_number(region, birth, sequence)
     if position < 17 and new_char == "X":
         new_char = "5"
-    changed = number[:position] + new_char + number[position + 1:]
+    changed = number[:position] + new_char + number[position + 1 :]
     if changed == number:
         return
     with pytest.raises(IdentityError):
@@ -141,7 +175,7 @@ def test_every_single_digit_change_of_one_number_is_caught() -> None:
     for number in (VALID_ID, ID_WITH_X):
         for position in range(18):
             for char in "0123456789" + ("X" if position == 17 else ""):
-                changed = number[:position] + char + number[position + 1:]
+                changed = number[:position] + char + number[position + 1 :]
                 if changed != number:
                     with pytest.raises(IdentityError):
                         normalize_id_number(changed)
@@ -151,35 +185,63 @@ USCC = "91110000600037341L"
 CARD = "6222021234567890128"
 
 
-@pytest.mark.parametrize(("fn", "text", "expected"), [
-    (normalize_uscc, USCC, USCC), (normalize_uscc, " 9111 0000-600037341l ", USCC),
-    (normalize_uscc, "91350100M000100Y43", "91350100M000100Y43"),
-    (normalize_bank_card, CARD, CARD), (normalize_bank_card, "6222 0212 3456 7890 128", CARD),
-    (normalize_bank_card, "4111111111111111", "4111111111111111"),
-    (normalize_bank_card, " 6217000000000006 ", "6217000000000006"),
-    *[(normalize_phone, text, "13812341234") for text in (
-        "13812341234", " 13812341234 ", "138 1234 1234", "138-1234-1234", "+86 138 1234 1234",
-        "+8613812341234", "8613812341234", "86 138-1234-1234")],
-])
+@pytest.mark.parametrize(
+    ("fn", "text", "expected"),
+    [
+        (normalize_uscc, USCC, USCC),
+        (normalize_uscc, " 9111 0000-600037341l ", USCC),
+        (normalize_uscc, "91350100M000100Y43", "91350100M000100Y43"),
+        (normalize_bank_card, CARD, CARD),
+        (normalize_bank_card, "6222 0212 3456 7890 128", CARD),
+        (normalize_bank_card, "4111111111111111", "4111111111111111"),
+        (normalize_bank_card, " 6217000000000006 ", "6217000000000006"),
+        *[
+            (normalize_phone, text, "13812341234")
+            for text in (
+                "13812341234",
+                " 13812341234 ",
+                "138 1234 1234",
+                "138-1234-1234",
+                "+86 138 1234 1234",
+                "+8613812341234",
+                "8613812341234",
+                "86 138-1234-1234",
+            )
+        ],
+    ],
+)
 def test_other_normalizers_accept(fn, text: str, expected: str) -> None:
     assert fn(text) == expected
 
 
-@pytest.mark.parametrize(("fn", "text", "code"), [
-    (normalize_uscc, "", "empty"), (normalize_uscc, USCC[:-1], "invalid_length"),
-    (normalize_uscc, USCC[:-1] + "M", "invalid_checksum"), (normalize_uscc, "9111000060003734IL", "invalid_format"),
-    (normalize_uscc, "A1110000600037341L", "invalid_format"), (normalize_uscc, "91110000.600037341L", "invalid_format"),
-    (normalize_uscc, "９１１１００００６０００３７３４１Ｌ", "invalid_format"),
-    (normalize_bank_card, "", "empty"), (normalize_bank_card, "41111111111", "invalid_format"),
-    (normalize_bank_card, CARD + "0", "invalid_format"), (normalize_bank_card, "6222-0212-3456-7890-128", "invalid_format"),
-    (normalize_bank_card, CARD[:-1] + "a", "invalid_format"), (normalize_bank_card, "６２２２０２１２３４５６７８", "invalid_format"),
-    (normalize_bank_card, CARD[:-1] + "7", "invalid_checksum"),
-    (normalize_phone, "", "empty"), (normalize_phone, "12812341234", "invalid_format"),
-    (normalize_phone, "1381234123", "invalid_format"), (normalize_phone, "138123412345", "invalid_format"),
-    (normalize_phone, "861381234123", "invalid_format"), (normalize_phone, "abcdefghijk", "invalid_format"),
-    (normalize_phone, "１３８１２３４１２３４", "invalid_format"), (normalize_phone, "010-12345678", "invalid_format"),
-    (normalize_phone, "+1 13812341234", "invalid_format"),
-])
+@pytest.mark.parametrize(
+    ("fn", "text", "code"),
+    [
+        (normalize_uscc, "", "empty"),
+        (normalize_uscc, USCC[:-1], "invalid_length"),
+        (normalize_uscc, USCC[:-1] + "M", "invalid_checksum"),
+        (normalize_uscc, "9111000060003734IL", "invalid_format"),
+        (normalize_uscc, "A1110000600037341L", "invalid_format"),
+        (normalize_uscc, "91110000.600037341L", "invalid_format"),
+        (normalize_uscc, "９１１１００００６０００３７３４１Ｌ", "invalid_format"),
+        (normalize_bank_card, "", "empty"),
+        (normalize_bank_card, "41111111111", "invalid_format"),
+        (normalize_bank_card, CARD + "0", "invalid_format"),
+        (normalize_bank_card, "6222-0212-3456-7890-128", "invalid_format"),
+        (normalize_bank_card, CARD[:-1] + "a", "invalid_format"),
+        (normalize_bank_card, "６２２２０２１２３４５６７８", "invalid_format"),
+        (normalize_bank_card, CARD[:-1] + "7", "invalid_checksum"),
+        (normalize_phone, "", "empty"),
+        (normalize_phone, "12812341234", "invalid_format"),
+        (normalize_phone, "1381234123", "invalid_format"),
+        (normalize_phone, "138123412345", "invalid_format"),
+        (normalize_phone, "861381234123", "invalid_format"),
+        (normalize_phone, "abcdefghijk", "invalid_format"),
+        (normalize_phone, "１３８１２３４１２３４", "invalid_format"),
+        (normalize_phone, "010-12345678", "invalid_format"),
+        (normalize_phone, "+1 13812341234", "invalid_format"),
+    ],
+)
 def test_other_normalizers_reject(fn, text: str, code: str) -> None:
     with pytest.raises(IdentityError) as info:
         fn(text)
@@ -187,22 +249,35 @@ def test_other_normalizers_reject(fn, text: str, code: str) -> None:
     assert str(info.value) == info.value.message_en and info.value.message_zh
 
 
-
-@pytest.mark.parametrize(("fn", "value", "masked"), [
-    (mask_id_number, "110105199001010023", "110105********0023"),
-    (mask_id_number, ID_WITH_X.lower(), "110105********002X"),
-    (mask_id_number, "123", "***"), (mask_id_number, "", ""), (mask_id_number, None, "***"),
-    (mask_id_number, "110105900101002", "***************"),
-    (mask_phone, "13812341234", "138****1234"), (mask_phone, "+86 138-1234-1234", "138****1234"),
-    (mask_phone, "12345", "*****"), (mask_phone, None, "***"),
-    (mask_bank_card, "6222021234567890128", "622202*********0128"),
-    (mask_bank_card, "6217000000000006", "621700******0006"),
-    (mask_bank_card, "6222 0212 3456 7890 128", "622202*********0128"),
-    (mask_bank_card, "622202123456", "62******3456"),
-    (mask_bank_card, "1234", "****"), (mask_bank_card, 6222021234567890128, "***"),
-    (mask_name, "张三", "张*"), (mask_name, "张三丰", "张*丰"), (mask_name, "欧阳娜娜", "欧**娜"), (mask_name, "张", "张"),
-    (mask_name, " 张三 ", "张*"), (mask_name, "", ""), (mask_name, None, "***"), (mask_name, "买买提·艾力", "买****力"),
-])
+@pytest.mark.parametrize(
+    ("fn", "value", "masked"),
+    [
+        (mask_id_number, "110105199001010023", "110105********0023"),
+        (mask_id_number, ID_WITH_X.lower(), "110105********002X"),
+        (mask_id_number, "123", "***"),
+        (mask_id_number, "", ""),
+        (mask_id_number, None, "***"),
+        (mask_id_number, "110105900101002", "***************"),
+        (mask_phone, "13812341234", "138****1234"),
+        (mask_phone, "+86 138-1234-1234", "138****1234"),
+        (mask_phone, "12345", "*****"),
+        (mask_phone, None, "***"),
+        (mask_bank_card, "6222021234567890128", "622202*********0128"),
+        (mask_bank_card, "6217000000000006", "621700******0006"),
+        (mask_bank_card, "6222 0212 3456 7890 128", "622202*********0128"),
+        (mask_bank_card, "622202123456", "62******3456"),
+        (mask_bank_card, "1234", "****"),
+        (mask_bank_card, 6222021234567890128, "***"),
+        (mask_name, "张三", "张*"),
+        (mask_name, "张三丰", "张*丰"),
+        (mask_name, "欧阳娜娜", "欧**娜"),
+        (mask_name, "张", "张"),
+        (mask_name, " 张三 ", "张*"),
+        (mask_name, "", ""),
+        (mask_name, None, "***"),
+        (mask_name, "买买提·艾力", "买****力"),
+    ],
+)
 def test_masks(fn, value: object, masked: str) -> None:
     assert fn(value) == masked
 
@@ -235,23 +310,45 @@ def test_masks_never_crash_and_never_echo_unrecognised_input(text: str) -> None:
         assert set(out) <= {"*"} or "*" in out
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (f"学生 {VALID_ID} 申请", "学生 110105********0029 申请"), (f"id={ID_WITH_X.lower()};", "id=110105********002x;"),
-    (f"id{VALID_ID}", "id110105********0029"), ("电话13812341234。", "电话138****1234。"),
-    ("tel +8613812341234", "tel +86138****1234"), ("手机 138-1234-1234", "手机 138****1234"),
-    ("手机 138 1234 1234", "手机 138****1234"), ("卡号 6222 0212 3456 7890 128 已绑定", "卡号 622202*********0128 已绑定"),
-    ("卡号 6222021234567890128", "卡号 622202*********0128"), ("全角 １３８１２３４１２３４", "全角 １３８****１２３４"),
-    ("110105 19900101 0029", "110105********0029"), ("1" * 25, "*" * 25),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"学生 {VALID_ID} 申请", "学生 110105********0029 申请"),
+        (f"id={ID_WITH_X.lower()};", "id=110105********002x;"),
+        (f"id{VALID_ID}", "id110105********0029"),
+        ("电话13812341234。", "电话138****1234。"),
+        ("tel +8613812341234", "tel +86138****1234"),
+        ("手机 138-1234-1234", "手机 138****1234"),
+        ("手机 138 1234 1234", "手机 138****1234"),
+        ("卡号 6222 0212 3456 7890 128 已绑定", "卡号 622202*********0128 已绑定"),
+        ("卡号 6222021234567890128", "卡号 622202*********0128"),
+        ("全角 １３８１２３４１２３４", "全角 １３８****１２３４"),
+        ("110105 19900101 0029", "110105********0029"),
+        ("1" * 25, "*" * 25),
+    ],
+)
 def test_redact_masks(text: str, expected: str) -> None:
     assert redact(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "2024-12-20", "2024-12-20T10:11:12.123456+08:00", "16000.00", "amount 2000000 fen", "12345",
-    "合同数 120 笔，贷款总额 16000.00 元", "12345678901", "order 10010001000", "X教秘[2024]82号", "",
-    "GET /api/students?page=2 200 12.3ms", "v1.2.3 port 8000 pid 4242", "电话号码缺失",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-12-20",
+        "2024-12-20T10:11:12.123456+08:00",
+        "16000.00",
+        "amount 2000000 fen",
+        "12345",
+        "合同数 120 笔，贷款总额 16000.00 元",
+        "12345678901",
+        "order 10010001000",
+        "X教秘[2024]82号",
+        "",
+        "GET /api/students?page=2 200 12.3ms",
+        "v1.2.3 port 8000 pid 4242",
+        "电话号码缺失",
+    ],
+)
 def test_redact_leaves_ordinary_text_alone(text: str) -> None:
     assert redact(text) == text
 
@@ -263,12 +360,17 @@ filler = st.text(alphabet="abc XYZ学生电话:=,.-+0123456789\n", max_size=12)
 
 
 @FAST
-@given(st.lists(st.one_of(
-    filler,
-    st.builds(make_id_number, st.sampled_from(REGIONS), births, st.integers(0, 999)),
-    phones,
-    st.builds(lambda p, sep: f"{p[:3]}{sep}{p[3:7]}{sep}{p[7:]}", phones, st.sampled_from([" ", "-"])),
-), max_size=8))
+@given(
+    st.lists(
+        st.one_of(
+            filler,
+            st.builds(make_id_number, st.sampled_from(REGIONS), births, st.integers(0, 999)),
+            phones,
+            st.builds(lambda p, sep: f"{p[:3]}{sep}{p[3:7]}{sep}{p[7:]}", phones, st.sampled_from([" ", "-"])),
+        ),
+        max_size=8,
+    )
+)
 def test_redact_leaves_no_id_or_phone_visible(parts: list[str]) -> None:
     text = "".join(parts)
     out = redact(text)

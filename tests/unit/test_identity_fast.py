@@ -102,8 +102,12 @@ def test_random_18_character_strings(text: str) -> None:
 # or 13, day 00 or 31 February, year 0000).
 birth_digits = st.one_of(
     st.dates(min_value=date(1890, 1, 1), max_value=date(2030, 12, 31)).map(lambda d: f"{d:%Y%m%d}"),
-    st.builds(lambda y, m, d: f"{y:04d}{m:02d}{d:02d}", st.sampled_from([0, 1899, 1900, 1990, 2024, 2099]),
-              st.integers(0, 13), st.integers(0, 32)),
+    st.builds(
+        lambda y, m, d: f"{y:04d}{m:02d}{d:02d}",
+        st.sampled_from([0, 1899, 1900, 1990, 2024, 2099]),
+        st.integers(0, 13),
+        st.integers(0, 32),
+    ),
 )
 
 
@@ -116,23 +120,43 @@ def test_numbers_with_any_check_character(region: str, birth: str, sequence: int
 
 
 @FAST
-@given(st.sampled_from(REGIONS[:5]), st.dates(min_value=date(1940, 1, 1), max_value=TODAY - timedelta(days=1)),
-       st.integers(0, 999), st.integers(0, 17), st.sampled_from("0123456789X"))
-def test_valid_numbers_with_one_character_changed(region: str, birth: date, sequence: int, position: int,
-                                                  char: str) -> None:
+@given(
+    st.sampled_from(REGIONS[:5]),
+    st.dates(min_value=date(1940, 1, 1), max_value=TODAY - timedelta(days=1)),
+    st.integers(0, 999),
+    st.integers(0, 17),
+    st.sampled_from("0123456789X"),
+)
+def test_valid_numbers_with_one_character_changed(
+    region: str, birth: date, sequence: int, position: int, char: str
+) -> None:
     number = make_id_number(region, birth, sequence)
     assert fast(number, TODAY) == "ok" and ric.get_birth_date(number) == birth
-    changed = number[:position] + char + number[position + 1:]
+    changed = number[:position] + char + number[position + 1 :]
     agree(changed)
     if changed != number and position != 17 and char != "X":
         assert fast(changed, TODAY) != "ok"  # one digit changed is always caught
 
 
-@pytest.mark.parametrize("text", [
-    "", "  ", "11010519900101002", "1101051990010100299", "110105199001010029 ", " 110105199001010029",
-    "11010519900101002a", "ｘ10105199001010029", "110105000001010029", "110105199000010029", "110105199001000029",
-    "110105199002300029", "110105199913320029", "１１０１０５１９９００１０１００２９",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "  ",
+        "11010519900101002",
+        "1101051990010100299",
+        "110105199001010029 ",
+        " 110105199001010029",
+        "11010519900101002a",
+        "ｘ10105199001010029",
+        "110105000001010029",
+        "110105199000010029",
+        "110105199001000029",
+        "110105199002300029",
+        "110105199913320029",
+        "１１０１０５１９９００１０１００２９",
+    ],
+)
 def test_edge_cases(text: str) -> None:
     agree(text)
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loans.ledger import ACCOUNTS, Line, UnbalancedEntry, check_lines, disbursement_lines, mirror
+from loans.servicing.ledger import ACCOUNTS, Line, UnbalancedEntry, check_lines, disbursement_lines, mirror
 
 amounts = st.integers(1, 10**12)
 
@@ -19,15 +19,18 @@ def test_any_balanced_entry_passes_and_its_mirror_too(debits, credit_account):
     assert sum(l.debit for l in lines + mirror(lines)) == sum(l.credit for l in lines + mirror(lines))
 
 
-@pytest.mark.parametrize("lines", [
-    [],
-    [Line("cash", debit=100), Line("principal", credit=99)],
-    [Line("cash", debit=100, credit=100)],
-    [Line("cash", debit=-1), Line("principal", credit=-1)],
-    [Line("cash"), Line("principal")],
-    [Line("nowhere", debit=1), Line("cash", credit=1)],
-    [Line("cash", debit=1.0), Line("principal", credit=1.0)],  # type: ignore[arg-type]
-])
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [],
+        [Line("cash", debit=100), Line("principal", credit=99)],
+        [Line("cash", debit=100, credit=100)],
+        [Line("cash", debit=-1), Line("principal", credit=-1)],
+        [Line("cash"), Line("principal")],
+        [Line("nowhere", debit=1), Line("cash", credit=1)],
+        [Line("cash", debit=1.0), Line("principal", credit=1.0)],  # type: ignore[arg-type]
+    ],
+)
 def test_bad_entries_are_refused(lines):
     with pytest.raises(UnbalancedEntry):
         check_lines(lines)

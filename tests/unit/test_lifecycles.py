@@ -23,36 +23,81 @@ def edges(text: str) -> set[tuple[str, str]]:
 
 
 HAND_WRITTEN: dict[str, tuple[Lifecycle, set[str], set[tuple[str, str]]]] = {
-    "loan": (LOAN, {"submitted", "approved", "rejected", "withdrawn", "contracted", "receipt_confirmed", "disbursed",
-                    "in_school", "grace", "repaying", "overdue", "settled", "written_off"}, edges(
-        "submitted>approved submitted>rejected submitted>withdrawn approved>contracted approved>withdrawn "
-        "contracted>receipt_confirmed contracted>withdrawn receipt_confirmed>disbursed receipt_confirmed>withdrawn "
-        "disbursed>in_school disbursed>grace disbursed>repaying disbursed>settled "
-        "in_school>grace in_school>repaying in_school>settled "
-        "grace>in_school grace>repaying grace>overdue grace>settled repaying>overdue repaying>settled "
-        "overdue>grace overdue>repaying overdue>settled overdue>written_off written_off>settled")),
-    "schedule_line": (SCHEDULE_LINE, {"pending", "due", "overdue", "paid"}, edges(
-        "pending>due pending>overdue pending>paid due>overdue due>paid overdue>paid "
-        "paid>pending paid>due paid>overdue")),
-    "prepayment": (PREPAYMENT, {"pending", "executed", "failed", "cancelled"}, edges(
-        "pending>executed pending>failed pending>cancelled")),
+    "loan": (
+        LOAN,
+        {
+            "submitted",
+            "approved",
+            "rejected",
+            "withdrawn",
+            "contracted",
+            "receipt_confirmed",
+            "disbursed",
+            "in_school",
+            "grace",
+            "repaying",
+            "overdue",
+            "settled",
+            "written_off",
+        },
+        edges(
+            "submitted>approved submitted>rejected submitted>withdrawn approved>contracted approved>withdrawn "
+            "contracted>receipt_confirmed contracted>withdrawn receipt_confirmed>disbursed receipt_confirmed>withdrawn "
+            "disbursed>in_school disbursed>grace disbursed>repaying disbursed>settled "
+            "in_school>grace in_school>repaying in_school>settled "
+            "grace>in_school grace>repaying grace>overdue grace>settled repaying>overdue repaying>settled "
+            "overdue>grace overdue>repaying overdue>settled overdue>written_off written_off>settled"
+        ),
+    ),
+    "schedule_line": (
+        SCHEDULE_LINE,
+        {"pending", "due", "overdue", "paid"},
+        edges(
+            "pending>due pending>overdue pending>paid due>overdue due>paid overdue>paid "
+            "paid>pending paid>due paid>overdue"
+        ),
+    ),
+    "prepayment": (
+        PREPAYMENT,
+        {"pending", "executed", "failed", "cancelled"},
+        edges("pending>executed pending>failed pending>cancelled"),
+    ),
     "graduation": (GRADUATION, {"submitted", "approved", "rejected"}, edges("submitted>approved submitted>rejected")),
-    "relief": (RELIEF, {"proposed", "applied", "rejected", "reversed"}, edges(
-        "proposed>applied proposed>rejected applied>reversed")),
-    "grant_application": (APPLICATION, {"submitted", "approved", "rejected", "noticed", "awarded"}, edges(
-        "submitted>approved submitted>rejected approved>noticed noticed>submitted noticed>awarded")),
-    "award": (AWARD, {"awarded", "paid", "under_review", "revoked"}, edges(
-        "awarded>paid awarded>under_review awarded>revoked paid>under_review paid>revoked "
-        "under_review>awarded under_review>paid under_review>revoked under_review>under_review")),
+    "relief": (
+        RELIEF,
+        {"proposed", "applied", "rejected", "reversed"},
+        edges("proposed>applied proposed>rejected applied>reversed"),
+    ),
+    "grant_application": (
+        APPLICATION,
+        {"submitted", "approved", "rejected", "noticed", "awarded"},
+        edges("submitted>approved submitted>rejected approved>noticed noticed>submitted noticed>awarded"),
+    ),
+    "award": (
+        AWARD,
+        {"awarded", "paid", "under_review", "revoked"},
+        edges(
+            "awarded>paid awarded>under_review awarded>revoked paid>under_review paid>revoked "
+            "under_review>awarded under_review>paid under_review>revoked under_review>under_review"
+        ),
+    ),
     "objection": (OBJECTION, {"open", "resolved"}, edges("open>resolved")),
     "receipt": (RECEIPT, {"issued", "void"}, edges("issued>void")),
-    "outbox": (OUTBOX, {"queued", "sending", "sent", "failed", "delivered"}, edges(
-        "queued>sending sending>sending sending>sent sending>queued sending>failed sending>delivered "
-        "sent>delivered sent>failed failed>queued")),
+    "outbox": (
+        OUTBOX,
+        {"queued", "sending", "sent", "failed", "delivered"},
+        edges(
+            "queued>sending sending>sending sending>sent sending>queued sending>failed sending>delivered "
+            "sent>delivered sent>failed failed>queued"
+        ),
+    ),
 }
 
-PAIRS = [(name, a, b) for name, (_, statuses, _) in HAND_WRITTEN.items()
-         for a, b in itertools.product(sorted(statuses), sorted(statuses))]
+PAIRS = [
+    (name, a, b)
+    for name, (_, statuses, _) in HAND_WRITTEN.items()
+    for a, b in itertools.product(sorted(statuses), sorted(statuses))
+]
 
 
 @pytest.mark.parametrize("name", sorted(HAND_WRITTEN))

@@ -23,12 +23,29 @@ CID = make_id_number("150430", date(1976, 5, 2), 33)
 
 
 def values(**over: Any) -> list[Any]:
-    base = {"name": "张三", "id_number": SID, "phone": "13812341234", "household_province": "内蒙古自治区",
-            "household_county": "示范县", "university_code": "10126", "level": "本科", "study_years": 4.0,
-            "enrolled_on": date(2024, 9, 1), "expected_graduation": date(2028, 6, 30), "categories": "",
-            "co_name": "张大山", "co_id_number": CID, "co_phone": "13912345678", "relationship": "父亲",
-            "academic_year": 2024.0, "principal": 16000.0, "contract_no": "150430-2024-000001",
-            "signed_on": date(2024, 9, 20), "receipt_amount": "", "disbursed_on": ""}
+    base = {
+        "name": "张三",
+        "id_number": SID,
+        "phone": "13812341234",
+        "household_province": "内蒙古自治区",
+        "household_county": "示范县",
+        "university_code": "10126",
+        "level": "本科",
+        "study_years": 4.0,
+        "enrolled_on": date(2024, 9, 1),
+        "expected_graduation": date(2028, 6, 30),
+        "categories": "",
+        "co_name": "张大山",
+        "co_id_number": CID,
+        "co_phone": "13912345678",
+        "relationship": "父亲",
+        "academic_year": 2024.0,
+        "principal": 16000.0,
+        "contract_no": "150430-2024-000001",
+        "signed_on": date(2024, 9, 20),
+        "receipt_amount": "",
+        "disbursed_on": "",
+    }
     base.update(over)
     return [base[c.field] for c in COLUMNS]
 
@@ -47,11 +64,19 @@ def xlsx(rows: list[list[Any]], at: str = "A1") -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize(("cell", "fen"), [
-    (16000.0, 1_600_000), (5200.5, 520_050), ("16000", 1_600_000), ("16000.50", 1_600_050), (0.07, 7),
-    (1234.5600000000001, 123_456),  # what Excel shows as 1234.56 (15 significant digits)
-    (0.1 + 0.2, 30), (16000, 1_600_000),
-])
+@pytest.mark.parametrize(
+    ("cell", "fen"),
+    [
+        (16000.0, 1_600_000),
+        (5200.5, 520_050),
+        ("16000", 1_600_000),
+        ("16000.50", 1_600_050),
+        (0.07, 7),
+        (1234.5600000000001, 123_456),  # what Excel shows as 1234.56 (15 significant digits)
+        (0.1 + 0.2, 30),
+        (16000, 1_600_000),
+    ],
+)
 def test_money_from_cells_is_exact(cell: Any, fen: int) -> None:
     assert excel.money(cell) == fen
 
@@ -73,10 +98,21 @@ def test_id_number_stored_as_a_number_is_reported_not_guessed() -> None:
         excel.id_number(wrong)
 
 
-@pytest.mark.parametrize("cell", [
-    date(2024, 9, 1), datetime(2024, 9, 1, 10, 30), "2024-09-01", "2024/9/1", "20240901", "2024.9.1",
-    "2024年9月1日", " 2024-09-01 00:00:00 ", 20240901.0, 45536.0,
-])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        date(2024, 9, 1),
+        datetime(2024, 9, 1, 10, 30),
+        "2024-09-01",
+        "2024/9/1",
+        "20240901",
+        "2024.9.1",
+        "2024年9月1日",
+        " 2024-09-01 00:00:00 ",
+        20240901.0,
+        45536.0,
+    ],
+)
 def test_dates_in_the_forms_clerks_use(cell: Any) -> None:
     assert excel.a_date(cell) == date(2024, 9, 1)
 
@@ -149,11 +185,29 @@ def test_empty_rows_are_skipped_and_required_cells_reported() -> None:
 
 def _row(n: int, **over: Any) -> Row:
     base: dict[str, Any] = dict(
-        row=n, name="张三", id_number=SID, phone="13812341234", household_province="内蒙古",
-        household_county="示范县", university_code="10126", level="undergraduate", study_years=4,
-        enrolled_on=date(2024, 9, 1), expected_graduation=date(2028, 6, 30), categories=(), co_name="张大山",
-        co_id_number=CID, co_phone="13912345678", relationship="father", academic_year=2024, principal=1_600_000,
-        contract_no=f"C-{n}", signed_on=date(2024, 9, 20), receipt_amount=None, disbursed_on=None)
+        row=n,
+        name="张三",
+        id_number=SID,
+        phone="13812341234",
+        household_province="内蒙古",
+        household_county="示范县",
+        university_code="10126",
+        level="undergraduate",
+        study_years=4,
+        enrolled_on=date(2024, 9, 1),
+        expected_graduation=date(2028, 6, 30),
+        categories=(),
+        co_name="张大山",
+        co_id_number=CID,
+        co_phone="13912345678",
+        relationship="father",
+        academic_year=2024,
+        principal=1_600_000,
+        contract_no=f"C-{n}",
+        signed_on=date(2024, 9, 20),
+        receipt_amount=None,
+        disbursed_on=None,
+    )
     base.update(over)
     return Row(**base)
 
@@ -163,14 +217,25 @@ SHEET = read_sheet(xlsx([HEADERS]))
 
 def test_rules_within_a_row() -> None:
     errors: list[Any] = []
-    rows = [_row(2, expected_graduation=date(2024, 6, 30)), _row(3, academic_year=2030),
-            _row(4, signed_on=date(2022, 9, 1)), _row(5, receipt_amount=1_700_000),
-            _row(6, disbursed_on=date(2024, 9, 1)), _row(7, co_id_number=SID), _row(8)]
+    rows = [
+        _row(2, expected_graduation=date(2024, 6, 30)),
+        _row(3, academic_year=2030),
+        _row(4, signed_on=date(2022, 9, 1)),
+        _row(5, receipt_amount=1_700_000),
+        _row(6, disbursed_on=date(2024, 9, 1)),
+        _row(7, co_id_number=SID),
+        _row(8),
+    ]
     for r in rows:
         row_rules(SHEET, r, errors)
     assert [(e.row, e.field) for e in errors] == [
-        (2, "expected_graduation"), (3, "academic_year"), (4, "signed_on"), (5, "receipt_amount"),
-        (6, "disbursed_on"), (7, "co_id_number")]
+        (2, "expected_graduation"),
+        (3, "academic_year"),
+        (4, "signed_on"),
+        (5, "receipt_amount"),
+        (6, "disbursed_on"),
+        (7, "co_id_number"),
+    ]
 
 
 POLICY = [
@@ -188,10 +253,15 @@ POLICY = [
 
 def test_limits_by_year_and_level_and_terms_memoised() -> None:
     errors: list[Any] = []
-    rows = [_row(2, principal=2_000_000), _row(3, principal=2_000_100),
-            _row(4, academic_year=2023, principal=1_600_100, signed_on=date(2023, 9, 20)),
-            _row(5, principal=1_600_050), _row(6, principal=99_900), _row(7, level="graduate"),
-            _row(8, signed_on=date(2023, 8, 1), academic_year=2023)]
+    rows = [
+        _row(2, principal=2_000_000),
+        _row(3, principal=2_000_100),
+        _row(4, academic_year=2023, principal=1_600_100, signed_on=date(2023, 9, 20)),
+        _row(5, principal=1_600_050),
+        _row(6, principal=99_900),
+        _row(7, level="graduate"),
+        _row(8, signed_on=date(2023, 8, 1), academic_year=2023),
+    ]
     check = PolicyCheck(POLICY)
     plans = policy_rules(SHEET, rows, check, errors)
     found = {(e.row, e.field): e.message_zh for e in errors}
@@ -205,9 +275,12 @@ def test_limits_by_year_and_level_and_terms_memoised() -> None:
 
 def test_rules_across_rows_mark_every_row_involved() -> None:
     other = make_id_number("150430", date(2006, 1, 2), 45)
-    rows = [_row(2, contract_no="X"), _row(3, contract_no="X", academic_year=2025),
-            _row(4, id_number=other, name="李四", co_id_number=SID, contract_no="Y"),
-            _row(5, id_number=other, name="李五", academic_year=2025, contract_no="Z")]
+    rows = [
+        _row(2, contract_no="X"),
+        _row(3, contract_no="X", academic_year=2025),
+        _row(4, id_number=other, name="李四", co_id_number=SID, contract_no="Y"),
+        _row(5, id_number=other, name="李五", academic_year=2025, contract_no="Z"),
+    ]
     errors: list[Any] = []
     cross_rules(SHEET, rows, errors)
     found = {(e.row, e.field) for e in errors}
@@ -216,7 +289,7 @@ def test_rules_across_rows_mark_every_row_involved() -> None:
 
 def test_error_report_marks_cells_where_they_were() -> None:
     content = xlsx([["说明文字"], [], HEADERS, values(), values(phone="123", principal=99999.0)], at="B1")
-    sheet, rows, errors = read_rows(content)
+    sheet, _rows, errors = read_rows(content)
     assert sheet.header_row == 3 and [e.column for e in errors] == ["D"]
     ws = openpyxl.load_workbook(io.BytesIO(error_report(content, errors))).worksheets[0]
     assert ws["D5"].comment is not None and "手机号" in ws["D5"].comment.text
@@ -244,10 +317,17 @@ def test_rows_typed_in_blocks_match_rows_typed_one_by_one(monkeypatch: pytest.Mo
     from loans.imports import rows as import_rules
 
     other = make_id_number("150430", date(2006, 1, 2), 45)
-    data = [values(), values(phone="123", principal=16000.5), values(id_number=other, name="李四", contract_no="X-1"),
-            values(phone="123", level="小学", enrolled_on=date(2029, 9, 1)), values(contract_no="", co_id_number=SID),
-            values(id_number=float(SID[:17] + "0"), signed_on="2024-13-01"), values(principal="abc"),
-            values(expected_graduation=date(2024, 6, 30), disbursed_on=date(2024, 9, 1)), values(phone="123")]
+    data = [
+        values(),
+        values(phone="123", principal=16000.5),
+        values(id_number=other, name="李四", contract_no="X-1"),
+        values(phone="123", level="小学", enrolled_on=date(2029, 9, 1)),
+        values(contract_no="", co_id_number=SID),
+        values(id_number=float(SID[:17] + "0"), signed_on="2024-13-01"),
+        values(principal="abc"),
+        values(expected_graduation=date(2024, 6, 30), disbursed_on=date(2024, 9, 1)),
+        values(phone="123"),
+    ]
     content = xlsx([HEADERS, *data])
     monkeypatch.setattr(import_rules, "BLOCK", 3)
     sheet, rows, errors = read_rows(content)
@@ -259,6 +339,16 @@ def test_rows_typed_in_blocks_match_rows_typed_one_by_one(monkeypatch: pytest.Mo
         alone.append(r)
     assert rows == alone and errors == one_by_one
     assert [(e.row, e.field) for e in errors] == [
-        (3, "phone"), (5, "phone"), (5, "level"), (5, "expected_graduation"), (6, "contract_no"),
-        (6, "co_id_number"), (7, "id_number"), (7, "signed_on"), (8, "principal"), (9, "expected_graduation"),
-        (9, "disbursed_on"), (10, "phone")]
+        (3, "phone"),
+        (5, "phone"),
+        (5, "level"),
+        (5, "expected_graduation"),
+        (6, "contract_no"),
+        (6, "co_id_number"),
+        (7, "id_number"),
+        (7, "signed_on"),
+        (8, "principal"),
+        (9, "expected_graduation"),
+        (9, "disbursed_on"),
+        (10, "phone"),
+    ]

@@ -12,8 +12,9 @@ def test_a_traceback_is_masked_too():
     try:
         raise ValueError("duplicate key (id_number)=(150430200705060775) phone 13987650077")
     except ValueError:
-        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed for %s", ("6222020200112233",),
-                                   sys.exc_info())
+        record = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "failed for %s", ("6222020200112233",), sys.exc_info()
+        )
     text = RedactingFormatter("%(message)s").format(record)
     assert "Traceback" in text and "ValueError" in text
     for secret in ("150430200705060775", "13987650077", "6222020200112233"):

@@ -26,10 +26,20 @@ FAST = settings(max_examples=150, deadline=None, database=None)
 fen_in_range = st.integers(min_value=-MAX_FEN, max_value=MAX_FEN)
 
 
-@pytest.mark.parametrize(("text", "fen"), [
-    ("16000", 1_600_000), ("16000.5", 1_600_050), ("16000.50", 1_600_050), ("0.01", 1),
-    ("0", 0), ("0.00", 0), ("  12.3\n", 1230), ("\t7.05 ", 705), ("100000", 10_000_000),
-])
+@pytest.mark.parametrize(
+    ("text", "fen"),
+    [
+        ("16000", 1_600_000),
+        ("16000.5", 1_600_050),
+        ("16000.50", 1_600_050),
+        ("0.01", 1),
+        ("0", 0),
+        ("0.00", 0),
+        ("  12.3\n", 1230),
+        ("\t7.05 ", 705),
+        ("100000", 10_000_000),
+    ],
+)
 def test_parse_yuan_valid(text: str, fen: int) -> None:
     assert parse_yuan(text) == fen
 
@@ -39,18 +49,40 @@ def test_parse_yuan_negative_only_when_allowed(text: str, fen: int) -> None:
     assert parse_yuan(text, allow_negative=True) == fen
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    ("", "empty"), ("   ", "empty"), ("1 000", "invalid_format"), ("+5", "invalid_format"),
-    ("1e3", "invalid_format"), ("1E3", "invalid_format"), ("1,000", "invalid_format"),
-    ("1.005", "too_many_decimals"), ("0.001", "too_many_decimals"), ("16000.500", "too_many_decimals"),
-    ("NaN", "invalid_format"), ("nan", "invalid_format"), ("Infinity", "invalid_format"),
-    ("inf", "invalid_format"), ("１６０００", "invalid_format"), ("٣", "invalid_format"),
-    (".5", "invalid_format"), ("5.", "invalid_format"), ("0100", "invalid_format"),
-    ("--1", "invalid_format"), ("12.3.4", "invalid_format"), ("\u3000100", "invalid_format"),
-    ("0x10", "invalid_format"), ("1_000", "invalid_format"), ("¥100", "invalid_format"),
-    ("-5", "negative"), ("-0.01", "negative"),
-    (str(MAX_FEN // 100 + 1), "too_large"), ("9" * 5000, "too_large"),
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("1 000", "invalid_format"),
+        ("+5", "invalid_format"),
+        ("1e3", "invalid_format"),
+        ("1E3", "invalid_format"),
+        ("1,000", "invalid_format"),
+        ("1.005", "too_many_decimals"),
+        ("0.001", "too_many_decimals"),
+        ("16000.500", "too_many_decimals"),
+        ("NaN", "invalid_format"),
+        ("nan", "invalid_format"),
+        ("Infinity", "invalid_format"),
+        ("inf", "invalid_format"),
+        ("１６０００", "invalid_format"),
+        ("٣", "invalid_format"),
+        (".5", "invalid_format"),
+        ("5.", "invalid_format"),
+        ("0100", "invalid_format"),
+        ("--1", "invalid_format"),
+        ("12.3.4", "invalid_format"),
+        ("\u3000100", "invalid_format"),
+        ("0x10", "invalid_format"),
+        ("1_000", "invalid_format"),
+        ("¥100", "invalid_format"),
+        ("-5", "negative"),
+        ("-0.01", "negative"),
+        (str(MAX_FEN // 100 + 1), "too_large"),
+        ("9" * 5000, "too_large"),
+    ],
+)
 def test_parse_yuan_rejects(text: str, code: str) -> None:
     with pytest.raises(MoneyFormatError) as info:
         parse_yuan(text)
@@ -74,21 +106,45 @@ def test_parse_yuan_requires_str(value: object) -> None:
         parse_yuan(value)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("fen", "text"), [
-    (1_600_000, "16000.00"), (5, "0.05"), (-1230, "-12.30"), (0, "0.00"), (-5, "-0.05"), (100, "1.00"),
-    (MAX_FEN, "10000000000000.00"),
-])
+@pytest.mark.parametrize(
+    ("fen", "text"),
+    [
+        (1_600_000, "16000.00"),
+        (5, "0.05"),
+        (-1230, "-12.30"),
+        (0, "0.00"),
+        (-5, "-0.05"),
+        (100, "1.00"),
+        (MAX_FEN, "10000000000000.00"),
+    ],
+)
 def test_format_yuan(fen: int, text: str) -> None:
     assert format_yuan(fen) == text
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (7, 7), (-7, -7), (Fraction(1, 2), 1), (Fraction(-1, 2), -1), (Fraction(5, 2), 3), (Fraction(-5, 2), -3),
-    (Fraction(1, 3), 0), (Fraction(2, 3), 1), (Fraction(-2, 3), -1), (Fraction(-1, 3), 0),
-    (Fraction(10**30 + 1, 2), 10**30 // 2 + 1), (Decimal("2.5"), 3), (Decimal("-2.5"), -3),
-    (Decimal("2.49999999999999999999999999999999999"), 2), (Decimal("0.5"), 1), (Decimal("-0.0"), 0),
-    (Decimal("1E+40"), 10**40), (Decimal("123456789012345678901234567890.5"), 123456789012345678901234567891),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (7, 7),
+        (-7, -7),
+        (Fraction(1, 2), 1),
+        (Fraction(-1, 2), -1),
+        (Fraction(5, 2), 3),
+        (Fraction(-5, 2), -3),
+        (Fraction(1, 3), 0),
+        (Fraction(2, 3), 1),
+        (Fraction(-2, 3), -1),
+        (Fraction(-1, 3), 0),
+        (Fraction(10**30 + 1, 2), 10**30 // 2 + 1),
+        (Decimal("2.5"), 3),
+        (Decimal("-2.5"), -3),
+        (Decimal("2.49999999999999999999999999999999999"), 2),
+        (Decimal("0.5"), 1),
+        (Decimal("-0.0"), 0),
+        (Decimal("1E+40"), 10**40),
+        (Decimal("123456789012345678901234567890.5"), 123456789012345678901234567891),
+    ],
+)
 def test_round_half_up_table(value: int | Decimal | Fraction, expected: int) -> None:
     assert round_half_up(value) == expected
 
@@ -121,16 +177,34 @@ def test_split_residue_last_refuses_a_negative_last_instalment() -> None:
         split_residue_last(100, 0)
 
 
-@pytest.mark.parametrize(("fen", "capitals"), [
-    (7_750_000, "柒万柒仟伍佰元整"), (1_600_000, "壹万陆仟元整"), (105, "壹元零伍分"), (1_000_005, "壹万元零伍分"),
-    (0, "零元整"), (1, "壹分"), (5, "伍分"), (10, "壹角"), (150, "壹元伍角"), (1005, "壹拾元零伍分"),
-    (2_000_000, "贰万元整"), (181_818, "壹仟捌佰壹拾捌元壹角捌分"), (168_032, "壹仟陆佰捌拾元叁角贰分"),
-    (10_700_053, "壹拾万柒仟元伍角叁分"), (10_010_000, "壹拾万零壹佰元整"), (100_100, "壹仟零壹元整"),
-    (1_000_100_000, "壹仟万壹仟元整"),  # a group's trailing zeros are not read as 零
-    # cn2an drops the 零 after 亿 here; money.to_capitals puts it back.
-    (100_001_000_00, "壹亿零壹仟元整"), (100_000_001_00, "壹亿零壹元整"), (100_001_003_20, "壹亿零壹仟零叁元贰角"),
-    (100_001_700_005_983, "壹万亿零壹仟柒佰万零伍拾玖元捌角叁分"), (MAX_FEN, "壹拾万亿元整"),
-])
+@pytest.mark.parametrize(
+    ("fen", "capitals"),
+    [
+        (7_750_000, "柒万柒仟伍佰元整"),
+        (1_600_000, "壹万陆仟元整"),
+        (105, "壹元零伍分"),
+        (1_000_005, "壹万元零伍分"),
+        (0, "零元整"),
+        (1, "壹分"),
+        (5, "伍分"),
+        (10, "壹角"),
+        (150, "壹元伍角"),
+        (1005, "壹拾元零伍分"),
+        (2_000_000, "贰万元整"),
+        (181_818, "壹仟捌佰壹拾捌元壹角捌分"),
+        (168_032, "壹仟陆佰捌拾元叁角贰分"),
+        (10_700_053, "壹拾万柒仟元伍角叁分"),
+        (10_010_000, "壹拾万零壹佰元整"),
+        (100_100, "壹仟零壹元整"),
+        (1_000_100_000, "壹仟万壹仟元整"),  # a group's trailing zeros are not read as 零
+        # cn2an drops the 零 after 亿 here; money.to_capitals puts it back.
+        (100_001_000_00, "壹亿零壹仟元整"),
+        (100_000_001_00, "壹亿零壹元整"),
+        (100_001_003_20, "壹亿零壹仟零叁元贰角"),
+        (100_001_700_005_983, "壹万亿零壹仟柒佰万零伍拾玖元捌角叁分"),
+        (MAX_FEN, "壹拾万亿元整"),
+    ],
+)
 def test_to_capitals(fen: int, capitals: str) -> None:
     assert to_capitals(fen) == capitals
 
@@ -180,7 +254,8 @@ def _oracle_capitals(fen: int) -> str:
 
 # Sparse digits reach the 零 rules far more often than uniform integers do.
 sparse_fen = st.lists(st.sampled_from("0000000123456789"), min_size=1, max_size=16).map(
-    lambda ds: min(int("".join(ds)), MAX_FEN))
+    lambda ds: min(int("".join(ds)), MAX_FEN)
+)
 
 
 @FAST
@@ -189,20 +264,37 @@ def test_to_capitals_matches_independent_oracle(fen: int) -> None:
     assert to_capitals(fen) == _oracle_capitals(fen)
 
 
-@pytest.mark.parametrize(("fen", "wan"), [
-    (7_750_000, "7.75"), (50_500_000, "50.5"), (10_000_000, "10"), (0, "0"), (1_000_000, "1"),
-    (5_000, "0.01"), (4_999, "0"), (-4_999, "0"), (-5_000, "-0.01"), (123_456_789, "123.46"),
-    (101_000_000, "101"), (99_950_000, "99.95"), (99_995_000, "100"), (-50_500_000, "-50.5"),
-])
+@pytest.mark.parametrize(
+    ("fen", "wan"),
+    [
+        (7_750_000, "7.75"),
+        (50_500_000, "50.5"),
+        (10_000_000, "10"),
+        (0, "0"),
+        (1_000_000, "1"),
+        (5_000, "0.01"),
+        (4_999, "0"),
+        (-4_999, "0"),
+        (-5_000, "-0.01"),
+        (123_456_789, "123.46"),
+        (101_000_000, "101"),
+        (99_950_000, "99.95"),
+        (99_995_000, "100"),
+        (-50_500_000, "-50.5"),
+    ],
+)
 def test_format_wan(fen: int, wan: str) -> None:
     assert format_wan(fen) == wan
 
 
 def _float_calls() -> list[tuple[str, object]]:
     return [
-        ("format_yuan", lambda x: format_yuan(x)), ("round_half_up", lambda x: round_half_up(x)),
-        ("split_total", lambda x: split_residue_last(x, 2)), ("split_parts", lambda x: split_residue_last(100, x)),
-        ("to_capitals", lambda x: to_capitals(x)), ("format_wan", lambda x: format_wan(x)),
+        ("format_yuan", lambda x: format_yuan(x)),
+        ("round_half_up", lambda x: round_half_up(x)),
+        ("split_total", lambda x: split_residue_last(x, 2)),
+        ("split_parts", lambda x: split_residue_last(100, x)),
+        ("to_capitals", lambda x: to_capitals(x)),
+        ("format_wan", lambda x: format_wan(x)),
         ("parse_yuan", lambda x: parse_yuan(x)),
     ]
 
@@ -233,7 +325,9 @@ _CANONICAL = re.compile(r"-?(0|[1-9][0-9]*)\.[0-9]{2}")
 # Built from parts rather than st.from_regex, which costs seconds of Unicode tables on a cold run.
 yuan_texts = st.builds(
     lambda minus, whole, decimals: f"{minus}{whole}{'.' if decimals else ''}{decimals}",
-    st.sampled_from(["", "-"]), st.integers(0, 10**13 - 1), st.text(alphabet="0123456789", max_size=2),
+    st.sampled_from(["", "-"]),
+    st.integers(0, 10**13 - 1),
+    st.text(alphabet="0123456789", max_size=2),
 )
 
 
@@ -252,7 +346,9 @@ def test_parse_then_format_is_canonical(text: str) -> None:
 # Denominators 2^a * 5^b make the Fraction exactly representable as a Decimal.
 exact_fractions = st.builds(
     lambda n, a, b: Fraction(n, 2**a * 5**b),
-    st.integers(min_value=-(10**20), max_value=10**20), st.integers(0, 8), st.integers(0, 8),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.integers(0, 8),
+    st.integers(0, 8),
 )
 
 
@@ -295,9 +391,10 @@ def test_split_residue_last_sums_and_is_even(total: int, parts: int) -> None:
     assert abs(split[-1] - each) <= parts // 2 + 1
 
 
-@given(st.integers(-10**15, 10**15), st.integers(1, 10**12))
+@given(st.integers(-(10**15), 10**15), st.integers(1, 10**12))
 def test_round_half_up_with_divisor_matches_fraction(numerator, divisor):
     from fractions import Fraction
+
     assert round_half_up(numerator, divisor) == round_half_up(Fraction(numerator, divisor))
 
 

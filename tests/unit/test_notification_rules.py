@@ -3,16 +3,22 @@ reminder calendar (collection days, the contact-update deadline)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loans.reminders import collection_days, contact_deadline
+from loans.batch.reminders import collection_days, contact_deadline
 from notifications.policy import (
-    Verdict, after_failure, backoff_seconds, local_day_start, quiet_until, split_by_cap, verdict_for_status,
+    Verdict,
+    after_failure,
+    backoff_seconds,
+    local_day_start,
+    quiet_until,
+    split_by_cap,
+    verdict_for_status,
 )
 from notifications.rules import SEED
 from notifications.templates import LANGUAGES, TEMPLATES, Fields, render
@@ -22,15 +28,31 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUIET = (21 * 60, 8 * 60)
 
 
-@pytest.mark.parametrize("status,verdict", [
-    (200, Verdict.SENT), (202, Verdict.SENT), (429, Verdict.RETRY), (500, Verdict.RETRY), (503, Verdict.RETRY),
-    (400, Verdict.FAIL), (401, Verdict.FAIL), (404, Verdict.FAIL), (422, Verdict.FAIL), (301, Verdict.FAIL)])
+@pytest.mark.parametrize(
+    "status,verdict",
+    [
+        (200, Verdict.SENT),
+        (202, Verdict.SENT),
+        (429, Verdict.RETRY),
+        (500, Verdict.RETRY),
+        (503, Verdict.RETRY),
+        (400, Verdict.FAIL),
+        (401, Verdict.FAIL),
+        (404, Verdict.FAIL),
+        (422, Verdict.FAIL),
+        (301, Verdict.FAIL),
+    ],
+)
 def test_what_an_answer_means(status, verdict):
     assert verdict_for_status(status) is verdict
 
 
-@given(attempt=st.integers(1, 200), base=st.floats(0.1, 600), ceiling=st.floats(1, 86400),
-       jitter=st.floats(0, 1, exclude_max=True))
+@given(
+    attempt=st.integers(1, 200),
+    base=st.floats(0.1, 600),
+    ceiling=st.floats(1, 86400),
+    jitter=st.floats(0, 1, exclude_max=True),
+)
 def test_backoff_stays_within_its_step(attempt, base, ceiling, jitter):
     step = min(ceiling, base * 2.0 ** (attempt - 1))
     wait = backoff_seconds(attempt, base, ceiling, jitter)
@@ -53,21 +75,32 @@ def test_failed_for_good(attempt, max_attempts):
     assert after_failure(attempt, max_attempts, Verdict.RETRY) == (attempt >= max_attempts)
 
 
-@pytest.mark.parametrize("local,until", [
-    ("2026-12-01 20:59", None), ("2026-12-01 21:00", "2026-12-02 08:00"), ("2026-12-01 23:30", "2026-12-02 08:00"),
-    ("2026-12-02 00:00", "2026-12-02 08:00"), ("2026-12-02 07:59", "2026-12-02 08:00"), ("2026-12-02 08:00", None),
-    ("2026-12-02 12:00", None)])
+@pytest.mark.parametrize(
+    "local,until",
+    [
+        ("2026-12-01 20:59", None),
+        ("2026-12-01 21:00", "2026-12-02 08:00"),
+        ("2026-12-01 23:30", "2026-12-02 08:00"),
+        ("2026-12-02 00:00", "2026-12-02 08:00"),
+        ("2026-12-02 07:59", "2026-12-02 08:00"),
+        ("2026-12-02 08:00", None),
+        ("2026-12-02 12:00", None),
+    ],
+)
 def test_quiet_hours_in_shanghai(local, until):
-    now = datetime.fromisoformat(local).replace(tzinfo=SHANGHAI).astimezone(timezone.utc)
+    now = datetime.fromisoformat(local).replace(tzinfo=SHANGHAI).astimezone(UTC)
     expected = None if until is None else datetime.fromisoformat(until).replace(tzinfo=SHANGHAI)
     assert quiet_until(now, SHANGHAI, QUIET) == expected
     assert quiet_until(now, SHANGHAI, None) is None
 
 
-@given(moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
-       start=st.integers(0, 1439), end=st.integers(0, 1439))
+@given(
+    moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
+    start=st.integers(0, 1439),
+    end=st.integers(0, 1439),
+)
 def test_quiet_hours_end_in_the_future_and_outside_them(moment, start, end):
-    now = moment.replace(tzinfo=timezone.utc)
+    now = moment.replace(tzinfo=UTC)
     until = quiet_until(now, SHANGHAI, (start, end))
     if until is not None:
         assert now < until <= now + timedelta(days=1)
@@ -76,13 +109,17 @@ def test_quiet_hours_end_in_the_future_and_outside_them(moment, start, end):
 
 
 def test_local_day_start():
-    now = datetime(2026, 12, 1, 17, 0, tzinfo=timezone.utc)  # 01:00 on 2 December in Shanghai
+    now = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)  # 01:00 on 2 December in Shanghai
     assert local_day_start(now, SHANGHAI) == datetime(2026, 12, 2, tzinfo=SHANGHAI)
 
 
-@given(messages=st.lists(st.tuples(st.integers(1, 10_000), st.sampled_from(["a", "b", "c", "d"])),
-                         unique_by=lambda m: m[0], max_size=40),
-       before=st.dictionaries(st.sampled_from(["a", "b", "c"]), st.integers(0, 5)), cap=st.integers(1, 5))
+@given(
+    messages=st.lists(
+        st.tuples(st.integers(1, 10_000), st.sampled_from(["a", "b", "c", "d"])), unique_by=lambda m: m[0], max_size=40
+    ),
+    before=st.dictionaries(st.sampled_from(["a", "b", "c"]), st.integers(0, 5)),
+    cap=st.integers(1, 5),
+)
 def test_the_daily_cap(messages, before, cap):
     send, defer = split_by_cap(messages, before, cap)
     assert sorted(send + defer) == sorted(m for m, _ in messages)
@@ -96,7 +133,11 @@ def test_the_daily_cap(messages, before, cap):
 
 def test_collection_days_skip_november():
     assert collection_days(date(2026, 9, 1), date(2027, 1, 31)) == [
-        date(2026, 9, 20), date(2026, 10, 20), date(2026, 12, 20), date(2027, 1, 20)]
+        date(2026, 9, 20),
+        date(2026, 10, 20),
+        date(2026, 12, 20),
+        date(2027, 1, 20),
+    ]
     assert collection_days(date(2026, 9, 21), date(2026, 10, 19)) == []
     assert collection_days(date(2026, 10, 20), date(2026, 10, 20)) == [date(2026, 10, 20)]
 
@@ -121,8 +162,9 @@ def test_contact_deadline():
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("role", ["graduate", "co_borrower"])
 def test_every_template_renders(template, language, role):
-    text = render(Fields(template, role, date(2028, 12, 20), "150430-2024-000001", 181818), language, "示范中心",
-                  "0476-1234567")
+    text = render(
+        Fields(template, role, date(2028, 12, 20), "150430-2024-000001", 181818), language, "示范中心", "0476-1234567"
+    )
     assert "{" not in text and "0476-1234567" in text and "示范中心" in text
     if template in ("before_due", "overdue", "collection"):
         assert "1818.18" in text and "2028-12-20" in text and "150430-2024-000001" in text
@@ -145,11 +187,22 @@ def test_notification_settings(tmp_path):
     base = {"ZIZHU_DATA_DIR": str(tmp_path), "ZIZHU_SECRET_KEY": "k"}
     s = Settings.from_env(base)
     assert s.notify.quiet_hours == QUIET and s.notify.sms_url is None and s.notify.max_attempts == 8
-    s = Settings.from_env({**base, "ZIZHU_SMS_QUIET_HOURS": "off", "ZIZHU_SMS_URL": "http://gw/sms",
-                           "ZIZHU_SMS_TOKEN": "secret-token", "ZIZHU_CENTRE_PHONE": "0476-1234567"})
+    s = Settings.from_env(
+        {
+            **base,
+            "ZIZHU_SMS_QUIET_HOURS": "off",
+            "ZIZHU_SMS_URL": "http://gw/sms",
+            "ZIZHU_SMS_TOKEN": "secret-token",
+            "ZIZHU_CENTRE_PHONE": "0476-1234567",
+        }
+    )
     assert s.notify.quiet_hours is None and s.notify.sms_url == "http://gw/sms" and s.centre_phone == "0476-1234567"
     assert "secret-token" not in repr(s)
-    for name, value in (("ZIZHU_SMS_QUIET_HOURS", "late"), ("ZIZHU_SMS_QUIET_HOURS", "25:00-08:00"),
-                        ("ZIZHU_NOTIFY_LANGUAGE", "fr"), ("ZIZHU_SMS_DAILY_CAP", "0")):
+    for name, value in (
+        ("ZIZHU_SMS_QUIET_HOURS", "late"),
+        ("ZIZHU_SMS_QUIET_HOURS", "25:00-08:00"),
+        ("ZIZHU_NOTIFY_LANGUAGE", "fr"),
+        ("ZIZHU_SMS_DAILY_CAP", "0"),
+    ):
         with pytest.raises(SettingsError, match=name if name != "ZIZHU_SMS_DAILY_CAP" else "at least"):
             Settings.from_env({**base, name: value})

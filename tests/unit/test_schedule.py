@@ -8,12 +8,18 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loans.schedule import BORROWER, GOVERNMENT, ScheduleTerms, generate, principal_plan, totals
+from loans.servicing.schedule import BORROWER, GOVERNMENT, ScheduleTerms, generate, principal_plan, totals
 
 
 def worked_example(**over) -> ScheduleTerms:
-    base = dict(principal=2_000_000, disbursed_on=date(2024, 12, 1), maturity_date=date(2043, 9, 20),
-                subsidy_end=date(2028, 8, 31), first_principal_year=2033, rate_on=lambda d: Decimal("2.80"))
+    base = dict(
+        principal=2_000_000,
+        disbursed_on=date(2024, 12, 1),
+        maturity_date=date(2043, 9, 20),
+        subsidy_end=date(2028, 8, 31),
+        first_principal_year=2033,
+        rate_on=lambda d: Decimal("2.80"),
+    )
     base.update(over)
     return ScheduleTerms(**base)
 
@@ -47,8 +53,9 @@ def test_principal_plan_residue_last():
 
 def test_repricing_changes_the_rate_from_the_repricing_date():
     rates = {date(2025, 1, 1): Decimal("2.50")}
-    terms = worked_example(rate_on=lambda d: Decimal("2.50") if d >= date(2025, 1, 1) else Decimal("2.80"),
-                           repricing_dates=list(rates))
+    terms = worked_example(
+        rate_on=lambda d: Decimal("2.50") if d >= date(2025, 1, 1) else Decimal("2.80"), repricing_dates=list(rates)
+    )
     line = next(l for l in generate(terms) if l.due_on == date(2025, 12, 20))
     # 2024-12-20..2024-12-31 at 2.80 (12 days), 2025-01-01..2025-12-19 at 2.50 (353 days)
     expected = Decimal(2_000_000) * (Decimal("0.028") * 12 + Decimal("0.025") * 353) / 365
@@ -77,9 +84,14 @@ def contracts(draw):
     maturity = date(grad_year + 15, 9, 20)
     rate = Decimal(draw(st.integers(100, 600))) / 100
     principal = draw(st.integers(100_000, 2_500_000))
-    return ScheduleTerms(principal=principal, disbursed_on=disbursed, maturity_date=maturity,
-                         subsidy_end=date(grad_year, 8, 31), first_principal_year=grad_year + 5,
-                         rate_on=lambda d: rate)
+    return ScheduleTerms(
+        principal=principal,
+        disbursed_on=disbursed,
+        maturity_date=maturity,
+        subsidy_end=date(grad_year, 8, 31),
+        first_principal_year=grad_year + 5,
+        rate_on=lambda d: rate,
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -95,6 +107,11 @@ def test_properties(terms):
     assert sum(l.days for l in lines) == (terms.maturity_date - terms.disbursed_on).days
     # government days never go past the subsidy end, borrower days never before it
     gov_days = sum(l.days for l in lines if l.payer == GOVERNMENT)
-    assert gov_days == max(0, min((terms.subsidy_end + timedelta(days=1) - terms.disbursed_on).days,
-                                  (terms.maturity_date - terms.disbursed_on).days))
+    assert gov_days == max(
+        0,
+        min(
+            (terms.subsidy_end + timedelta(days=1) - terms.disbursed_on).days,
+            (terms.maturity_date - terms.disbursed_on).days,
+        ),
+    )
     assert all(l.interest >= 0 for l in lines)

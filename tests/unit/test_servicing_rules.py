@@ -7,10 +7,10 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loans.aging import BUCKETS, bucket_of
-from loans.allocation import Owed, allocate, dues_of, spread
-from loans.collections import is_collection_day
-from loans.default_rate import percent
+from loans.batch.collections import is_collection_day
+from loans.reports.aging import BUCKETS, bucket_of
+from loans.reports.default_rate import percent
+from loans.servicing.allocation import Owed, allocate, dues_of, spread
 
 DAY = date(2030, 12, 20)
 
@@ -18,8 +18,13 @@ DAY = date(2030, 12, 20)
 def test_spread_pays_oldest_first_interest_before_principal():
     lines = [Owed(2, DAY, 500, 1000), Owed(1, DAY - timedelta(days=365), 300, 2000)]
     dues = dues_of(100, lines, DAY)
-    assert (dues.penalty, dues.overdue_interest, dues.overdue_principal, dues.current_interest,
-            dues.current_principal) == (100, 300, 2000, 500, 1000)
+    assert (
+        dues.penalty,
+        dues.overdue_interest,
+        dues.overdue_principal,
+        dues.current_interest,
+        dues.current_principal,
+    ) == (100, 300, 2000, 500, 1000)
     a = allocate(2600, dues)  # penalty 100, overdue interest 300, overdue principal 2000, current interest 200
     assert spread(lines, a, DAY) == [(1, 2000, 300), (2, 0, 200)]
 
@@ -32,8 +37,10 @@ def test_negative_penalty_balance_counts_as_none():
 def owed_lines(draw):
     n = draw(st.integers(0, 6))
     days = draw(st.lists(st.integers(0, 3000), min_size=n, max_size=n, unique=True))
-    return [Owed(i, DAY - timedelta(days=d), draw(st.integers(0, 100_000)), draw(st.integers(0, 500_000)))
-            for i, d in enumerate(days)]
+    return [
+        Owed(i, DAY - timedelta(days=d), draw(st.integers(0, 100_000)), draw(st.integers(0, 500_000)))
+        for i, d in enumerate(days)
+    ]
 
 
 @given(owed_lines(), st.integers(0, 10_000), st.integers(1, 2_000_000))
@@ -55,7 +62,17 @@ def test_collection_days():
 def test_aging_buckets_edges():
     assert bucket_of(0) is None
     assert [bucket_of(d) for d in (1, 30, 31, 90, 91, 180, 181, 365, 366, 5000)] == [
-        "1-30", "1-30", "31-90", "31-90", "91-180", "91-180", "181-365", "181-365", "over-365", "over-365"]
+        "1-30",
+        "1-30",
+        "31-90",
+        "31-90",
+        "91-180",
+        "91-180",
+        "181-365",
+        "181-365",
+        "over-365",
+        "over-365",
+    ]
     assert [b[0] for b in BUCKETS] == ["1-30", "31-90", "91-180", "181-365", "over-365"]
 
 

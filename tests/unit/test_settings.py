@@ -19,24 +19,33 @@ def test_embedded_defaults(tmp_path):
 
 
 def test_explicit_values(tmp_path):
-    s = Settings.from_env({
-        "ZIZHU_DATA_DIR": str(tmp_path), "ZIZHU_DATABASE_URL": "postgresql+asyncpg://u@h/db",
-        "ZIZHU_DATABASE_SCHEMA": "county_1", "ZIZHU_SECRET_KEY": "k" * 40, "ZIZHU_TIMEZONE": "Asia/Urumqi",
-        "ZIZHU_TOKEN_TTL_MINUTES": "60", "ZIZHU_SCHEDULER": "off",
-    })
+    s = Settings.from_env(
+        {
+            "ZIZHU_DATA_DIR": str(tmp_path),
+            "ZIZHU_DATABASE_URL": "postgresql+asyncpg://u@h/db",
+            "ZIZHU_DATABASE_SCHEMA": "county_1",
+            "ZIZHU_SECRET_KEY": "k" * 40,
+            "ZIZHU_TIMEZONE": "Asia/Urumqi",
+            "ZIZHU_TOKEN_TTL_MINUTES": "60",
+            "ZIZHU_SCHEDULER": "off",
+        }
+    )
     assert not s.is_sqlite and s.database_schema == "county_1" and s.secret_key == "k" * 40
     assert s.tz.key == "Asia/Urumqi" and s.token_ttl_minutes == 60 and s.scheduler_enabled is False
     assert not (tmp_path / "secret.key").exists()
 
 
-@pytest.mark.parametrize("name,value,needle", [
-    ("ZIZHU_DATABASE_URL", "mysql://x", "ZIZHU_DATABASE_URL"),
-    ("ZIZHU_TIMEZONE", "Mars/Olympus", "ZIZHU_TIMEZONE"),
-    ("ZIZHU_TOKEN_TTL_MINUTES", "soon", "whole number"),
-    ("ZIZHU_TOKEN_TTL_MINUTES", "0", "at least 1"),
-    ("ZIZHU_SCHEDULER", "maybe", "true or false"),
-    ("ZIZHU_DATABASE_SCHEMA", "x; drop", "letters, digits"),
-])
+@pytest.mark.parametrize(
+    "name,value,needle",
+    [
+        ("ZIZHU_DATABASE_URL", "mysql://x", "ZIZHU_DATABASE_URL"),
+        ("ZIZHU_TIMEZONE", "Mars/Olympus", "ZIZHU_TIMEZONE"),
+        ("ZIZHU_TOKEN_TTL_MINUTES", "soon", "whole number"),
+        ("ZIZHU_TOKEN_TTL_MINUTES", "0", "at least 1"),
+        ("ZIZHU_SCHEDULER", "maybe", "true or false"),
+        ("ZIZHU_DATABASE_SCHEMA", "x; drop", "letters, digits"),
+    ],
+)
 def test_bad_values_are_named(tmp_path, name, value, needle):
     with pytest.raises(SettingsError, match=needle):
         Settings.from_env({"ZIZHU_DATA_DIR": str(tmp_path), "ZIZHU_SECRET_KEY": "k", name: value})

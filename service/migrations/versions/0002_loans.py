@@ -7,7 +7,7 @@ Create Date: 2026-11-29
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -15,8 +15,8 @@ from alembic import op
 # Surrogate keys: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-revision = '0002'
-down_revision = '0001'
+revision = "0002"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
@@ -72,107 +72,138 @@ SEED: list[tuple[str, str, str, str, str]] = [
 
 
 def upgrade() -> None:
-    op.create_table('loan_contract_counters',
-    sa.Column('county', sa.String(length=6), nullable=False),
-    sa.Column('year', sa.Integer(), nullable=False),
-    sa.Column('last_seq', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('county', 'year', name=op.f('pk_loan_contract_counters'))
+    op.create_table(
+        "loan_contract_counters",
+        sa.Column("county", sa.String(length=6), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("last_seq", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("county", "year", name=op.f("pk_loan_contract_counters")),
     )
-    op.create_table('loan_policy',
-    sa.Column('id', ID, autoincrement=True, nullable=False),
-    sa.Column('kind', sa.String(length=40), nullable=False),
-    sa.Column('key', sa.String(length=40), nullable=False),
-    sa.Column('effective_from', sa.Date(), nullable=False),
-    sa.Column('value', sa.String(length=40), nullable=False),
-    sa.Column('source', sa.String(length=200), nullable=False),
-    sa.Column('created_by', sa.String(length=64), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_policy')),
-    sa.UniqueConstraint('kind', 'key', 'effective_from', name='uq_loan_policy_kind_key_from')
+    op.create_table(
+        "loan_policy",
+        sa.Column("id", ID, autoincrement=True, nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column("effective_from", sa.Date(), nullable=False),
+        sa.Column("value", sa.String(length=40), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_loan_policy")),
+        sa.UniqueConstraint("kind", "key", "effective_from", name="uq_loan_policy_kind_key_from"),
     )
-    op.create_table('loans',
-    sa.Column('id', ID, autoincrement=True, nullable=False),
-    sa.Column('student_id', ID, nullable=False),
-    sa.Column('academic_year', sa.Integer(), nullable=False),
-    sa.Column('amount', sa.BigInteger(), nullable=False),
-    sa.Column('co_borrower_id', ID, nullable=False),
-    sa.Column('co_borrower_relationship', sa.String(length=20), nullable=False),
-    sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('prepared_by', ID, nullable=False),
-    sa.Column('decided_by', ID, nullable=True),
-    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('limit_policy_ids', sa.JSON(), nullable=False),
-    sa.Column('contract_no', sa.String(length=32), nullable=True),
-    sa.Column('signed_on', sa.Date(), nullable=True),
-    sa.Column('rate', sa.Numeric(precision=7, scale=4), nullable=True),
-    sa.Column('lpr', sa.Numeric(precision=7, scale=4), nullable=True),
-    sa.Column('spread_bp', sa.Integer(), nullable=True),
-    sa.Column('term_years', sa.Integer(), nullable=True),
-    sa.Column('maturity_date', sa.Date(), nullable=True),
-    sa.Column('grace_years', sa.Integer(), nullable=True),
-    sa.Column('subsidy_end', sa.Date(), nullable=True),
-    sa.Column('graduation_year', sa.Integer(), nullable=True),
-    sa.Column('contract_policy_ids', sa.JSON(), nullable=False),
-    sa.Column('check_code', sa.String(length=16), nullable=True),
-    sa.Column('receipt_amount', sa.BigInteger(), nullable=True),
-    sa.Column('receipt_by', ID, nullable=True),
-    sa.Column('receipt_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('disbursed_on', sa.Date(), nullable=True),
-    sa.Column('imported', sa.Boolean(), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['co_borrower_id'], ['co_borrowers.id'], name=op.f('fk_loans_co_borrower_id_co_borrowers')),
-    sa.ForeignKeyConstraint(['student_id'], ['students.id'], name=op.f('fk_loans_student_id_students')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_loans')),
-    sa.UniqueConstraint('check_code', name=op.f('uq_loans_check_code')),
-    sa.UniqueConstraint('contract_no', name=op.f('uq_loans_contract_no'))
+    op.create_table(
+        "loans",
+        sa.Column("id", ID, autoincrement=True, nullable=False),
+        sa.Column("student_id", ID, nullable=False),
+        sa.Column("academic_year", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("co_borrower_id", ID, nullable=False),
+        sa.Column("co_borrower_relationship", sa.String(length=20), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("prepared_by", ID, nullable=False),
+        sa.Column("decided_by", ID, nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("limit_policy_ids", sa.JSON(), nullable=False),
+        sa.Column("contract_no", sa.String(length=32), nullable=True),
+        sa.Column("signed_on", sa.Date(), nullable=True),
+        sa.Column("rate", sa.Numeric(precision=7, scale=4), nullable=True),
+        sa.Column("lpr", sa.Numeric(precision=7, scale=4), nullable=True),
+        sa.Column("spread_bp", sa.Integer(), nullable=True),
+        sa.Column("term_years", sa.Integer(), nullable=True),
+        sa.Column("maturity_date", sa.Date(), nullable=True),
+        sa.Column("grace_years", sa.Integer(), nullable=True),
+        sa.Column("subsidy_end", sa.Date(), nullable=True),
+        sa.Column("graduation_year", sa.Integer(), nullable=True),
+        sa.Column("contract_policy_ids", sa.JSON(), nullable=False),
+        sa.Column("check_code", sa.String(length=16), nullable=True),
+        sa.Column("receipt_amount", sa.BigInteger(), nullable=True),
+        sa.Column("receipt_by", ID, nullable=True),
+        sa.Column("receipt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("disbursed_on", sa.Date(), nullable=True),
+        sa.Column("imported", sa.Boolean(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["co_borrower_id"], ["co_borrowers.id"], name=op.f("fk_loans_co_borrower_id_co_borrowers")
+        ),
+        sa.ForeignKeyConstraint(["student_id"], ["students.id"], name=op.f("fk_loans_student_id_students")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_loans")),
+        sa.UniqueConstraint("check_code", name=op.f("uq_loans_check_code")),
+        sa.UniqueConstraint("contract_no", name=op.f("uq_loans_contract_no")),
     )
-    with op.batch_alter_table('loans', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_loans_co_borrower_id'), ['co_borrower_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_loans_status'), ['status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_loans_student_id'), ['student_id'], unique=False)
-        batch_op.create_index('uq_loans_student_year_live', ['student_id', 'academic_year'], unique=True, sqlite_where=sa.text("status NOT IN ('rejected', 'withdrawn')"), postgresql_where=sa.text("status NOT IN ('rejected', 'withdrawn')"))
+    with op.batch_alter_table("loans", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_loans_co_borrower_id"), ["co_borrower_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_loans_status"), ["status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_loans_student_id"), ["student_id"], unique=False)
+        batch_op.create_index(
+            "uq_loans_student_year_live",
+            ["student_id", "academic_year"],
+            unique=True,
+            sqlite_where=sa.text("status NOT IN ('rejected', 'withdrawn')"),
+            postgresql_where=sa.text("status NOT IN ('rejected', 'withdrawn')"),
+        )
 
-    op.create_table('loan_payouts',
-    sa.Column('id', ID, autoincrement=True, nullable=False),
-    sa.Column('loan_id', ID, nullable=False),
-    sa.Column('payee', sa.String(length=20), nullable=False),
-    sa.Column('payee_ref', sa.String(length=32), nullable=False),
-    sa.Column('amount', sa.BigInteger(), nullable=False),
-    sa.Column('paid_on', sa.Date(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['loan_id'], ['loans.id'], name=op.f('fk_loan_payouts_loan_id_loans')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_loan_payouts'))
+    op.create_table(
+        "loan_payouts",
+        sa.Column("id", ID, autoincrement=True, nullable=False),
+        sa.Column("loan_id", ID, nullable=False),
+        sa.Column("payee", sa.String(length=20), nullable=False),
+        sa.Column("payee_ref", sa.String(length=32), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("paid_on", sa.Date(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["loan_id"], ["loans.id"], name=op.f("fk_loan_payouts_loan_id_loans")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_loan_payouts")),
     )
-    with op.batch_alter_table('loan_payouts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_loan_payouts_loan_id'), ['loan_id'], unique=False)
+    with op.batch_alter_table("loan_payouts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_loan_payouts_loan_id"), ["loan_id"], unique=False)
 
     policy = sa.table(
-        "loan_policy", sa.column("kind", sa.String), sa.column("key", sa.String), sa.column("effective_from", sa.Date),
-        sa.column("value", sa.String), sa.column("source", sa.String), sa.column("created_by", sa.String),
+        "loan_policy",
+        sa.column("kind", sa.String),
+        sa.column("key", sa.String),
+        sa.column("effective_from", sa.Date),
+        sa.column("value", sa.String),
+        sa.column("source", sa.String),
+        sa.column("created_by", sa.String),
         sa.column("created_at", sa.DateTime(timezone=True)),
     )
-    now = datetime.now(timezone.utc)
-    op.bulk_insert(policy, [
-        {"kind": k, "key": key, "effective_from": date.fromisoformat(d), "value": v, "source": src,
-         "created_by": "migration 0002", "created_at": now}
-        for k, key, d, v, src in SEED
-    ])
+    now = datetime.now(UTC)
+    op.bulk_insert(
+        policy,
+        [
+            {
+                "kind": k,
+                "key": key,
+                "effective_from": date.fromisoformat(d),
+                "value": v,
+                "source": src,
+                "created_by": "migration 0002",
+                "created_at": now,
+            }
+            for k, key, d, v, src in SEED
+        ],
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('loan_payouts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_loan_payouts_loan_id'))
+    with op.batch_alter_table("loan_payouts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_loan_payouts_loan_id"))
 
-    op.drop_table('loan_payouts')
-    with op.batch_alter_table('loans', schema=None) as batch_op:
-        batch_op.drop_index('uq_loans_student_year_live', sqlite_where=sa.text("status NOT IN ('rejected', 'withdrawn')"), postgresql_where=sa.text("status NOT IN ('rejected', 'withdrawn')"))
-        batch_op.drop_index(batch_op.f('ix_loans_student_id'))
-        batch_op.drop_index(batch_op.f('ix_loans_status'))
-        batch_op.drop_index(batch_op.f('ix_loans_co_borrower_id'))
+    op.drop_table("loan_payouts")
+    with op.batch_alter_table("loans", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_loans_student_year_live",
+            sqlite_where=sa.text("status NOT IN ('rejected', 'withdrawn')"),
+            postgresql_where=sa.text("status NOT IN ('rejected', 'withdrawn')"),
+        )
+        batch_op.drop_index(batch_op.f("ix_loans_student_id"))
+        batch_op.drop_index(batch_op.f("ix_loans_status"))
+        batch_op.drop_index(batch_op.f("ix_loans_co_borrower_id"))
 
-    op.drop_table('loans')
-    op.drop_table('loan_policy')
-    op.drop_table('loan_contract_counters')
+    op.drop_table("loans")
+    op.drop_table("loan_policy")
+    op.drop_table("loan_contract_counters")

@@ -21,8 +21,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008'
-down_revision = '0007'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -30,20 +30,27 @@ _SET = sa.text("reverses_id IS NOT NULL")
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
+    if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE grant_awards SET (fillfactor = 50)")
         op.execute("ALTER TABLE fundings SET (fillfactor = 50)")
-    with op.batch_alter_table('grant_allocations', schema=None) as batch_op:
-        batch_op.drop_constraint('uq_grant_allocations_reverses_id', type_='unique')
-    op.create_index('uq_grant_allocations_reverses_id', 'grant_allocations', ['reverses_id'], unique=True,
-                    postgresql_where=_SET, sqlite_where=_SET)
+    with op.batch_alter_table("grant_allocations", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_grant_allocations_reverses_id", type_="unique")
+    op.create_index(
+        "uq_grant_allocations_reverses_id",
+        "grant_allocations",
+        ["reverses_id"],
+        unique=True,
+        postgresql_where=_SET,
+        sqlite_where=_SET,
+    )
 
 
 def downgrade() -> None:
-    op.drop_index('uq_grant_allocations_reverses_id', table_name='grant_allocations',
-                  postgresql_where=_SET, sqlite_where=_SET)
-    with op.batch_alter_table('grant_allocations', schema=None) as batch_op:
-        batch_op.create_unique_constraint('uq_grant_allocations_reverses_id', ['reverses_id'])
-    if op.get_bind().dialect.name == 'postgresql':
+    op.drop_index(
+        "uq_grant_allocations_reverses_id", table_name="grant_allocations", postgresql_where=_SET, sqlite_where=_SET
+    )
+    with op.batch_alter_table("grant_allocations", schema=None) as batch_op:
+        batch_op.create_unique_constraint("uq_grant_allocations_reverses_id", ["reverses_id"])
+    if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE grant_awards SET (fillfactor = 80)")
         op.execute("ALTER TABLE fundings RESET (fillfactor)")

@@ -1,0 +1,1 @@
+"""The donations domain's JSON API controllers (doors): thin, calling the services."""

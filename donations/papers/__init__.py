@@ -1,0 +1,1 @@
+"""What donations print: receipts, acknowledgements, notices, donor reports (PDF)."""

@@ -1,0 +1,1 @@
+"""The loans domain's JSON API controllers (doors): thin, calling the services."""

@@ -1,0 +1,475 @@
+"""HTTP controllers of the loans domain: applications, contracts, policy."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loans.batch import close_of_business as batch
+from loans.lifecycle import LoanStatus
+from loans.models import Loan, PolicyRule
+from loans.origination import applications as apps
+from loans.origination import contracts
+from loans.origination.certificate import render_certificate
+from loans.policy import KINDS, PolicyError, validate_row
+from loans.schemas import (
+    ApplicationIn,
+    ApplicationOut,
+    BatchIn,
+    BatchOut,
+    ContractOut,
+    DisburseIn,
+    LedgerEntryOut,
+    LedgerLineOut,
+    LedgerOut,
+    PolicyIn,
+    PolicyOut,
+    ReasonIn,
+    ReceiptIn,
+    RepaymentIn,
+    ScheduleLineOut,
+    ScheduleOut,
+    SignIn,
+    VerifiedContract,
+)
+from loans.servicing import booking as servicing
+from loans.servicing import ledger, repayments
+from loans.servicing.prepayment import execution_date
+from loans.servicing.repayments import record_repayment
+from loans.views import application_out, contract_out, school_scope
+from service import audit, idempotency
+from service.auth import STAFF_READERS, allow
+from service.errors import CONFLICT, NOT_FOUND, UNPROCESSABLE, Problem
+from service.identity import mask_name
+from service.money import format_yuan
+from service.pagination import Page, fetch_page
+from service.registry.models import Student
+
+Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+Offset = Annotated[int, QueryParameter(ge=0)]
+
+
+class LoanApplicationController(Controller):
+    path = "/api/v1/loan-applications"
+    tags = ["loans"]
+
+    @post(
+        "/",
+        guards=[allow("officer")],
+        summary="Take a loan application with its co-borrower",
+        description="422 when the amount is over the limit in force for the academic year and level "
+        "(the problem names the limit and the rule), 409 for a second application that year.",
+    )
+    async def submit(
+        self, data: JSONBody[ApplicationIn], db_session: NamedDependency[AsyncSession], request: Request
+    ) -> ApplicationOut:
+        loan = await apps.submit(db_session, data, request.user)
+        return await application_out(db_session, loan)
+
+    @get("/", guards=[allow(*STAFF_READERS)], summary="List applications")
+    async def list(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        status: FromQuery[LoanStatus | None] = None,
+        student_id: FromQuery[int | None] = None,
+        academic_year: FromQuery[int | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[ApplicationOut]:
+        query = select(Loan).order_by(Loan.id)
+        if status:
+            query = query.where(Loan.status == status.value)
+        if student_id is not None:
+            query = query.where(Loan.student_id == student_id)
+        if academic_year is not None:
+            query = query.where(Loan.academic_year == academic_year)
+        rows, total = await fetch_page(db_session, query, limit, offset)
+        return Page(items=[await application_out(db_session, r) for r in rows], total=total, limit=limit, offset=offset)
+
+    @get("/{loan_id:int}", guards=[allow(*STAFF_READERS)], summary="One application")
+    async def detail(self, loan_id: FromPath[int], db_session: NamedDependency[AsyncSession]) -> ApplicationOut:
+        return await application_out(db_session, await apps.get_loan(db_session, loan_id))
+
+    @post(
+        "/{loan_id:int}/approve",
+        guards=[allow("reviewer")],
+        status_code=200,
+        summary="Approve (a reviewer who did not prepare it)",
+    )
+    async def approve(
+        self, loan_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request
+    ) -> ApplicationOut:
+        loan = await apps.decide(db_session, await apps.get_loan(db_session, loan_id), request.user, True, None)
+        return await application_out(db_session, loan)
+
+    @post("/{loan_id:int}/reject", guards=[allow("reviewer")], status_code=200, summary="Reject with a reason")
+    async def reject(
+        self,
+        loan_id: FromPath[int],
+        data: JSONBody[ReasonIn],
+        db_session: NamedDependency[AsyncSession],
+        request: Request,
+    ) -> ApplicationOut:
+        loan = await apps.get_loan(db_session, loan_id)
+        loan = await apps.decide(db_session, loan, request.user, False, data.reason)
+        return await application_out(db_session, loan)
+
+    @post(
+        "/{loan_id:int}/withdraw",
+        guards=[allow("officer")],
+        status_code=200,
+        summary="Withdraw, or cancel before disbursement",
+    )
+    async def withdraw(
+        self,
+        loan_id: FromPath[int],
+        data: JSONBody[ReasonIn],
+        db_session: NamedDependency[AsyncSession],
+        request: Request,
+    ) -> ApplicationOut:
+        loan = await apps.withdraw(db_session, await apps.get_loan(db_session, loan_id), request.user, data.reason)
+        return await application_out(db_session, loan)
+
+    @post("/{loan_id:int}/contract", guards=[allow("officer")], summary="Sign the contract for this year")
+    async def sign(
+        self,
+        loan_id: FromPath[int],
+        data: JSONBody[SignIn],
+        db_session: NamedDependency[AsyncSession],
+        request: Request,
+    ) -> ContractOut:
+        settings = request.app.state.settings
+        loan = await contracts.sign(
+            db_session, loan_id, data.signed_on, request.user, settings.county_code, settings.secret_key
+        )
+        return await contract_out(db_session, loan)
+
+
+class LoanContractController(Controller):
+    path = "/api/v1/loan-contracts"
+    tags = ["loans"]
+
+    @get("/", guards=[allow(*STAFF_READERS, "school")], summary="List contracts")
+    async def list(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        request: Request,
+        student_id: FromQuery[int | None] = None,
+        status: FromQuery[LoanStatus | None] = None,
+        overdue: FromQuery[bool | None] = None,
+        academic_year: FromQuery[int | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[ContractOut]:
+        query = select(Loan).where(Loan.contract_no.is_not(None)).order_by(Loan.contract_no)
+        if request.user.role == "school":
+            query = query.join(Student, Student.id == Loan.student_id).where(
+                Student.university_code == request.user.university_code
+            )
+        if student_id is not None:
+            query = query.where(Loan.student_id == student_id)
+        if status:
+            query = query.where(Loan.status == status.value)
+        if overdue is not None:
+            query = query.where((Loan.status == "overdue") if overdue else (Loan.status != "overdue"))
+        if academic_year is not None:
+            query = query.where(Loan.academic_year == academic_year)
+        rows, total = await fetch_page(db_session, query, limit, offset)
+        return Page(items=[await contract_out(db_session, r) for r in rows], total=total, limit=limit, offset=offset)
+
+    @get("/{contract_no:str}", guards=[allow(*STAFF_READERS, "school")], summary="One contract")
+    async def detail(
+        self, contract_no: FromPath[str], db_session: NamedDependency[AsyncSession], request: Request
+    ) -> ContractOut:
+        loan = await contracts.get_contract(db_session, contract_no)
+        await school_scope(db_session, request.user, loan)
+        return await contract_out(db_session, loan)
+
+    @post(
+        "/{contract_no:str}/receipt",
+        guards=[allow("school", "officer")],
+        status_code=200,
+        summary="The university's receipt (回执): tuition and accommodation it charges",
+    )
+    async def receipt(
+        self,
+        contract_no: FromPath[str],
+        data: JSONBody[ReceiptIn],
+        db_session: NamedDependency[AsyncSession],
+        request: Request,
+    ) -> ContractOut:
+        loan = await contracts.confirm_receipt(db_session, contract_no, data.amount, request.user)
+        return await contract_out(db_session, loan)
+
+    @post(
+        "/{contract_no:str}/disburse",
+        guards=[allow("officer")],
+        status_code=200,
+        summary="Disburse: tuition and accommodation to the university, the balance to the student",
+    )
+    async def disburse(
+        self,
+        contract_no: FromPath[str],
+        data: JSONBody[DisburseIn],
+        db_session: NamedDependency[AsyncSession],
+        request: Request,
+    ) -> ContractOut:
+        loan = await contracts.disburse(db_session, contract_no, data.disbursed_on, request.user)
+        return await contract_out(db_session, loan)
+
+    @get(
+        "/{contract_no:str}/certificate",
+        guards=[allow(*STAFF_READERS, "school")],
+        summary="The 受理证明 (acceptance certificate) as PDF",
+        media_type="application/pdf",
+    )
+    async def certificate(
+        self, contract_no: FromPath[str], db_session: NamedDependency[AsyncSession], request: Request
+    ) -> Response[bytes]:
+        loan = await contracts.get_contract(db_session, contract_no)
+        await school_scope(db_session, request.user, loan)
+        data = await contracts.certificate_data(db_session, loan, request.app.state.settings)
+        return Response(
+            content=render_certificate(data),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{contract_no}.pdf"'},
+        )
+
+    @get("/{contract_no:str}/schedule", guards=[allow(*STAFF_READERS, "school")], summary="Repayment schedule")
+    async def schedule(
+        self, contract_no: FromPath[str], db_session: NamedDependency[AsyncSession], request: Request
+    ) -> ScheduleOut:
+        loan = await contracts.get_contract(db_session, contract_no)
+        await school_scope(db_session, request.user, loan)
+        rows = await servicing.stored_schedule(db_session, loan.id)
+        lines = [
+            ScheduleLineOut(
+                due_on=r.due_on,
+                payer=r.payer,
+                principal=format_yuan(r.principal),
+                interest=format_yuan(r.interest),
+                paid=format_yuan(r.paid_principal + r.paid_interest),
+                status=r.status,
+                days=r.days,
+            )
+            for r in rows
+        ]
+        sums = {
+            "principal": sum(r.principal for r in rows),
+            "government_interest": sum(r.interest for r in rows if r.payer == "government"),
+            "borrower_interest": sum(r.interest for r in rows if r.payer == "borrower"),
+        }
+        return ScheduleOut(contract_no=contract_no, lines=lines, totals={k: format_yuan(v) for k, v in sums.items()})
+
+    @get("/{contract_no:str}/ledger", guards=[allow(*STAFF_READERS)], summary="Double-entry ledger of a contract")
+    async def ledger(self, contract_no: FromPath[str], db_session: NamedDependency[AsyncSession]) -> LedgerOut:
+        loan = await contracts.get_contract(db_session, contract_no)
+        out = [
+            LedgerEntryOut(
+                id=e.id,
+                kind=e.kind,
+                posted_on=e.posted_on,
+                reference=e.reference,
+                reverses=e.reverses_id,
+                lines=[
+                    LedgerLineOut(account=l.account, debit=format_yuan(l.debit), credit=format_yuan(l.credit))
+                    for l in lines
+                ],
+            )
+            for e, lines in await ledger.entries(db_session, loan.id)
+        ]
+        balances = await ledger.balances(db_session, loan.id)
+        return LedgerOut(
+            contract_no=contract_no, entries=out, balances={k: format_yuan(v) for k, v in balances.items() if v}
+        )
+
+    @post(
+        "/{contract_no:str}/repayments",
+        guards=[allow("officer")],
+        summary="Record a repayment",
+        description="Send an `Idempotency-Key` header: the same key again returns the first answer and posts "
+        "nothing; the same key with another body, or a bank `reference` already posted, is a 409.",
+    )
+    async def repay(
+        self,
+        contract_no: FromPath[str],
+        data: JSONBody[RepaymentIn],
+        db_session: NamedDependency[AsyncSession],
+        request: Request,
+    ) -> Response[dict[str, Any]]:
+        key = idempotency.check_key(request.headers.get("idempotency-key"))
+        status, body = await record_repayment(db_session, contract_no, data, key, request.user.actor)
+        return Response(content=body, status_code=status)
+
+    @get(
+        "/{contract_no:str}/settlement-quote",
+        guards=[allow(*STAFF_READERS)],
+        summary="What settles the contract on a date (full prepayment quote)",
+    )
+    async def settlement_quote(
+        self, contract_no: FromPath[str], as_of: FromQuery[date], db_session: NamedDependency[AsyncSession]
+    ) -> dict[str, Any]:
+        loan = await contracts.get_contract(db_session, contract_no)
+        if loan.disbursed_on is None:
+            raise Problem(UNPROCESSABLE, "该合同尚未放款。", "The contract is not disbursed yet.")
+        if as_of < loan.disbursed_on:
+            raise Problem(UNPROCESSABLE, "报价日期不能早于放款日期。", "The date precedes disbursement.", field="as_of")
+        q = await repayments.settlement_quote(db_session, loan, as_of)
+        return {
+            "contract_no": contract_no,
+            "as_of": as_of.isoformat(),
+            "execution_date": execution_date(as_of).isoformat(),
+            **{
+                k: format_yuan(getattr(q, k))
+                for k in ("principal", "due_unpaid", "penalty", "accrued_interest", "credit", "total")
+            },
+        }
+
+    @get("/verify/{code:str}", opt={"public": True}, summary="Check a 受理证明's check code (public)")
+    async def verify(self, code: FromPath[str], db_session: NamedDependency[AsyncSession]) -> VerifiedContract:
+        loan = await db_session.scalar(select(Loan).where(Loan.check_code == code.strip().upper()))
+        if loan is None or loan.contract_no is None or loan.signed_on is None:
+            raise Problem(
+                NOT_FOUND,
+                "没有与该校验码对应的合同，证明可能是伪造的。",
+                "No contract has this check code; the certificate may be forged.",
+            )
+        student = await db_session.get(Student, loan.student_id)
+        assert student is not None
+        return VerifiedContract(
+            contract_no=loan.contract_no,
+            borrower=mask_name(student.name),
+            principal=format_yuan(loan.amount),
+            signed_on=loan.signed_on,
+            status=loan.status,
+        )
+
+
+class BatchController(Controller):
+    path = "/api/v1/batch"
+    tags = ["loans"]
+
+    @post(
+        "/close-of-business",
+        guards=[allow("officer")],
+        status_code=200,
+        summary="Run the nightly batch for a business date (catching up missed days)",
+        description="Running it again for a date already run changes nothing. The date may not be in the future.",
+    )
+    async def close_of_business(
+        self, data: JSONBody[BatchIn], db_session: NamedDependency[AsyncSession], request: Request
+    ) -> BatchOut:
+        today = request.app.state.settings.today()
+        if data.as_of > today:
+            raise Problem(
+                UNPROCESSABLE,
+                f"营业日期 {data.as_of} 晚于今天 {today}，不能提前跑批。",
+                f"The business date {data.as_of} is after today ({today}).",
+                field="as_of",
+            )
+        report = await batch.close_of_business(db_session, data.as_of, request.user.actor)
+        return BatchOut(
+            as_of=report.as_of,
+            days_run=report.days_run,
+            contracts_booked=report.contracts_booked,
+            interest_entries=report.interest_entries,
+            lines_due=report.lines_due,
+            lines_overdue=report.lines_overdue,
+            penalty_entries=report.penalty_entries,
+            status_changes=report.status_changes,
+            credit_applied=report.credit_applied,
+            prepayments_executed=report.prepayments_executed,
+            prepayments_failed=report.prepayments_failed,
+            collection_attempts={d.isoformat(): n for d, n in report.collection_attempts.items()},
+            reminders_queued=report.reminders_queued,
+        )
+
+
+def _policy_out(r: PolicyRule) -> PolicyOut:
+    return PolicyOut(
+        id=r.id,
+        kind=r.kind,
+        key=r.key,
+        effective_from=r.effective_from,
+        value=r.value,
+        source=r.source,
+        label=KINDS[r.kind].label_zh if r.kind in KINDS else r.kind,
+    )
+
+
+class LoanPolicyController(Controller):
+    path = "/api/v1/loan-policy"
+    tags = ["loans"]
+
+    @get("/", guards=[allow(*STAFF_READERS)], summary="Policy rows with their effective dates")
+    async def list(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        kind: FromQuery[str | None] = None,
+        limit: Limit = 500,
+        offset: Offset = 0,
+    ) -> Page[PolicyOut]:
+        query = select(PolicyRule).order_by(PolicyRule.kind, PolicyRule.key, PolicyRule.effective_from)
+        if kind:
+            query = query.where(PolicyRule.kind == kind)
+        rows, total = await fetch_page(db_session, query, limit, offset)
+        return Page(items=[_policy_out(r) for r in rows], total=total, limit=limit, offset=offset)
+
+    @post("/", guards=[allow()], summary="Add a policy row (admin): a new notice, not a code change")
+    async def add(
+        self, data: JSONBody[PolicyIn], db_session: NamedDependency[AsyncSession], request: Request
+    ) -> PolicyOut:
+        try:
+            validate_row(data.kind, data.key, data.value)
+        except PolicyError as exc:
+            raise Problem(UNPROCESSABLE, exc.message_zh, exc.message_en, field="value") from None
+        clash = await db_session.scalar(
+            select(PolicyRule.id).where(
+                PolicyRule.kind == data.kind,
+                PolicyRule.key == data.key,
+                PolicyRule.effective_from == data.effective_from,
+            )
+        )
+        if clash is not None:
+            raise Problem(
+                CONFLICT,
+                "同一日期已有该政策值；政策只增不改，请换一个生效日期。",
+                "A row for that kind and date exists; policy rows are added, not changed.",
+                field="effective_from",
+            )
+        row = PolicyRule(
+            kind=data.kind,
+            key=data.key,
+            effective_from=data.effective_from,
+            value=data.value.strip(),
+            source=data.source.strip(),
+            created_by=request.user.actor,
+        )
+        db_session.add(row)
+        await db_session.flush()
+        db_session.info.pop("loan_policy_rows", None)
+        await audit.record(
+            db_session, request.user.actor, "create", "loan_policy", row.id, None, audit.model_snapshot(row)
+        )
+        return _policy_out(row)
+
+
+from loans.api.relief import ROUTES as RELIEF_ROUTES  # noqa: E402  (none imports anything from here)
+from loans.api.reports import ROUTES as REPORT_ROUTES  # noqa: E402
+from loans.api.servicing import ROUTES as SERVICING_ROUTES  # noqa: E402
+
+ROUTES: list[Any] = [
+    LoanApplicationController,
+    LoanContractController,
+    LoanPolicyController,
+    BatchController,
+    *REPORT_ROUTES,
+    *SERVICING_ROUTES,
+    *RELIEF_ROUTES,
+]

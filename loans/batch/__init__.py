@@ -1,0 +1,1 @@
+"""Close of business: the nightly batch and what it runs (collections, reminders)."""

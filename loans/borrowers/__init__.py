@@ -1,0 +1,1 @@
+"""After school: graduation confirmation, contact updates, study extension, relief measures."""

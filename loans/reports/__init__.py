@@ -1,0 +1,1 @@
+"""Loan reports: the portfolio report, aging, default rate, and their tables."""

@@ -1,0 +1,1 @@
+"""A contract on the books: schedule, ledger, payments, prepayment, credit, reversal, subsidy."""

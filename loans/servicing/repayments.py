@@ -1,0 +1,257 @@
+"""Repayments: what is due on the payment date, allocation in the order of DOMAIN.md, the ledger entry.
+
+Interest of a settlement date is recognised in the ledger on that date (the nightly batch does it for
+the whole portfolio; a repayment does it for its own contract first, so it never depends on whether
+the batch has run yet). Money beyond what is due is held as credit (suspense).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import msgspec
+from sqlalchemy import false, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loans.lifecycle import ACTIVE, SCHEDULE_LINE
+from loans.models import LedgerEntry, LinePayment, Loan, ScheduleLineRow
+from loans.origination import contracts
+from loans.origination.applications import BAD_AMOUNT, parse_amount, policy_rows
+from loans.schemas import RepaymentIn, RepaymentOut
+from loans.servicing import ledger
+from loans.servicing.allocation import Allocation, Dues, Owed, allocate, dues_of, spread
+from loans.servicing.booking import schedule_terms
+from loans.servicing.prepayment import Quote, accrued_borrower_interest
+from loans.servicing.schedule import BORROWER, GOVERNMENT
+from service import audit, idempotency
+from service.errors import CONFLICT, UNPROCESSABLE, Problem
+from service.lifecycle import BAD_TRANSITION, step
+from service.money import format_yuan
+
+_RECOGNITION = {BORROWER: ("interest", "interest_borrower"), GOVERNMENT: ("subsidy", "interest_government")}
+
+
+async def recognise_due_interest(session: AsyncSession, loan: Loan, as_of: date, actor: str) -> int:
+    """Post the interest of every settlement due on or before `as_of` not yet in the ledger."""
+    lines = (
+        await session.scalars(
+            select(ScheduleLineRow)
+            .where(
+                ScheduleLineRow.loan_id == loan.id,
+                ScheduleLineRow.due_on <= as_of,
+                ScheduleLineRow.interest_posted == false(),
+            )
+            .order_by(ScheduleLineRow.due_on)
+        )
+    ).all()
+    for line in lines:
+        if line.interest:
+            kind, account = _RECOGNITION[line.payer]
+            await ledger.post(
+                session,
+                loan.id,
+                kind,
+                line.due_on,
+                [ledger.Line(account, debit=line.interest), ledger.Line("interest_income", credit=line.interest)],
+                actor=actor,
+                schedule_line_id=line.id,
+            )
+        line.interest_posted = True
+    await session.flush()
+    return len(lines)
+
+
+def owed(line: ScheduleLineRow) -> Owed:
+    return Owed(line.id, line.due_on, line.interest - line.paid_interest, line.principal - line.paid_principal)
+
+
+async def dues_on(session: AsyncSession, loan: Loan, paid_on: date) -> tuple[Dues, list[ScheduleLineRow]]:
+    """What the borrower owes on `paid_on`: penalty from the ledger, then the unpaid borrower lines."""
+    lines = list(
+        (
+            await session.scalars(
+                select(ScheduleLineRow)
+                .where(
+                    ScheduleLineRow.loan_id == loan.id,
+                    ScheduleLineRow.payer == BORROWER,
+                    ScheduleLineRow.due_on <= paid_on,
+                    ScheduleLineRow.status != "paid",
+                )
+                .order_by(ScheduleLineRow.due_on)
+            )
+        ).all()
+    )
+    penalty = (await ledger.balances(session, loan.id))["penalty"]
+    return dues_of(penalty, [owed(l) for l in lines], paid_on), lines
+
+
+def apply_to_lines(lines: list[ScheduleLineRow], a: Allocation, paid_on: date) -> list[tuple[int, int, int]]:
+    """Pay the lines as loans.allocation.spread says. Returns what each line got: (line id, principal, interest)."""
+    by_id = {l.id: l for l in lines}
+    paid = spread([owed(l) for l in lines], a, paid_on)
+    for line_id, principal, interest in paid:
+        line = by_id[line_id]
+        line.paid_principal += principal
+        line.paid_interest += interest
+        if line.paid_interest == line.interest and line.paid_principal == line.principal:
+            step(SCHEDULE_LINE, line, "paid")
+    return paid
+
+
+async def record_line_payments(session: AsyncSession, entry_id: int, paid: list[tuple[int, int, int]]) -> None:
+    """Remember what an entry paid on each line (a reversal gives exactly that back)."""
+    if paid:
+        await session.execute(
+            insert(LinePayment),
+            [dict(entry_id=entry_id, schedule_line_id=line_id, principal=p, interest=i) for line_id, p, i in paid],
+        )
+
+
+def credit_lines(a: Allocation) -> list[ledger.Line]:
+    """The credit side of a payment's entry: what it paid off, and what is held."""
+    credits = [
+        ("penalty", a.penalty),
+        ("interest_borrower", a.interest),
+        ("principal", a.principal),
+        ("suspense", a.credit),
+    ]
+    return [ledger.Line(acc, credit=x) for acc, x in credits if x]
+
+
+def require_serviced(loan: Loan, on: date, field: str) -> None:
+    """Money moves on a contract only while it is lent out, and not before the day it was disbursed."""
+    if loan.status not in {s.value for s in ACTIVE}:
+        raise Problem(
+            BAD_TRANSITION,
+            "该合同尚未放款或已结清，不能办理还款或提前还款。",
+            f"A contract that is {loan.status} takes no payments.",
+            extra={"current_status": loan.status},
+        )
+    if loan.disbursed_on is not None and on < loan.disbursed_on:
+        raise Problem(UNPROCESSABLE, "日期不能早于放款日期。", "The date cannot precede disbursement.", field=field)
+
+
+@dataclass(frozen=True)
+class RepaymentResult:
+    entry_id: int
+    allocation: Allocation
+
+
+async def repay(
+    session: AsyncSession, loan: Loan, amount: int, paid_on: date, reference: str, actor: str
+) -> RepaymentResult:
+    require_serviced(loan, paid_on, "paid_on")
+    if await session.scalar(select(LedgerEntry.id).where(LedgerEntry.reference == reference)) is not None:
+        raise Problem(
+            CONFLICT,
+            f"银行流水号 {reference} 已入账。",
+            f"Bank reference {reference} is already posted.",
+            field="reference",
+        )
+    await recognise_due_interest(session, loan, paid_on, actor)
+    dues, lines = await dues_on(session, loan, paid_on)
+    a = allocate(amount, dues)
+    paid = apply_to_lines(lines, a, paid_on)
+    entry = await ledger.post(
+        session,
+        loan.id,
+        "repayment",
+        paid_on,
+        [ledger.Line("cash", debit=amount), *credit_lines(a)],
+        actor=actor,
+        reference=reference,
+    )
+    await record_line_payments(session, entry.id, paid)
+    return RepaymentResult(entry.id, a)
+
+
+async def settlement_quote(session: AsyncSession, loan: Loan, as_of: date) -> Quote:
+    """What the borrower pays to settle the contract on `as_of` (a prepayment of everything)."""
+    assert loan.disbursed_on is not None and loan.subsidy_end is not None and loan.signed_on is not None
+    balances = await ledger.balances(session, loan.id)
+    due = (
+        await session.execute(
+            select(
+                func.coalesce(
+                    func.sum(
+                        ScheduleLineRow.principal
+                        - ScheduleLineRow.paid_principal
+                        + ScheduleLineRow.interest
+                        - ScheduleLineRow.paid_interest
+                    ),
+                    0,
+                )
+            ).where(
+                ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.payer == BORROWER, ScheduleLineRow.due_on <= as_of
+            )
+        )
+    ).one()
+    unpaid_due = int(due[0])
+    last_settlement = (
+        await session.scalar(
+            select(func.max(ScheduleLineRow.due_on)).where(
+                ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.due_on <= as_of
+            )
+        )
+    ) or loan.disbursed_on
+    # principal falling due on the settlement dates already passed is in unpaid_due, not outstanding
+    principal_due = int(
+        await session.scalar(
+            select(func.coalesce(func.sum(ScheduleLineRow.principal), 0)).where(
+                ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.due_on <= as_of
+            )
+        )
+        or 0
+    )
+    outstanding = loan.amount - principal_due
+    rows = await policy_rows(session)
+    rate = schedule_terms(loan, rows).rate_on(last_settlement)
+    return Quote(
+        as_of=as_of,
+        principal=max(0, outstanding),
+        due_unpaid=unpaid_due,
+        penalty=max(0, balances["penalty"]),
+        accrued_interest=accrued_borrower_interest(
+            outstanding, int(rate * 10**4), last_settlement, as_of, loan.subsidy_end
+        ),
+        credit=max(0, -balances["suspense"]),
+    )
+
+
+async def record_repayment(
+    session: AsyncSession, contract_no: str, data: RepaymentIn, key: str | None, actor: str
+) -> tuple[int, dict[str, Any]]:
+    """Post a repayment (the API's and the console's): with an idempotency key, a repeat gives the first answer."""
+    scope = f"repayment:{contract_no}"
+    if key is not None:
+        first = await idempotency.claim(session, scope, key, idempotency.request_hash(msgspec.json.encode(data)))
+        if first is not None:
+            return first
+    loan = await contracts.get_contract(session, contract_no)
+    # one repayment at a time per contract (PostgreSQL row lock; SQLite's write lock already serializes)
+    await session.refresh(loan, with_for_update=True)
+    amount = parse_amount(data.amount)
+    if amount <= 0:
+        raise Problem(BAD_AMOUNT, "还款金额须大于零。", "The amount must be positive.", field="amount")
+    result = await repay(session, loan, amount, data.paid_on, data.reference, actor)
+    a = result.allocation
+    body = msgspec.to_builtins(
+        RepaymentOut(
+            id=result.entry_id,
+            contract_no=contract_no,
+            amount=format_yuan(amount),
+            paid_on=data.paid_on,
+            allocated={
+                "penalty": format_yuan(a.penalty),
+                "interest": format_yuan(a.interest),
+                "principal": format_yuan(a.principal),
+            },
+            credit=format_yuan(a.credit),
+        )
+    )
+    if key is not None:
+        await idempotency.remember(session, scope, key, 201, body)
+    await audit.record(session, actor, "repay", "loan", loan.id, None, body)
+    return 201, body
