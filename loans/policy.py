@@ -140,9 +140,9 @@ def in_force(rows: Iterable[PolicyRow], kind: str, on: date, key: str = "") -> P
     """The row of this kind (and key) with the latest effective date on or before `on`."""
     best: PolicyRow | None = None
     for row in rows:
-        if row.kind == kind and row.key == key and row.effective_from <= on:
-            if best is None or row.effective_from > best.effective_from:
-                best = row
+        in_scope = row.kind == kind and row.key == key and row.effective_from <= on
+        if in_scope and (best is None or row.effective_from > best.effective_from):
+            best = row
     if best is None:
         label = KINDS[kind].label_zh if kind in KINDS else kind
         raise PolicyError(

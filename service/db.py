@@ -168,6 +168,9 @@ def read_engine(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
+_TX_BIND = "zizhu_transactional_bind"  # a ReadOnlySession's info: the engine for its streamed reads
+
+
 class ReadOnlyWriteError(RuntimeError):
     """A read-only request's session was asked to write: outside a transaction the write would stick."""
 
@@ -183,9 +186,15 @@ def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
 
 
 @event.listens_for(ReadOnlySession, "do_orm_execute")
-def _refuse_dml(state: Any) -> None:
+def _on_execute(state: Any) -> Any:
     if state.is_insert or state.is_update or state.is_delete:
         raise ReadOnlyWriteError("a read-only request may not write; use service.db.write_session")
+    options = state.execution_options
+    if (options.get("stream_results") or options.get("yield_per")) and "bind" not in state.bind_arguments:
+        # A streamed read (a server-side cursor) needs a transaction on PostgreSQL, and an export should see one
+        # snapshot anyway: it runs on a transactional connection of the session's own, rolled back when it closes.
+        return state.invoke_statement(bind_arguments={**state.bind_arguments, "bind": state.session.info[_TX_BIND]})
+    return None
 
 
 @contextlib.asynccontextmanager
@@ -240,7 +249,10 @@ class DatabasePlugin(InitPluginProtocol):
     def __init__(self, engine: AsyncEngine) -> None:
         self.sessions = session_factory(engine)
         self.read_sessions = async_sessionmaker(
-            read_engine(engine), expire_on_commit=False, sync_session_class=ReadOnlySession
+            read_engine(engine),
+            expire_on_commit=False,
+            sync_session_class=ReadOnlySession,
+            info={_TX_BIND: engine.sync_engine},
         )
 
     def _provide(self, scope: Scope) -> AsyncSession:

@@ -12,6 +12,7 @@ from service.errors import INVALID_REQUEST, Problem
 
 T = TypeVar("T")
 MAX_LIMIT = 500
+_TOTAL = func.count().over()  # built once: SQL constructs are immutable, and building one costs every list request
 
 
 class Page(msgspec.Struct, Generic[T]):
@@ -39,7 +40,7 @@ async def fetch_page(session: AsyncSession, query: Select[Any], limit: int, offs
     would count rows before DISTINCT) counts apart."""
     check_window(limit, offset)
     if not query._distinct:
-        rows = (await session.execute(query.add_columns(func.count().over()).limit(limit).offset(offset))).all()
+        rows = (await session.execute(query.add_columns(_TOTAL).limit(limit).offset(offset))).all()
         if rows:
             return [row[0] for row in rows], int(rows[0][-1])
         page: list[Any] = []

@@ -161,3 +161,13 @@ async def test_handler_lets_a_failed_commit_through_and_still_closes():
 
 async def test_handler_without_a_session_does_nothing():
     await end_request_session({"type": "http.response.start", "status": 200, "headers": []}, _scope("POST", None))
+
+
+async def test_a_streamed_read_in_a_read_only_session_gets_a_transaction(app, make_user):
+    """A server-side cursor (the xlsx exports) needs a transaction on PostgreSQL: it gets one of its own."""
+    await make_user("officer", username="streamer")
+    plugin = next(p for p in app.plugins if hasattr(p, "read_sessions"))
+    async with plugin.read_sessions() as session:
+        result = await session.stream(select(User.username).execution_options(yield_per=10))
+        names = [name async for name in result.scalars()]
+    assert "streamer" in names
