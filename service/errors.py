@@ -9,6 +9,7 @@ is one. Stack traces never leave the process; a 500 carries an `incident` id tha
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -180,11 +181,14 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return _response(body)
 
 
+_OUT_OF_RANGE = re.compile(r"out of int(16|32|64) range")  # asyncpg's words for a value its column cannot hold
+
+
 def handle_out_of_range(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    # A number the database cannot hold (an id or amount beyond 64 bits): the drivers refuse it before anything
-    # is written (SQLite's with OverflowError, asyncpg's with a DBAPIError that says "out of int64 range"). Such
+    # A number the database cannot hold (an id or amount beyond 64 bits, a year beyond a 32-bit column): the drivers refuse it before anything
+    # is written (SQLite's with OverflowError, asyncpg's with a DBAPIError that says "out of int64 range", or int32). Such
     # a value came from the request: a 400 that says so, not an incident. Any other driver error is one.
-    if isinstance(exc, DBAPIError) and not isinstance(exc, DataError) and "out of int64 range" not in str(exc.orig):
+    if isinstance(exc, DBAPIError) and not isinstance(exc, DataError) and not _OUT_OF_RANGE.search(str(exc.orig)):
         return handle_unexpected(request, exc)
     log.info("value out of range on %s %s: %s", request.method, request.url.path, redact(repr(exc))[:200])
     body = problem_body(
