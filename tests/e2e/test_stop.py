@@ -97,7 +97,7 @@ def stop_and_check(proc: subprocess.Popen[bytes], sig: int, port: int, log: Path
         assert len(tree) >= 1 + workers, f"expected a main process and {workers} worker(s): {tree}"
         os.kill(proc.pid, sig)
         proc.wait(timeout=30)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 45  # a loaded CI machine: a worker told by the kernel still shuts down in order
         while [pid for pid in tree if running(pid)] and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not [pid for pid in tree if running(pid)], f"left running after {signal.Signals(sig).name}"
