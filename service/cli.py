@@ -123,7 +123,9 @@ def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
 
 def worker_app() -> Any:
     """The app as each Granian worker process builds it. First the worker asks Linux to send it SIGTERM when the
-    server's main process dies, however it dies (kill -9, the OOM killer): no worker is left holding the port."""
+    server's main process dies, however it dies (kill -9, the OOM killer): no worker is left holding the port.
+    A worker still being spawned when its main process is killed outright may not get that far (seen once under
+    heavy load); a SIGTERM or SIGINT to the main process stops every worker in order."""
     import multiprocessing
 
     from service.app import create_app

@@ -92,6 +92,11 @@ def start(command: list[str], env: dict[str, str], port: int, log: Path) -> subp
 
 
 def stop_and_check(proc: subprocess.Popen[bytes], sig: int, port: int, log: Path, workers: int) -> None:
+    # every worker up first: the promise is for running workers (one still starting when its main process is
+    # killed outright is left to the kernel's orphan handling; see the note in service.cli.worker_app)
+    deadline = time.monotonic() + 60
+    while log.read_text().count("Started worker-") < workers and time.monotonic() < deadline:
+        time.sleep(0.2)
     tree = process_tree(proc.pid)
     try:
         assert len(tree) >= 1 + workers, f"expected a main process and {workers} worker(s): {tree}"
