@@ -15,7 +15,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans.imports.importer import ImportResult, import_contracts
+from loans.imports.importer import MAX_UPLOAD_BYTES, ImportResult, import_contracts
 from loans.imports.job import JobRequest, get_job, start_job, view
 from loans.imports.template import measure
 from loans.imports.workbooks import error_report, export_contracts, template_workbook
@@ -24,7 +24,6 @@ from service.auth import STAFF_READERS, allow
 from service.errors import TOO_LARGE, Problem, problem_type
 from service.responses import XLSX_MEDIA_TYPE, xlsx_response
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_JSON_ERRORS = 1000  # the JSON answer lists this many; the annotated workbook marks them all
 INVALID_ROWS = problem_type("loan-import-invalid-rows", 422, "导入数据有误，未导入", "Invalid rows stopped the import")
 JOBS = "/api/v1/loan-imports/jobs"

@@ -13,8 +13,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans.imports.api import MAX_UPLOAD_BYTES
-from loans.imports.importer import ImportResult, import_contracts
+from loans.imports.importer import MAX_UPLOAD_BYTES, ImportResult, import_contracts
 from loans.imports.job import JobRequest, get_job, start_job, view
 from loans.imports.template import measure
 from loans.imports.workbooks import error_report, template_workbook
