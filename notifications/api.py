@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,10 +24,7 @@ from service.db import utcnow
 from service.errors import FORBIDDEN, INVALID_REQUEST, NOT_FOUND, Problem
 from service.lookups import get_or_404
 from service.money import parse_yuan
-from service.pagination import Page, fetch_page
-
-Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Offset = Annotated[int, QueryParameter(ge=0)]
+from service.pagination import Limit, Offset, Page, fetch_page
 
 
 class NotificationOut(msgspec.Struct):

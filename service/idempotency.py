@@ -9,9 +9,12 @@ The same key with a different body is a 409: the client is reusing a key by mist
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+import msgspec
+from litestar import Request, Response
 from sqlalchemy import JSON, Integer, String, UniqueConstraint, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -91,3 +94,34 @@ async def remember(session: AsyncSession, scope: str, key: str, status_code: int
     assert record is not None
     record.status_code, record.response = status_code, response
     await session.flush()
+
+
+async def once(
+    session: AsyncSession,
+    scope: str,
+    key: str | None,
+    data: msgspec.Struct,
+    run: Callable[[], Awaitable[dict[str, Any]]],
+) -> tuple[int, dict[str, Any]]:
+    """Run a money-moving request once per key (already checked with check_key; None runs it every time): the same
+    key again gets the first answer, (status, body), and posts nothing."""
+    if key is not None:
+        first = await claim(session, scope, key, request_hash(msgspec.json.encode(data)))
+        if first is not None:
+            return first
+    body = await run()
+    if key is not None:
+        await remember(session, scope, key, 201, body)
+    return 201, body
+
+
+async def respond_once(
+    request: Request,
+    session: AsyncSession,
+    scope: str,
+    data: msgspec.Struct,
+    run: Callable[[], Awaitable[dict[str, Any]]],
+) -> Response[dict[str, Any]]:
+    """`once` for an API door: the key from the request's Idempotency-Key header, the answer a Response (201)."""
+    status, body = await once(session, scope, check_key(request.headers.get("idempotency-key")), data, run)
+    return Response(content=body, status_code=status)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
+from litestar.params import QueryParameter
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +13,8 @@ from service.errors import INVALID_REQUEST, Problem
 
 T = TypeVar("T")
 MAX_LIMIT = 500
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]  # a list endpoint's `limit` and `offset`
+Offset = Annotated[int, QueryParameter(ge=0)]
 _TOTAL = func.count().over()  # built once: SQL constructs are immutable, and building one costs every list request
 
 

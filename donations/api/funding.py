@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -39,30 +38,8 @@ from service import idempotency
 from service.auth import STAFF_READERS, allow
 from service.errors import NOT_FOUND, Problem
 from service.money import format_yuan
-from service.pagination import Page, fetch_page
+from service.pagination import Limit, Offset, Page, fetch_page
 from service.responses import pdf_response
-
-Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Offset = Annotated[int, QueryParameter(ge=0)]
-
-
-async def idempotent(
-    request: Request,
-    session: AsyncSession,
-    scope: str,
-    data: msgspec.Struct,
-    run: Callable[[], Awaitable[dict[str, Any]]],
-) -> Response[dict[str, Any]]:
-    """Run a money-moving request once per Idempotency-Key: the same key again gets the first answer (201)."""
-    key = idempotency.check_key(request.headers.get("idempotency-key"))
-    if key is not None:
-        first = await idempotency.claim(session, scope, key, idempotency.request_hash(msgspec.json.encode(data)))
-        if first is not None:
-            return Response(content=first[1], status_code=first[0])
-    body = await run()
-    if key is not None:
-        await idempotency.remember(session, scope, key, 201, body)
-    return Response(content=body, status_code=201)
 
 
 @dataclass
@@ -177,7 +154,7 @@ class DonationController(Controller):
             f, receipt = await funding.add_donation(db_session, data, request.user, request.app.state.settings)
             return {**msgspec.to_builtins(await funding_out(db_session, f)), "receipt_no": receipt.receipt_no}
 
-        return await idempotent(request, db_session, "donation", data, run)
+        return await idempotency.respond_once(request, db_session, "donation", data, run)
 
     @get("/", guards=[allow(*STAFF_READERS, "donor")], summary="List donations (a donor user: its own)")
     async def list(
@@ -228,7 +205,7 @@ class AppropriationController(Controller):
             f = await funding.add_appropriation(db_session, data, request.user.actor)
             return msgspec.to_builtins(await funding_out(db_session, f))
 
-        return await idempotent(request, db_session, "appropriation", data, run)
+        return await idempotency.respond_once(request, db_session, "appropriation", data, run)
 
     @get("/", guards=[allow(*STAFF_READERS)], summary="List appropriations")
     async def list(
@@ -391,4 +368,4 @@ ROUTES: list[Any] = [
     DonationReportController,
     short_verify,
 ]
-__all__ = ["ROUTES", "idempotent"]
+__all__ = ["ROUTES"]

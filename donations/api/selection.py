@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations import awards, crosscheck, selection
-from donations.api.funding import Limit, Offset, idempotent
 from donations.funding import get_program
 from donations.models import Application, Award, Notice
 from donations.papers.receipt import AcknowledgementData, render_acknowledgement
@@ -42,14 +41,14 @@ from donations.schemas import (
 )
 from donations.selection import BAD_TRANSITION
 from donations.views import application_out, award_out, line_out, notice_out
-from service import audit
+from service import audit, idempotency
 from service.auth import STAFF_READERS, allow
 from service.db import write_session
 from service.errors import FORBIDDEN, TOO_LARGE, Problem
 from service.identity import mask_bank_card, mask_id_number
 from service.lookups import get_or_404
 from service.money import parse_yuan
-from service.pagination import Page, fetch_page
+from service.pagination import Limit, Offset, Page, fetch_page
 from service.registry.models import Student, University
 from service.registry.vocabulary import LEVELS_ZH
 from service.responses import pdf_response
@@ -241,7 +240,7 @@ class AwardController(Controller):
             )
             return msgspec.to_builtins(PaymentOut(award=award_out(award), allocations=[line_out(x) for x in lines]))
 
-        return await idempotent(request, db_session, f"award-pay:{award_id}", data, run)
+        return await idempotency.respond_once(request, db_session, f"award-pay:{award_id}", data, run)
 
     @post(
         "/{award_id:int}/revoke",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,11 +48,8 @@ from service.auth import STAFF_READERS, allow
 from service.errors import CONFLICT, NOT_FOUND, UNPROCESSABLE, Problem
 from service.identity import mask_name
 from service.money import format_yuan
-from service.pagination import Page, fetch_page
+from service.pagination import Limit, Offset, Page, fetch_page
 from service.registry.models import Student
-
-Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Offset = Annotated[int, QueryParameter(ge=0)]
 
 
 class LoanApplicationController(Controller):
