@@ -13,12 +13,28 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
-from service.problems import Problem, problem_type
+from service.problems import TOO_LARGE, Problem, problem_type
 
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # an uploaded workbook's size at most (every door that takes one)
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 MAX_PART_RATIO = 200
+
+
+async def read_upload(file: Any) -> bytes:
+    """The bytes of an uploaded file (Litestar's UploadFile), or a 413 problem past MAX_UPLOAD_BYTES. Reads one byte
+    more than allowed at most, so an oversized upload is never held whole."""
+    content = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise Problem(
+            TOO_LARGE,
+            f"上传文件超过 {MAX_UPLOAD_BYTES // 2**20} MB，请分成几个文件上传。",
+            f"The file is over {MAX_UPLOAD_BYTES // 2**20} MB; split it into several files.",
+            field="file",
+        )
+    return content
 
 
 def zip_bomb(source: bytes | Path) -> bool:

@@ -44,7 +44,7 @@ from donations.views import application_out, award_out, line_out, notice_out
 from service import audit, idempotency
 from service.auth import STAFF_READERS, allow
 from service.db import write_session
-from service.errors import FORBIDDEN, TOO_LARGE, Problem
+from service.errors import FORBIDDEN, Problem
 from service.identity import mask_bank_card, mask_id_number
 from service.lookups import get_or_404
 from service.money import parse_yuan
@@ -52,8 +52,7 @@ from service.pagination import Limit, Offset, Page, fetch_page
 from service.registry.models import Student, University
 from service.registry.vocabulary import LEVELS_ZH
 from service.responses import pdf_response
-
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+from service.uploads import read_upload
 
 
 def _today(request: Request) -> date:
@@ -403,9 +402,7 @@ class CrossCheckController(Controller):
         db_session: NamedDependency[AsyncSession],
         request: Request,
     ) -> dict[str, Any]:
-        content = await data.file.read()
-        if len(content) > MAX_UPLOAD_BYTES:
-            raise Problem(TOO_LARGE, "上传文件超过 20 MB。", "The file is over 20 MB.", field="file")
+        content = await read_upload(data.file)
         flagged = await crosscheck.import_findings(
             db_session, content, request.user.actor, request.app.state.settings.import_max_rows
         )

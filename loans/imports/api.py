@@ -15,14 +15,15 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans.imports.importer import MAX_UPLOAD_BYTES, ImportResult, import_contracts
+from loans.imports.importer import ImportResult, import_contracts
 from loans.imports.job import JobRequest, get_job, start_job, view
 from loans.imports.template import measure
 from loans.imports.workbooks import error_report, export_contracts, template_workbook
 from loans.lifecycle import LoanStatus
 from service.auth import STAFF_READERS, allow
-from service.errors import TOO_LARGE, Problem, problem_type
+from service.errors import Problem, problem_type
 from service.responses import XLSX_MEDIA_TYPE, xlsx_response
+from service.uploads import read_upload
 
 MAX_JSON_ERRORS = 1000  # the JSON answer lists this many; the annotated workbook marks them all
 INVALID_ROWS = problem_type("loan-import-invalid-rows", 422, "导入数据有误，未导入", "Invalid rows stopped the import")
@@ -38,15 +39,6 @@ def stopped_problem(result: ImportResult) -> Problem:
         f"(or import the valid rows only).",
         field="file",
         extra=result.summary(MAX_JSON_ERRORS),
-    )
-
-
-def too_large() -> Problem:
-    return Problem(
-        TOO_LARGE,
-        "上传文件超过 20 MB，请分成几个文件导入。",
-        "The file is over 20 MB; split it into several files.",
-        field="file",
     )
 
 
@@ -89,9 +81,7 @@ class LoanImportController(Controller):
         dry_run: FromQuery[bool] = False,
         format: FromQuery[Literal["json", "xlsx"]] = "json",
     ) -> Response[Any]:
-        content = await data.file.read()
-        if len(content) > MAX_UPLOAD_BYTES:
-            raise too_large()
+        content = await read_upload(data.file)
         user, settings = request.user, request.app.state.settings
         name = Path(data.file.filename or "upload.xlsx").name
         rows = await anyio.to_thread.run_sync(measure, content, settings.import_max_rows)

@@ -33,8 +33,6 @@ from loans.imports.write import Plans, write
 from loans.origination.applications import policy_rows
 from service import audit
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # an upload's size at most (both doors check it before reading)
-
 
 @dataclass
 class ImportResult:

@@ -13,13 +13,14 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loans.imports.importer import MAX_UPLOAD_BYTES, ImportResult, import_contracts
+from loans.imports.importer import ImportResult, import_contracts
 from loans.imports.job import JobRequest, get_job, start_job, view
 from loans.imports.template import measure
 from loans.imports.workbooks import error_report, template_workbook
 from service.auth import allow
-from service.errors import TOO_LARGE, UNPROCESSABLE, Problem
+from service.errors import UNPROCESSABLE, Problem
 from service.responses import xlsx_response
+from service.uploads import read_upload
 from service.web.console import render, texts
 
 MAX_SHOWN_ERRORS = 500  # on the page; the annotated workbook marks them all
@@ -37,14 +38,7 @@ async def import_upload(request: Request, db_session: NamedDependency[AsyncSessi
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise Problem(UNPROCESSABLE, "请选择要导入的 Excel 文件。", "Choose the workbook to import.", field="file")
-        content = await upload.read()
-        if len(content) > MAX_UPLOAD_BYTES:
-            raise Problem(
-                TOO_LARGE,
-                "上传文件超过 20 MB，请分成几个文件导入。",
-                "The file is over 20 MB; split it into several files.",
-                field="file",
-            )
+        content = await read_upload(upload)
         user, settings = request.user, request.app.state.settings
         name = Path(upload.filename).name
         valid_only, dry_run = form.get("valid_only") == "on", form.get("dry_run") == "on"
