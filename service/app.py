@@ -22,8 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from donations.api.funding import ROUTES as DONATION_ROUTES
 from donations.api.selection import ROUTES as GRANT_ROUTES
 from donations.web import SECTION as DONATIONS_CONSOLE
-from loans.api.graduates import ROUTES as GRADUATE_ROUTES
-from loans.api.origination import ROUTES as LOAN_ROUTES
+from loans.api import ROUTES as LOAN_ROUTES
 from loans.batch.close_of_business import close_of_business
 from loans.batch.reminders import queue_reminders
 from loans.imports.api import ROUTES as LOAN_IMPORT_ROUTES
@@ -145,7 +144,6 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
             StudentController,
             *LOAN_ROUTES,
             *LOAN_IMPORT_ROUTES,
-            *GRADUATE_ROUTES,
             *DONATION_ROUTES,
             *GRANT_ROUTES,
             *NOTIFICATION_ROUTES,
