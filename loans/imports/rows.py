@@ -17,12 +17,11 @@ from typing import Any
 
 import msgspec
 
+from loans.imports.cells import LEVEL_LABELS, CellError
 from loans.imports.template import (
     BAD_FILE,
     COLUMNS,
     DEFAULT_MAX_ROWS,
-    LEVEL_LABELS,
-    CellError,
     Column,
     RowError,
     Sheet,

@@ -23,13 +23,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loans.imports.cells import CATEGORY_LABELS, LEVEL_LABELS, RELATIONSHIP_LABELS, RELATIONSHIPS
 from loans.imports.template import (
-    CATEGORY_LABELS,
     COLUMNS,
     DEFAULT_MAX_ROWS,
-    LEVEL_LABELS,
-    RELATIONSHIP_LABELS,
-    RELATIONSHIPS,
     REPORT_HEADER,
     RowError,
     read_sheet,

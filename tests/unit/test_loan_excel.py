@@ -9,9 +9,10 @@ from typing import Any
 import openpyxl
 import pytest
 
-from loans.imports import template as excel
+from loans.imports import cells as excel
+from loans.imports.cells import CellError
 from loans.imports.rows import PolicyCheck, Row, cross_rules, parse_row, policy_rules, read_rows, row_rules
-from loans.imports.template import COLUMNS, FIELDS, CellError, read_sheet
+from loans.imports.template import COLUMNS, FIELDS, read_sheet
 from loans.imports.workbooks import error_report, template_workbook
 from loans.policy import PolicyRow, contract_terms
 from service.errors import Problem
