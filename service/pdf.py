@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import segno
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -39,7 +37,6 @@ __all__ = [
     "draw_qr",
     "draw_wrapped",
     "new_canvas",
-    "qr_drawing",
     "wrap_lines",
 ]
 
@@ -169,19 +166,6 @@ def draw_wrapped(
     return y
 
 
-def qr_drawing(data: str, size: float) -> Drawing:
-    """A square QR code of ``data``, ``size`` points wide, quiet zone included.
-
-    Error level M (15 %) so that a stamp partly over the code or a worn printout still scans.
-    Draw it with ``reportlab.graphics.renderPDF.draw(drawing, canvas, x, y)``.
-    """
-    widget = QrCodeWidget(data, barLevel="M")
-    x0, y0, x1, y1 = widget.getBounds()
-    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), -x0, -y0])
-    drawing.add(widget)
-    return drawing
-
-
 _DARK_RUN = re.compile("1+")
 
 
@@ -189,9 +173,8 @@ def draw_qr(c: Canvas, data: str, x: float, y: float, size: float, *, mask: int 
     """Draw a QR code of ``data`` (error level M, quiet zone included) straight onto the canvas, lower-left
     corner at (x, y), ``size`` points wide.
 
-    For documents printed by the thousand (receipts): segno encodes it once and it is drawn as one filled path of
-    horizontal runs, where qr_drawing's widget encodes twice and builds a validated shape per module (about 20 times
-    the cost). ``mask`` fixes the mask pattern instead of trying all eight for the best score (any mask decodes; the
+    Error level M (15 %) so that a stamp partly over the code or a worn printout still scans. segno encodes it and
+    it is drawn as one filled path of horizontal runs: receipts are printed by the thousand. ``mask`` fixes the mask pattern instead of trying all eight for the best score (any mask decodes; the
     search is most of segno's time).
     """
     rows = [

@@ -14,13 +14,12 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
-from reportlab.graphics import renderPDF
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from service.identity import require_masked_id
 from service.money import format_yuan_grouped, to_capitals
-from service.pdf import PAGE_HEIGHT, PAGE_WIDTH, chinese_font, date_zh, draw_wrapped, new_canvas, qr_drawing, wrap_lines
+from service.pdf import PAGE_HEIGHT, PAGE_WIDTH, chinese_font, date_zh, draw_qr, draw_wrapped, new_canvas, wrap_lines
 
 __all__ = ["TITLE", "CertificateData", "render_certificate"]
 
@@ -116,7 +115,7 @@ def _check_block(c: Canvas, font: str, d: CertificateData, top: float) -> float:
     c.setDash(3, 2)
     c.rect(LEFT, bottom, RIGHT - LEFT, top - bottom, stroke=1, fill=0)
     c.setDash()
-    renderPDF.draw(qr_drawing(d.verify_url, QR_SIZE), c, RIGHT - PAD - QR_SIZE, bottom + PAD)
+    draw_qr(c, d.verify_url, RIGHT - PAD - QR_SIZE, bottom + PAD, QR_SIZE)
     text_w = RIGHT - LEFT - QR_SIZE - 4 * PAD
     x = LEFT + 2 * PAD
     c.setFont(font, BODY)

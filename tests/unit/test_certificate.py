@@ -5,19 +5,23 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+import segno
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfgen.canvas import Canvas
 
 from loans.origination.certificate import TITLE, CertificateData, render_certificate
 from service.identity import make_id_number, mask_id_number
-from service.pdf import CID_FONT, FONT_ENV, chinese_font, qr_drawing, wrap_lines
+from service.pdf import CID_FONT, FONT_ENV, chinese_font, draw_qr, wrap_lines
 
 FAST = settings(max_examples=100, deadline=None, database=None)
 FULL_ID = make_id_number("150430", date(2006, 3, 14), 12)
@@ -199,6 +203,30 @@ def test_wrapped_lines_fit_and_lose_nothing(text: str, width: int) -> None:
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
 
 
-def test_qr_drawing_has_the_requested_size() -> None:
-    drawing = qr_drawing("https://zizhu.example.cn/verify/X", 96)
-    assert (drawing.width, drawing.height) == (96, 96)
+def test_a_qr_code_fills_the_requested_square() -> None:
+    """draw_qr scales the symbol and its 4-module quiet zone to exactly `size` points at (x, y)."""
+    canvas = Canvas(io.BytesIO())
+    draw_qr(canvas, "https://zizhu.example.cn/verify/X", 10, 20, 96)
+    ops = canvas._code[-1].split("\n")  # what draw_qr added: "q 0 g u 0 0 u x y cm", the runs, "f Q"
+    _, _, _, unit, _, _, _, x, y, _ = ops[0].split()
+    qr = segno.make("https://zizhu.example.cn/verify/X", error="m", micro=False, boost_error=False)
+    modules = qr.symbol_size()[0]  # the quiet zone included
+    assert (float(x), float(y)) == (10, 20)
+    assert abs(float(unit) * modules - 96) < 1e-3
+
+
+def test_certificate_qr_code_scans_to_the_verify_url(tmp_path: Path) -> None:
+    """Rendered as a printer would see it, the 受理证明's QR code reads back as its verify URL."""
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm not installed (apt-get install poppler-utils)")
+    zxingcpp = pytest.importorskip("zxingcpp")
+    from PIL import Image
+
+    data = sample()
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(render_certificate(data))
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True
+    )
+    found = zxingcpp.read_barcode(Image.open(next(tmp_path.glob("page*.png"))))
+    assert found is not None and found.text == data.verify_url
