@@ -16,7 +16,7 @@ from litestar.params import Body, FromPath, FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.imports.importer import ImportResult, import_contracts
-from loans.imports.job import JobRequest, get_job, start_job, view
+from loans.imports.job import JobRequest, read_job, start_job, view
 from loans.imports.template import measure
 from loans.imports.workbooks import error_report, export_contracts, template_workbook
 from loans.lifecycle import LoanStatus
@@ -125,8 +125,10 @@ class LoanImportController(Controller):
         guards=[allow(*STAFF_READERS)],
         summary="A background import: status (queued, running, done, failed), progress, result or problem",
     )
-    async def job(self, job_id: FromPath[int], db_session: NamedDependency[AsyncSession]) -> dict[str, Any]:
-        return view(await get_job(db_session, job_id))
+    async def job(
+        self, job_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request
+    ) -> dict[str, Any]:
+        return await read_job(request.app.state.engine, db_session, job_id)
 
 
 class LoanExportController(Controller):

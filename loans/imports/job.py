@@ -4,7 +4,9 @@ An upload of more than settings.import_background_rows rows answers 202 at once 
 loan_import_jobs, so every API process behind the balancer can answer for it); an asyncio task of the process that
 took the upload runs the same import (importer.import_contracts) in a write session of its own, all or nothing, and
 commits its progress separately, about once a second. Should that process stop mid-import, its transaction is
-rolled back and the job stays `running`: `stale` tells the readers so after STALE_AFTER.
+rolled back (nothing of the file is written) and the job makes no more progress: after STALE_AFTER the first reader
+(`read_job`) marks it failed, with a problem that says to upload the file again. The upload is not kept, so a job is
+never started again on its own.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from loans.imports.importer import ImportResult, import_contracts
 from service.db import Base, IdType, UtcDateTime, utcnow, write_session
 from service.lifecycle import Lifecycle, move_all
-from service.problems import INTERNAL, NOT_FOUND, Problem
+from service.problems import INTERNAL, NOT_FOUND, Problem, problem_type
 
 log = logging.getLogger("zizhu.loans.imports")
 MAX_JOB_ERRORS = 1000  # row errors kept on the job, as the JSON answer of an import lists them
 PROGRESS_EVERY = 1.0  # seconds between progress commits
 STALE_AFTER = timedelta(minutes=10)  # no progress for this long: the process running it has gone
 
+INTERRUPTED = problem_type("loan-import-interrupted", 409, "导入中断", "Import interrupted")
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 # The job's lifecycle: every status write goes through `move`, which allows only these edges.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -114,6 +117,31 @@ async def get_job(session: AsyncSession, job_id: int) -> ImportJob:
     if job is None:
         raise Problem(NOT_FOUND, f"导入任务 {job_id} 不存在。", f"Import job {job_id} does not exist.")
     return job
+
+
+async def read_job(engine: AsyncEngine, session: AsyncSession, job_id: int) -> dict[str, Any]:
+    """The job as its readers see it (view); a stale one is first marked failed, in a write session of its own (the
+    reader's may be read-only), so that every process answers the same."""
+    job = await get_job(session, job_id)
+    if view(job)["stale"]:
+        problem = Problem(
+            INTERRUPTED,
+            "导入在完成前中断（运行它的服务进程已停止），未导入任何数据。请重新上传该文件。",
+            "The import stopped before it finished (the service process running it ended); nothing was imported. "
+            "Upload the file again.",
+        )
+        async with write_session(engine) as writer:
+            await move_all(
+                writer,
+                JOB_LIFECYCLE,
+                ImportJob,
+                FAILED,
+                where=[ImportJob.id == job_id, ImportJob.updated_at < utcnow() - STALE_AFTER],
+                from_states=[QUEUED, RUNNING],
+                values={"updated_at": utcnow(), "problem": problem_body(problem)},
+            )
+        await session.refresh(job)
+    return view(job)
 
 
 @dataclass(frozen=True)
@@ -224,4 +252,4 @@ def problem_body(problem: Problem) -> dict[str, Any]:
     }
 
 
-__all__ = ["ImportJob", "ImportResult", "JobRequest", "get_job", "move", "start_job", "view"]
+__all__ = ["ImportJob", "ImportResult", "JobRequest", "get_job", "move", "read_job", "start_job", "view"]

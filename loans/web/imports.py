@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.imports.importer import ImportResult, import_contracts
-from loans.imports.job import JobRequest, get_job, start_job, view
+from loans.imports.job import JobRequest, read_job, start_job
 from loans.imports.template import measure
 from loans.imports.workbooks import error_report, template_workbook
 from service.auth import allow
@@ -83,7 +83,7 @@ async def import_upload(request: Request, db_session: NamedDependency[AsyncSessi
 @get("/console/import/jobs/{job_id:int}", guards=[allow("officer")])
 async def import_job(request: Request, db_session: NamedDependency[AsyncSession], job_id: FromPath[int]) -> Template:
     """A background import's progress; the page refreshes itself (<meta http-equiv=refresh>) until it ends."""
-    job = view(await get_job(db_session, job_id))
+    job = await read_job(request.app.state.engine, db_session, job_id)
     summary = job["result"]
     result = ImportResult(digest="", **{k: v for k, v in summary.items() if k in _RESULT_FIELDS}) if summary else None
     errors = (summary or {}).get("errors", [])[:MAX_SHOWN_ERRORS]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from loans.imports.job import (
 )
 from loans.models import Loan
 from service.app import create_app
-from service.db import write_session
+from service.db import utcnow, write_session
 from service.registry.models import Student
 from tests.integration.console_fixtures import console_as
 
@@ -133,6 +134,28 @@ async def test_the_console_shows_a_running_job_and_refreshes_until_it_ends(clien
             await asyncio.sleep(0.05)
         assert '<progress max="5" value="5">' in page.text and '<td class="num">5</td>' in page.text
     assert await count(sessions, Loan) == 5
+
+
+async def test_a_job_left_by_a_stopped_process_is_failed_when_read(client, make_user, sessions):
+    """No progress for STALE_AFTER: the process that ran it has gone (its transaction rolled back). The first reader
+    marks it failed, saying to upload again; a job still making progress is left running."""
+    officer = await setup(client, make_user)
+    long_ago = utcnow() - jobs.STALE_AFTER - timedelta(minutes=1)
+    async with sessions() as session, session.begin():
+        gone = ImportJob(file="gone.xlsx", created_by=1, total=9, status=RUNNING, updated_at=long_ago)
+        queued = ImportJob(file="queued.xlsx", created_by=1, total=9, status=QUEUED, updated_at=long_ago)
+        alive = ImportJob(file="alive.xlsx", created_by=1, total=9, status=RUNNING, updated_at=utcnow())
+        session.add_all([gone, queued, alive])
+        await session.flush()
+    for job in (gone, queued):
+        body = (await client.get(f"{JOBS}/{job.id}", headers=officer)).json()
+        assert body["status"] == FAILED and body["stale"] is False, body
+        assert (
+            body["problem"]["type"] == "/problems/loan-import-interrupted"
+            and "重新上传" in body["problem"]["detail_zh"]
+        )
+    body = (await client.get(f"{JOBS}/{alive.id}", headers=officer)).json()
+    assert body["status"] == RUNNING and body["problem"] is None
 
 
 async def test_the_job_lifecycle_allows_only_these_edges(db):
