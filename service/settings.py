@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from service.datadir import generated_key
+
 
 class SettingsError(ValueError):
     """A ZIZHU_* variable holds a value the service cannot use."""
@@ -188,18 +190,7 @@ def _county_code(value: str) -> str:
 def _secret_from_data_dir(data_dir: Path) -> str:
     """Embedded mode: a random signing key made once and kept under the data folder (mode 0600),
     so tokens survive a restart without anyone having to invent a secret."""
-    path = data_dir / "secret.key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker process made it a moment ago
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
-    return key
+    return generated_key(data_dir / "secret.key", lambda: secrets.token_urlsafe(48))
 
 
 @lru_cache(maxsize=1)
