@@ -32,6 +32,7 @@ from notifications.api import ROUTES as NOTIFICATION_ROUTES
 from notifications.web import SECTION as NOTIFICATIONS_CONSOLE
 from notifications.worker import notification_jobs
 from service.accounts import AuthController, UserController
+from service.audit_chain import seal
 from service.auth import ActiveUserCache, make_jwt_auth
 from service.db import DatabasePlugin, create_engine, write_intent, write_session
 from service.errors import EXCEPTION_HANDLERS
@@ -71,8 +72,8 @@ def write_intent_middleware(app: ASGIApp) -> ASGIApp:
 def nightly_jobs(settings: Settings, engine: AsyncEngine, today: Callable[[], date] | None = None) -> list[Job]:
     """The scheduled jobs (in the service process, or in `zizhu worker`): close of business for yesterday at 01:30
     (it queues the day's reminders); the reminder scan again at 07:00 (rules an admin changed since); the
-    dispatcher every few seconds. `today` is the wall clock's date unless `zizhu worker --business-dates` replays
-    past days."""
+    dispatcher every few seconds; the audit sealer every ZIZHU_AUDIT_SEAL_SECONDS. `today` is the wall clock's date
+    unless `zizhu worker --business-dates` replays past days."""
     today = today or settings.today
 
     async def close_yesterday() -> object:
@@ -85,10 +86,14 @@ def nightly_jobs(settings: Settings, engine: AsyncEngine, today: Callable[[], da
         async with write_session(engine) as session:
             return await queue_reminders(session, yesterday, yesterday)
 
+    async def seal_audit() -> object:
+        return await seal(engine, settings)
+
     return [
         Job("loans-close-of-business", "30 1 * * *", close_yesterday),
         Job("loans-reminder-scan", "0 7 * * *", scan_reminders),
         *notification_jobs(settings, engine),
+        Job("audit-seal", "", seal_audit, every_seconds=settings.audit_seal_seconds),
     ]
 
 

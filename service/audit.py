@@ -1,34 +1,38 @@
-"""The audit trail: who did what, when, before and after, in an append-only hash chain.
+"""The audit trail: who did what, when, before and after; appended unchained, then sealed into a keyed chain.
 
-Each record carries the hash of the record before it, so an edit or deletion made behind the service's
-back breaks the chain at that point and `zizhu audit verify` names the first broken link. Appends are
-serialized (PostgreSQL: a transaction-scoped advisory lock; SQLite: the write transaction's lock), so
-the chain never forks. Snapshots keep personal identifiers masked: the registry holds them once.
+A transaction appends its records as plain rows (no lock, no read of anyone else's row), so writers never queue on
+the trail. One sealer at a time (service.audit_chain) later gives the committed records a sequence number in the
+order it sees them committed and chains them with a keyed HMAC: each record's `hash` covers its content, its number
+and the hash before it. Without the key, nobody can edit a sealed record and make the chain check out again. Signed
+checkpoints (count and head) are kept in a table, a file in the data folder and the log, so that a cut tail or an
+emptied table shows too. Snapshots keep personal identifiers masked: the registry holds them once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, Text, select, text
+from sqlalchemy import JSON, BigInteger, Index, String, Text, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, IdType, UtcDateTime, utcnow
 from service.identity import mask_bank_card, mask_id_number, mask_phone
 
-GENESIS = "0" * 64
-_AUDIT_LOCK_KEY = 0x5A495A48  # "ZIZH": one advisory lock for the whole chain
+GENESIS = "0" * 64  # the "hash before" the first record
 _MASKERS = {"id_number": mask_id_number, "phone": mask_phone, "bank_card": mask_bank_card}
+_UNSEALED = text("seq IS NULL")
 
 
 class AuditRecord(Base):
     __tablename__ = "audit_log"
+    # What the sealer looks for: a small partial index that holds only the records still waiting.
+    __table_args__ = (Index("ix_audit_log_unsealed", "id", postgresql_where=_UNSEALED, sqlite_where=_UNSEALED),)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
@@ -38,9 +42,21 @@ class AuditRecord(Base):
     entity_id: Mapped[str] = mapped_column(String(64), index=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
     note: Mapped[str | None] = mapped_column(Text, default=None)
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True, default=None)  # set by the sealer
+    hash: Mapped[str | None] = mapped_column(String(64), default=None)  # set by the sealer
+
+
+class AuditCheckpoint(Base):
+    """A signed statement by the sealer: the chain held `count` records and ended in `head`."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    count: Mapped[int] = mapped_column(BigInteger, unique=True)
+    head: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(64))
 
 
 def _plain(value: Any) -> Any:
@@ -62,24 +78,34 @@ def model_snapshot(obj: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     return snapshot({c: getattr(obj, c) for c in cols if c not in exclude}) or {}
 
 
-def chain_hash(
-    prev_hash: str,
-    at: datetime,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: str,
-    before: Any,
-    after: Any,
-    note: str | None,
-) -> str:
-    payload = json.dumps(
-        [prev_hash, at.isoformat(), actor, action, entity, entity_id, before, after, note],
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
+def _mac(key: str, payload: list[Any]) -> str:
+    message = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def record_hash(key: str, prev_hash: str, seq: int, rec: Any) -> str:
+    """The chain link of one record (its content, its number, the link before it), keyed. `rec` is an AuditRecord
+    or a row with the same fields, as read back from the database (what verify will read too)."""
+    return _mac(
+        key,
+        [
+            "zizhu-audit-record-1",
+            prev_hash,
+            seq,
+            rec.at.isoformat(),
+            rec.actor,
+            rec.action,
+            rec.entity,
+            rec.entity_id,
+            rec.before,
+            rec.after,
+            rec.note,
+        ],
     )
-    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def checkpoint_signature(key: str, count: int, head: str, at: datetime) -> str:
+    return _mac(key, ["zizhu-audit-checkpoint-1", count, head, at.isoformat()])
 
 
 async def record(
@@ -92,66 +118,17 @@ async def record(
     after: Mapping[str, Any] | None = None,
     note: str | None = None,
 ) -> AuditRecord:
-    """Append one record in the caller's transaction (so it commits or rolls back with the change)."""
-    # The tail of the chain is read once per transaction: after the first append this transaction
-    # holds the lock (PostgreSQL: the advisory lock; SQLite: the write lock), so no one else can
-    # append behind our back and the tail we wrote last is still the tail.
-    # (Not inside a savepoint, whose rollback could take the cached tail away with it.)
-    transaction = session.get_transaction()
-    tail = session.info.get("audit_tail")
-    nested = session.get_nested_transaction() is not None
-    prev_hash = tail[1] if tail is not None and tail[0] is transaction and not nested else None
-    if prev_hash is None:
-        if session.bind is not None and session.bind.dialect.name == "postgresql":
-            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
-        prev = await session.scalar(select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1))
-        prev_hash = prev or GENESIS
-    at = utcnow()
-    b, a = snapshot(before), snapshot(after)
+    """Append one record in the caller's transaction (so it commits or rolls back with the change). Nothing is read
+    and nothing locked: the sealer chains it once it is committed."""
     entry = AuditRecord(
-        at=at,
+        at=utcnow(),
         actor=actor,
         action=action,
         entity=entity,
         entity_id=str(entity_id),
-        before=b,
-        after=a,
+        before=snapshot(before),
+        after=snapshot(after),
         note=note,
-        prev_hash=prev_hash,
-        hash=chain_hash(prev_hash, at, actor, action, entity, str(entity_id), b, a, note),
     )
-    session.add(entry)  # flushed with the change it records; inserts keep their order
-    # Holding the transaction object keeps its identity unique while the cache entry lives.
-    session.info["audit_tail"] = (transaction, entry.hash)
+    session.add(entry)  # flushed with the change it records
     return entry
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    records: int
-    first_broken_id: int | None
-    reason: str | None
-
-    @property
-    def ok(self) -> bool:
-        return self.first_broken_id is None
-
-
-async def verify_chain(session: AsyncSession, batch: int = 5000) -> ChainReport:
-    """Walk the chain in order; report the first record whose link or content does not check out."""
-    expected_prev = GENESIS
-    count = 0
-    result = await session.stream(select(AuditRecord).order_by(AuditRecord.id).execution_options(yield_per=batch))
-    async for rec in result.scalars():
-        count += 1
-        if rec.prev_hash != expected_prev:
-            return ChainReport(
-                count, rec.id, "link to the previous record is broken (a record was removed or reordered)"
-            )
-        actual = chain_hash(
-            rec.prev_hash, rec.at, rec.actor, rec.action, rec.entity, rec.entity_id, rec.before, rec.after, rec.note
-        )
-        if actual != rec.hash:
-            return ChainReport(count, rec.id, "content does not match its hash (the record was edited)")
-        expected_prev = rec.hash
-    return ChainReport(count, None, None)

@@ -26,6 +26,7 @@ from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.audit_chain import reset_checkpoint_file
 from service.runner import run_job
 from service.settings import Settings
 
@@ -159,4 +160,6 @@ def restore(source: Path, yes: bool) -> None:
             ]
         )
     console.print(f"restored from [bold]{source}[/bold]")
+    # A restore rewinds the audit log on purpose: the data folder's checkpoint file follows it (and says so in the log).
+    console.print(f"audit checkpoint file reset to {run_job(lambda s, e: reset_checkpoint_file(e, s))} sealed records")
     console.print(f"fingerprint of the database: {run_job(_print_fingerprint)}")

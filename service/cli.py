@@ -310,20 +310,39 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-def audit_verify() -> None:
-    """Check the audit hash chain; name the first broken link."""
-    from service.audit import verify_chain
+@click.option("--no-seal", is_flag=True, help="Check only: do not seal the records waiting first.")
+def audit_verify(no_seal: bool) -> None:
+    """Seal the records waiting, then check the keyed chain and its checkpoints; name the first break."""
+    from service.audit_chain import seal, verify_chain
     from service.db import session_factory
 
     async def job(settings: Settings, engine: Any) -> Any:
+        sealed = None if no_seal else await seal(engine, settings)
         async with session_factory(engine)() as session:
-            return await verify_chain(session)
+            return sealed, await verify_chain(session, settings)
 
-    report = _run(job)
+    sealed, report = _run(job)
+    if sealed is not None and sealed.sealed:
+        console.print(f"sealed {sealed.sealed} records waiting")
+    file_note = (
+        "no checkpoint file" if report.file_checkpoint is None else f"file checkpoint at {report.file_checkpoint}"
+    )
+    if report.unsealed:
+        console.print(
+            f"[yellow]{report.unsealed} records not sealed yet[/yellow] (appended, not yet chained: not vouched for)"
+        )
     if report.ok:
-        console.print(f"[green]audit chain intact[/green]: {report.records} records")
+        console.print(
+            f"[green]audit chain intact[/green]: {report.records} sealed records, "
+            f"{report.checkpoints} checkpoints, {file_note}"
+        )
         return
-    console.print(f"[red]audit chain broken at record {report.first_broken_id}[/red]: {report.reason}")
+    where = (
+        f"at record {report.first_broken_id}"
+        if report.first_broken_id is not None
+        else f"after {report.records} records"
+    )
+    console.print(f"[red]audit chain broken {where}[/red]: {report.reason}")
     sys.exit(1)
 
 

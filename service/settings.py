@@ -126,6 +126,8 @@ class Settings:
     sql_echo: bool
     scheduler_enabled: bool
     centre_phone: str = ""
+    audit_key: str = field(default="", repr=False)  # the audit chain's HMAC key (service.audit_chain)
+    audit_seal_seconds: int = 10  # how often the scheduler seals new audit records into the chain
     import_max_rows: int = 200_000  # a contract sheet taller than this is refused before it is loaded
     import_background_rows: int = 20_000  # an upload with more rows is imported as a background job (202)
     notify: NotifySettings = field(default_factory=lambda: NotifySettings())
@@ -175,6 +177,8 @@ class Settings:
             sql_echo=_bool(env, "ZIZHU_SQL_ECHO", False),
             scheduler_enabled=_bool(env, "ZIZHU_SCHEDULER", True),
             centre_phone=env.get("ZIZHU_CENTRE_PHONE", "").strip(),
+            audit_key=env.get("ZIZHU_AUDIT_KEY") or _audit_key_from_data_dir(data_dir),
+            audit_seal_seconds=_int(env, "ZIZHU_AUDIT_SEAL_SECONDS", 10, minimum=1),
             import_max_rows=_int(env, "ZIZHU_IMPORT_MAX_ROWS", 200_000, minimum=1),
             import_background_rows=_int(env, "ZIZHU_IMPORT_BACKGROUND_ROWS", 20_000, minimum=0),
             notify=_notify_settings(env),
@@ -191,6 +195,12 @@ def _secret_from_data_dir(data_dir: Path) -> str:
     """Embedded mode: a random signing key made once and kept under the data folder (mode 0600),
     so tokens survive a restart without anyone having to invent a secret."""
     return generated_key(data_dir / "secret.key", lambda: secrets.token_urlsafe(48))
+
+
+def _audit_key_from_data_dir(data_dir: Path) -> str:
+    """Embedded mode: the audit chain's key, made once beside the signing key. It must stay out of the database:
+    whoever can change the database but not read this key cannot rewrite the chain so that it verifies."""
+    return generated_key(data_dir / "audit.key", lambda: secrets.token_urlsafe(48))
 
 
 @lru_cache(maxsize=1)

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 from notifications.rules import reset_rules  # noqa: E402
 from service.app import create_app  # noqa: E402
+from service.audit_chain import CHECKPOINT_FILE  # noqa: E402
 from service.auth import User, hash_password, issue_token  # noqa: E402
 from service.db import create_engine, session_factory, write_session  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
@@ -75,6 +76,8 @@ async def db(engine: AsyncEngine) -> AsyncEngine:
             else:
                 await session.execute(delete(table))
         await reset_rules(session)  # the reminder rules as the migration seeds them
+    # The audit log was emptied on purpose: its checkpoint outside the database goes with it.
+    (_TMP / CHECKPOINT_FILE).unlink(missing_ok=True)
     return engine
 
 

@@ -25,6 +25,7 @@ def test_backup_then_restore_gives_back_the_same_books(cli_env, tmp_path: Path):
         pytest.skip("pg_dump is not installed")
     assert zizhu(cli_env, "demo", "--students", "12", timeout=300).returncode == 0
     assert zizhu(cli_env, "batch", "run").returncode == 0  # the books up to today
+    assert zizhu(cli_env, "audit", "verify").returncode == 0  # sealed: the backup holds a checkpoint
     saved = tmp_path / "zizhu.backup"
     done = zizhu(cli_env, "backup", str(saved))
     assert done.returncode == 0, done.stderr
@@ -32,6 +33,8 @@ def test_backup_then_restore_gives_back_the_same_books(cli_env, tmp_path: Path):
 
     changed = zizhu(cli_env, "users", "add", "late-clerk", "--role", "officer", "--password", "a-long-password-1")
     assert changed.returncode == 0, changed.stderr
+    sealed = zizhu(cli_env, "audit", "verify")  # the checkpoint file now vouches for more than the backup holds
+    assert sealed.returncode == 0, sealed.stdout + sealed.stderr
     assert zizhu(cli_env, "import", "contracts", "--help").returncode == 0
 
     done = zizhu(cli_env, "restore", str(saved), "--yes")

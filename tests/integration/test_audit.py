@@ -1,10 +1,16 @@
-"""The audit trail records every change and catches an edit made behind the service's back."""
+"""The audit trail records every change; the sealer chains it under a key, and verify catches every way of
+tampering with it behind the service's back: an edit (even with the hashes recomputed), a deletion in the middle,
+a cut tail, an emptied table. Records not sealed yet are reported as such."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, text, update
+import hashlib
+import hmac
 
-from service.audit import AuditRecord, verify_chain
+from sqlalchemy import delete, func, select, update
+
+from service.audit import AuditCheckpoint, AuditRecord, record_hash
+from service.audit_chain import checkpoint_path, read_checkpoint_file, seal, verify_chain
 from service.db import write_session
 from tests.integration.test_registry_api import ID_1, student_body
 
@@ -18,6 +24,30 @@ async def _make_changes(client, make_user) -> None:
     await client.patch(
         f"/api/v1/students/{s['id']}", json={"version": s["version"], "address": "新地址 1 号"}, headers=officer
     )
+
+
+async def _more(client, make_user, *codes: str) -> None:
+    officer = await make_user("officer")
+    for code in codes:
+        r = await client.post(
+            "/api/v1/universities", json={"code": code, "name": code, "province": "内蒙古"}, headers=officer
+        )
+        assert r.status_code == 201, r.text
+
+
+async def _verify(sessions, settings):
+    async with sessions() as s:
+        return await verify_chain(s, settings)
+
+
+async def _sealed_world(client, make_user, db, settings, sessions) -> list[AuditRecord]:
+    """Two seals (two checkpoints): 3 records, then 2 more."""
+    await _make_changes(client, make_user)
+    assert (await seal(db, settings)).sealed == 3
+    await _more(client, make_user, "10130", "10131")
+    assert (await seal(db, settings)).sealed == 2
+    async with sessions() as s:
+        return list(await s.scalars(select(AuditRecord).order_by(AuditRecord.seq)))
 
 
 async def test_every_write_is_audited_with_before_and_after(client, make_user, sessions):
@@ -34,7 +64,7 @@ async def test_every_write_is_audited_with_before_and_after(client, make_user, s
     assert change.before["address"] is None and change.after["address"] == "新地址 1 号"
     # personal data is masked in the trail: the registry holds it once
     assert ID_1 not in str(change.after) and "13812341234" not in str(change.after)
-    assert rows[0].prev_hash == "0" * 64 and rows[1].prev_hash == rows[0].hash
+    assert all(r.seq is None and r.hash is None for r in rows)  # appended unchained: the sealer chains them
 
 
 async def test_rejected_request_leaves_no_audit_record(client, make_user, sessions):
@@ -45,24 +75,98 @@ async def test_rejected_request_leaves_no_audit_record(client, make_user, sessio
         assert (await s.scalar(select(AuditRecord.id))) is None
 
 
-async def test_chain_verifies_and_catches_tampering(client, make_user, db, sessions):
+async def test_unsealed_records_are_reported_then_sealed_with_checkpoints(client, make_user, db, sessions, settings):
     await _make_changes(client, make_user)
+    report = await _verify(sessions, settings)
+    assert report.ok and report.records == 0 and report.unsealed == 3  # reported, not vouched for
+    sealed = await seal(db, settings)
+    assert sealed.sealed == 3 and sealed.count == 3
+    assert not await seal(db, settings)  # nothing waiting: a quiet turn
+    report = await _verify(sessions, settings)
+    assert report.ok and (report.records, report.unsealed, report.checkpoints, report.file_checkpoint) == (3, 0, 1, 3)
     async with sessions() as s:
-        report = await verify_chain(s)
-    assert report.ok and report.records == 3
-    async with write_session(db) as s:
-        second = (await s.scalars(select(AuditRecord).order_by(AuditRecord.id))).all()[1]
-        await s.execute(update(AuditRecord).where(AuditRecord.id == second.id).values(actor="someone-else"))
-    async with sessions() as s:
-        report = await verify_chain(s)
+        rows = (await s.scalars(select(AuditRecord).order_by(AuditRecord.seq))).all()
+        cp = await s.scalar(select(AuditCheckpoint))
+    assert [r.seq for r in rows] == [1, 2, 3] and cp.count == 3 and cp.head == rows[-1].hash
+    on_disk = read_checkpoint_file(checkpoint_path(settings))
+    assert on_disk.head == cp.head and on_disk.signed_by(settings.audit_key)
+    assert checkpoint_path(settings).stat().st_mode & 0o777 == 0o600
+
+
+async def test_an_edit_is_caught_even_with_the_hashes_recomputed(client, make_user, db, sessions, settings):
+    rows = await _sealed_world(client, make_user, db, settings, sessions)
+    second = rows[1]
+    async with write_session(db) as s:  # edit, then rebuild the chain from there on without the key
+        prev = rows[0].hash
+        for r in rows[1:]:
+            actor = "someone-else" if r.id == second.id else r.actor
+            r.actor = actor
+            digest = hmac.new(b"a-guessed-key", f"{prev}{r.seq}{actor}".encode(), hashlib.sha256).hexdigest()
+            await s.execute(update(AuditRecord).where(AuditRecord.id == r.id).values(actor=actor, hash=digest))
+            prev = digest
+    report = await _verify(sessions, settings)
     assert not report.ok and report.first_broken_id == second.id and "edited" in report.reason
+    # and the sealer refuses to build on a rewritten tail
+    await _more(client, make_user, "10132")
+    refused = await seal(db, settings)
+    assert refused.sealed == 0 and "rewritten" in refused.problem
 
 
-async def test_chain_catches_a_deleted_record(client, make_user, db, sessions):
-    await _make_changes(client, make_user)
+async def test_an_edit_with_the_right_key_verifies(client, make_user, db, sessions, settings):
+    """The control: recomputing with the key is what the sealer does, so the key is all that stands guard."""
+    rows = await _sealed_world(client, make_user, db, settings, sessions)
+    assert record_hash(settings.audit_key, rows[0].hash, 2, rows[1]) == rows[1].hash
+    assert (await _verify(sessions, settings)).ok
+
+
+async def test_a_deletion_in_the_middle_is_caught(client, make_user, db, sessions, settings):
+    rows = await _sealed_world(client, make_user, db, settings, sessions)
     async with write_session(db) as s:
-        first = await s.scalar(select(AuditRecord.id).order_by(AuditRecord.id))
-        await s.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": first})
+        await s.execute(delete(AuditRecord).where(AuditRecord.id == rows[2].id))
+    report = await _verify(sessions, settings)
+    assert not report.ok and report.first_broken_id == rows[3].id and "deleted from the middle" in report.reason
+
+
+async def test_a_cut_tail_is_caught_by_the_checkpoint(client, make_user, db, sessions, settings):
+    await _sealed_world(client, make_user, db, settings, sessions)
+    async with write_session(db) as s:
+        await s.execute(delete(AuditRecord).where(AuditRecord.seq >= 4))
+    report = await _verify(sessions, settings)
+    assert not report.ok and "cut from the end" in report.reason and report.records == 3
+    await _more(client, make_user, "10134")
+    assert "cut from the end" in (await seal(db, settings)).problem  # nothing is sealed over it
+
+
+async def test_a_cut_tail_with_its_checkpoints_removed_is_caught_by_the_file(client, make_user, db, sessions, settings):
+    await _sealed_world(client, make_user, db, settings, sessions)
+    async with write_session(db) as s:
+        await s.execute(delete(AuditRecord).where(AuditRecord.seq >= 4))
+        await s.execute(delete(AuditCheckpoint).where(AuditCheckpoint.count >= 4))
+    report = await _verify(sessions, settings)
+    assert not report.ok and "checkpoint file says 5" in report.reason and report.records == 3
+
+
+async def test_all_records_deleted_is_caught(client, make_user, db, sessions, settings):
+    await _sealed_world(client, make_user, db, settings, sessions)
+    async with write_session(db) as s:
+        await s.execute(delete(AuditRecord))
+    report = await _verify(sessions, settings)
+    assert not report.ok and "cut from the end" in report.reason
+    async with write_session(db) as s:
+        await s.execute(delete(AuditCheckpoint))
+    report = await _verify(sessions, settings)
+    assert not report.ok and "checkpoint file says 5" in report.reason and report.records == 0
+    await _more(client, make_user, "10133")  # new records are not sealed onto an emptied log
+    assert "checkpoint file says 5" in (await seal(db, settings)).problem
     async with sessions() as s:
-        report = await verify_chain(s)
-    assert not report.ok and "removed" in report.reason
+        assert await s.scalar(select(func.count()).where(AuditRecord.seq.is_not(None))) == 0
+
+
+async def test_a_forged_checkpoint_is_caught(client, make_user, db, sessions, settings):
+    rows = await _sealed_world(client, make_user, db, settings, sessions)
+    async with write_session(db) as s:  # drop the tail and move the last checkpoint back to match it
+        await s.execute(delete(AuditRecord).where(AuditRecord.seq >= 4))
+        await s.execute(delete(AuditCheckpoint).where(AuditCheckpoint.count == 3))
+        await s.execute(update(AuditCheckpoint).where(AuditCheckpoint.count == 5).values(count=3, head=rows[2].hash))
+    report = await _verify(sessions, settings)
+    assert not report.ok and "not signed" in report.reason

@@ -27,6 +27,8 @@ def test_only_the_dispatcher_shares(db, settings):
     dispatch = jobs["notifications-dispatch"]
     assert not dispatch.exclusive and dispatch.every_seconds == settings.notify.dispatch_every_seconds
     assert dispatch.close is not None
+    sealer = jobs["audit-seal"]  # one sealer at a time (and its own transaction lock inside)
+    assert sealer.exclusive and sealer.every_seconds == settings.audit_seal_seconds
 
 
 @pytest.mark.skipif(ON_SQLITE, reason="advisory locks are PostgreSQL's")
