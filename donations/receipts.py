@@ -18,7 +18,7 @@ from donations.papers.reports import DonorReportData, RecipientRow
 from donations.reports import DonorTrace, by_key
 from donations.views import receipt_qr_url, verify_url
 from service import audit, lifecycle
-from service.db import utcnow, write_session
+from service.db import utcnow, write_beside
 from service.errors import NOT_FOUND, Problem
 from service.money import parse_yuan
 from service.registry.vocabulary import level_zh
@@ -52,20 +52,21 @@ def receipt_data(r: Receipt, public_url: str, copy: bool) -> ReceiptData:
     )
 
 
-async def take_print(engine: AsyncEngine, r: Receipt, actor: str) -> bool:
-    """Whether this print is a copy (副本): only the first print of a receipt is the original. A GET marks it
-    in a write transaction of its own (the request's session reads outside one), so the next print is a copy even
-    if nothing else is written; of two first prints at once, only the one that marks it is the original."""
+async def take_print(session: AsyncSession, engine: AsyncEngine, r: Receipt, actor: str) -> bool:
+    """Whether this print is a copy (副本): only the first print of a receipt is the original. Marking it is one
+    conditional write (printed_at still empty), in a write transaction of its own beside the request's read-only
+    session: of any number of first prints at once, in any number of processes, only the one whose UPDATE marks the
+    row is the original, and only it leaves the audit record."""
     if r.printed_at is not None:
         return True
     printed_at = utcnow()
-    async with write_session(engine) as session:
-        marked = await session.execute(
+    async with write_beside(session, engine) as writer:
+        marked = await writer.execute(
             update(Receipt).where(Receipt.id == r.id, Receipt.printed_at.is_(None)).values(printed_at=printed_at)
         )
         if marked.rowcount == 0:  # type: ignore[attr-defined]
             return True
-        await audit.record(session, actor, "print", "receipt", r.receipt_no, None, {"printed_at": printed_at})
+        await audit.record(writer, actor, "print", "receipt", r.receipt_no, None, {"printed_at": printed_at})
     return False
 
 

@@ -13,7 +13,8 @@ successful unsafe request.
 A read-only request (GET, HEAD, OPTIONS) runs outside any transaction: no BEGIN and no ROLLBACK, which were two of its
 round trips on PostgreSQL and four hops to aiosqlite's thread on SQLite. Each of its statements sees the data as of
 that statement. Its session refuses to write (ReadOnlySession); a GET that must leave a trace (a receipt's first
-print, the cross-check export's audit record) writes in a write_session of its own.
+print, the cross-check export's audit record) writes in a write_session of its own (write_beside: one connection
+at a time).
 """
 
 from __future__ import annotations
@@ -206,6 +207,18 @@ async def write_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
             yield session
     finally:
         write_intent.reset(token)
+
+
+@contextlib.asynccontextmanager
+async def write_beside(read_session: AsyncSession, engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """The write of a read-only request (a receipt's first print, an export's audit record): a write_session of its
+    own, opened only after the request's session has handed its connection back to the pool. A request holding one
+    connection while it waits for a second deadlocks the pool as soon as every connection belongs to such a request
+    (SQLite's 15: twenty parallel first prints hung until the clients gave up). The objects the request read stay
+    loaded (detached); using its session again takes a connection anew."""
+    await read_session.close()
+    async with write_session(engine) as session:
+        yield session
 
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

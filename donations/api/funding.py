@@ -246,7 +246,7 @@ class ReceiptController(Controller):
         funding.donor_scope(request.user, donation.donor_id if donation else 0)  # type: ignore[arg-type]
         settings = request.app.state.settings
         if format == "pdf":
-            copy = await receipts.take_print(request.app.state.engine, receipt, request.user.actor)
+            copy = await receipts.take_print(db_session, request.app.state.engine, receipt, request.user.actor)
             pdf = await anyio.to_thread.run_sync(
                 render_receipt, receipts.receipt_data(receipt, settings.public_url, copy)
             )

@@ -43,7 +43,7 @@ from donations.selection import BAD_TRANSITION
 from donations.views import application_out, award_out, line_out, notice_out
 from service import audit, idempotency
 from service.auth import STAFF_READERS, allow
-from service.db import write_session
+from service.db import write_beside
 from service.errors import FORBIDDEN, Problem
 from service.identity import mask_bank_card, mask_id_number
 from service.lookups import get_or_404
@@ -372,7 +372,7 @@ class CrossCheckController(Controller):
         _auditor_only(request)
         rows = await crosscheck.export_rows(db_session, academic_year, program_id)
         # A read, but one that must leave a trace: written in a transaction of its own.
-        async with write_session(request.app.state.engine) as session:
+        async with write_beside(db_session, request.app.state.engine) as session:
             await audit.record(
                 session,
                 request.user.actor,

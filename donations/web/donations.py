@@ -174,7 +174,7 @@ async def receipt_pdf(
     request: Request, receipt_no: FromPath[str], db_session: NamedDependency[AsyncSession]
 ) -> Response[bytes]:
     receipt = await _scoped_receipt(request, db_session, receipt_no)
-    copy = await receipts.take_print(request.app.state.engine, receipt, request.user.actor)
+    copy = await receipts.take_print(db_session, request.app.state.engine, receipt, request.user.actor)
     data = receipts.receipt_data(receipt, request.app.state.settings.public_url, copy)
     return pdf_response(
         await anyio.to_thread.run_sync(render_receipt, data), f"{receipt_no}{'-副本' if copy else ''}.pdf"
