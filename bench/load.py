@@ -2,12 +2,14 @@
 
     python bench/load.py [--seconds 60] [--connections 200] [--workers 2] [--writes 0.2] [--pg-url URL]
 
-A fresh schema with the demo county is served by `zizhu serve --workers N` (Granian); wrk drives it with one
-Lua script: of every request, a share (--writes) records a repayment of 1.00 yuan on a random disbursed
+A fresh schema with the demo county (`zizhu demo`, and an officer of the run's own: the demo's published
+passwords are not relied on) is served by `zizhu serve --workers N` (Granian), beside one `zizhu worker` that seals
+the audit log every ZIZHU_AUDIT_SEAL_SECONDS as in production; wrk drives it with one Lua script: of every request, a share (--writes) records a repayment of 1.00 yuan on a random disbursed
 contract with a unique bank reference and Idempotency-Key, the rest read a student or a contract. Reported:
 requests per second, p50/p99 latency, errors (socket errors, 5xx, any status other than 200/201), and, read
 back from the database afterwards, the repayments posted: exactly one ledger entry per accepted repayment (201),
-no reference twice, every entry balanced. Not part of the test suite.
+no reference twice, every entry balanced; then `zizhu audit verify` (it seals what the worker had not yet) and its
+verdict. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from zoneinfo import ZoneInfo
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api import HOST, ZIZHU, drop_schema, free_port, pin, stop_server, wait_ready
+from api import HOST, ROOT, drop_schema, free_port, pin, stop_server, wait_ready
+
+ZIZHU = [sys.executable, "-m", "service.cli"]  # this checkout's code (PYTHONPATH), as bench/api.py runs it
 
 LUA = """
 local students = {%(students)s}
@@ -110,6 +114,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2, help="API processes (Granian workers)")
     parser.add_argument("--writes", type=float, default=0.2, help="share of requests that are repayments")
+    parser.add_argument("--students", type=int, default=300, help="students in the demo county")
     parser.add_argument("--pg-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -125,15 +130,30 @@ def main() -> int:
         "ZIZHU_SCHEDULER": "false",
         "ZIZHU_DATABASE_URL": args.pg_url,
         "ZIZHU_DATABASE_SCHEMA": schema,
+        "PYTHONPATH": str(ROOT),
     }
     env.pop("ZIZHU_ADMIN_PASSWORD", None)
+    password = secrets.token_urlsafe(18)
+    for step in (["demo", "--students", str(args.students)], ["users", "add", "load-clerk", "--role", "officer"]):
+        extra = ["--password", password] if step[0] == "users" else []
+        done = subprocess.run([*ZIZHU, *step, *extra], env=env, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            drop_schema(args.pg_url, schema)
+            raise RuntimeError(f"zizhu {step[0]} failed:\n{done.stdout}\n{done.stderr}")
     port = free_port()
     base = f"http://{HOST}:{port}"
     log = workdir / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*pin(0), str(ZIZHU), "serve", "--host", HOST, "--port", str(port), "--workers", str(args.workers)],
+            [*pin(0), *ZIZHU, "serve", "--host", HOST, "--port", str(port), "--workers", str(args.workers)],
             env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        sealer = subprocess.Popen(
+            [*pin(0), *ZIZHU, "worker"],
+            env={**env, "ZIZHU_LOG_LEVEL": "INFO"},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -142,7 +162,7 @@ def main() -> int:
     try:
         wait_ready(base, proc, log, limit=300)
         with httpx.Client(base_url=base, timeout=30) as client:
-            token = client.post("/api/v1/auth/login", json={"username": "officer", "password": "officer-demo"}).json()[
+            token = client.post("/api/v1/auth/login", json={"username": "load-clerk", "password": password}).json()[
                 "access_token"
             ]
             auth = {"Authorization": f"Bearer {token}"}
@@ -192,9 +212,18 @@ def main() -> int:
         if line is None:
             raise RuntimeError(f"wrk failed:\n{done.stdout}\n{done.stderr}")
         r = json.loads(line.removeprefix("WRKJSON "))
+        stop_server(proc)
+        stop_server(sealer)
         books = asyncio.run(postings(args.pg_url, schema, tag))
+        server_lines = log.read_text(errors="replace").splitlines()
+        sealed_during = sum("audit checkpoint:" in ln for ln in server_lines)
+        failures = [
+            ln for ln in server_lines if " ERROR " in ln or ln.startswith(("sqlalchemy.", "asyncpg.", "Timeout"))
+        ]
+        verify = subprocess.run([*ZIZHU, "audit", "verify"], env=env, capture_output=True, text=True, timeout=600)
     finally:
         stop_server(proc)
+        stop_server(sealer)
         drop_schema(args.pg_url, schema)
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -223,7 +252,13 @@ def main() -> int:
         and 0 <= in_flight <= args.connections
         and books["unbalanced_entries"] == 0
     )
-    print(f"double postings {double}; " + ("all good" if ok else "NOT GOOD"))
+    print(f"double postings {double}")
+    print(f"audit           {sealed_during} checkpoints by the worker during the run; zizhu audit verify after it:")
+    print("                " + "; ".join(" ".join(ln.split()) for ln in verify.stdout.splitlines() if ln.strip()))
+    for ln in failures[:12]:  # what the 5xx were (the log masks personal data)
+        print(f"server log      {ln[:200]}")
+    ok = ok and verify.returncode == 0
+    print("all good" if ok else "NOT GOOD")
     return 0 if ok else 1
 
 

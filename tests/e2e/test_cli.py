@@ -36,8 +36,12 @@ def test_upgrade_demo_users_and_audit(cli_env):
     assert "nothing to do" in zizhu(cli_env, "batch", "run", "--as-of", "2026-11-01").stdout
     assert zizhu(cli_env, "batch", "run", "--as-of", "2999-01-01").returncode != 0
 
+    waiting = zizhu(cli_env, "audit", "verify", "--no-seal")  # nothing sealed yet: said so, not hidden
+    said = " ".join(waiting.stdout.split())
+    assert waiting.returncode == 0 and "not sealed yet" in said and "0 sealed records" in said, said
     ok = zizhu(cli_env, "audit", "verify")
-    assert ok.returncode == 0 and "intact" in ok.stdout, ok.stdout + ok.stderr
+    said = " ".join(ok.stdout.split())
+    assert ok.returncode == 0 and "intact" in said and "not sealed yet" not in said, ok.stdout + ok.stderr
     asyncio.run(_tamper(Settings.from_env(cli_env)))
     broken = zizhu(cli_env, "audit", "verify")
     assert broken.returncode == 1 and "broken at record" in broken.stdout

@@ -4,6 +4,7 @@ a cut tail, an emptied table. Records not sealed yet are reported as such."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 
@@ -91,6 +92,15 @@ async def test_unsealed_records_are_reported_then_sealed_with_checkpoints(client
     on_disk = read_checkpoint_file(checkpoint_path(settings))
     assert on_disk.head == cp.head and on_disk.signed_by(settings.audit_key)
     assert checkpoint_path(settings).stat().st_mode & 0o777 == 0o600
+
+
+async def test_sealers_at_once_make_one_chain(client, make_user, db, sessions, settings):
+    await _make_changes(client, make_user)
+    await _more(client, make_user, *(f"1014{i}" for i in range(6)))
+    results = await asyncio.gather(*(seal(db, settings) for _ in range(4)))
+    assert sum(r.sealed for r in results) == 9 and not any(r.problem for r in results)
+    report = await _verify(sessions, settings)
+    assert report.ok and report.records == 9 and report.unsealed == 0
 
 
 async def test_an_edit_is_caught_even_with_the_hashes_recomputed(client, make_user, db, sessions, settings):
