@@ -8,8 +8,10 @@ import asyncio
 import hashlib
 import hmac
 
+import pytest
 from sqlalchemy import delete, func, select, update
 
+from service import audit
 from service.audit import AuditCheckpoint, AuditRecord, record_hash
 from service.audit_chain import checkpoint_path, read_checkpoint_file, seal, verify_chain
 from service.db import write_session
@@ -180,3 +182,21 @@ async def test_a_forged_checkpoint_is_caught(client, make_user, db, sessions, se
         await s.execute(update(AuditCheckpoint).where(AuditCheckpoint.count == 5).values(count=3, head=rows[2].hash))
     report = await _verify(sessions, settings)
     assert not report.ok and "not signed" in report.reason
+
+
+async def test_records_are_numbered_in_commit_order(db, sessions, settings):
+    """A transaction that appended first but commits last is sealed last: the sealer numbers what it finds
+    committed, so a record never slips in behind a checkpoint. (Two writers at once: PostgreSQL only.)"""
+    if db.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time")
+    async with write_session(db) as slow:
+        first = await audit.record(slow, "slow", "create", "thing", 1)
+        await slow.flush()  # it has its id, not yet committed
+        async with write_session(db) as quick:
+            second = await audit.record(quick, "quick", "create", "thing", 2)
+        assert (await seal(db, settings)).sealed == 1  # only the committed one
+    assert (await seal(db, settings)).sealed == 1
+    async with sessions() as s:
+        seqs = dict((await s.execute(select(AuditRecord.id, AuditRecord.seq))).all())
+    assert first.id < second.id and seqs == {second.id: 1, first.id: 2}
+    assert (await _verify(sessions, settings)).ok
