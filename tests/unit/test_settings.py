@@ -16,6 +16,10 @@ def test_embedded_defaults(tmp_path):
     assert oct((tmp_path / "secret.key").stat().st_mode)[-3:] == "600"
     assert Settings.from_env({"ZIZHU_DATA_DIR": str(tmp_path)}).secret_key == key  # kept across restarts
     assert "secret_key" not in repr(s)
+    audit_key = (tmp_path / "audit.key").read_text().strip()  # the audit chain's key: its own, beside it
+    assert s.audit_key == audit_key != key and len(audit_key) >= 48 and s.audit_seal_seconds == 10
+    assert oct((tmp_path / "audit.key").stat().st_mode)[-3:] == "600" and audit_key not in repr(s)
+    assert Settings.from_env({"ZIZHU_DATA_DIR": str(tmp_path)}).audit_key == audit_key
 
 
 def test_explicit_values(tmp_path):
@@ -33,6 +37,11 @@ def test_explicit_values(tmp_path):
     assert not s.is_sqlite and s.database_schema == "county_1" and s.secret_key == "k" * 40
     assert s.tz.key == "Asia/Urumqi" and s.token_ttl_minutes == 60 and s.scheduler_enabled is False
     assert not (tmp_path / "secret.key").exists()
+    fixed = tmp_path / "fixed"
+    audited = Settings.from_env(
+        {"ZIZHU_DATA_DIR": str(fixed), "ZIZHU_AUDIT_KEY": "a" * 40, "ZIZHU_AUDIT_SEAL_SECONDS": "3"}
+    )
+    assert (audited.audit_key, audited.audit_seal_seconds) == ("a" * 40, 3) and not (fixed / "audit.key").exists()
 
 
 @pytest.mark.parametrize(
