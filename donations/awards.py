@@ -19,10 +19,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations.allocation import Need, Result, Source, allocate
+from donations.cards import card_for_payment
 from donations.funding import get_program
 from donations.lifecycle import AWARD, AwardStatus
 from donations.models import Allocation, Award, DirectedStudent, Funding, Program
-from donations.selection import checked_card
 from service import audit, lifecycle
 from service.db import utcnow
 from service.errors import CONFLICT, FORBIDDEN, UNPROCESSABLE, Problem, problem_type
@@ -174,7 +174,7 @@ async def pay(
             f"Payment reference {reference} is already used.",
             field="reference",
         )
-    card = checked_card(card) or award.bank_card
+    card = card_for_payment(award, card)  # another card than the one on file: 409 (donations.cards)
     before = audit.model_snapshot(award)
     result = await allocate_awards(session, program, [award], paid_on, actor)
     award.funded += sum(x.amount for x in result.lines)  # what the UPDATE wrote, so the flush below keeps it

@@ -82,6 +82,14 @@ OBJECTION = Lifecycle(
     },
     {"open": ("待处理", "open"), "resolved": ("已处理", "resolved")},
 )
+# A change of an award's bank card: one user proposes, another approves (then the award carries the new card).
+CARD_CHANGE = Lifecycle(
+    "grant_card_change",
+    "银行卡变更",
+    "A bank card change",
+    {"proposed": frozenset({"approved", "rejected"}), "approved": frozenset(), "rejected": frozenset()},
+    {"proposed": ("待审批", "proposed"), "approved": ("已批准", "approved"), "rejected": ("未批准", "rejected")},
+)
 RECEIPT = Lifecycle(
     "receipt",
     "收据",

@@ -257,3 +257,24 @@ class Allocation(Base):
     posted_on: Mapped[date] = mapped_column(Date)
     actor: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CardChange(Base):
+    """A change of the bank card an award is paid to: proposed by one user, approved by another, and only then
+    written on the award (maker-checker: no one alone redirects a payment)."""
+
+    __tablename__ = "grant_card_changes"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("grant_awards.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # donations.lifecycle.CARD_CHANGE
+    bank_card: Mapped[str] = mapped_column(String(19))
+    previous_card: Mapped[str | None] = mapped_column(String(19), default=None)
+    reason: Mapped[str] = mapped_column(Text)
+    proposed_by: Mapped[int] = mapped_column(IdType)
+    proposed_by_name: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(IdType, default=None)
+    decided_by_name: Mapped[str | None] = mapped_column(String(64), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    decision_note: Mapped[str | None] = mapped_column(Text, default=None)

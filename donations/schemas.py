@@ -249,3 +249,27 @@ class AcknowledgeIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class VoidIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Reason
+
+
+class CardChangeIn(msgspec.Struct, forbid_unknown_fields=True):
+    bank_card: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    reason: Reason
+
+
+class CardDecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+    approved: bool
+    note: Reason | None = None
+
+
+class CardChangeOut(msgspec.Struct):
+    id: int
+    award_id: int
+    status: str
+    bank_card: str  # masked
+    previous_card: str | None  # masked
+    reason: str
+    proposed_by: str
+    proposed_at: str
+    decided_by: str | None
+    decided_at: str | None
+    decision_note: str | None

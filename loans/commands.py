@@ -130,6 +130,7 @@ def import_contracts_command(
                     dry_run=dry_run,
                     progress=progress,
                     max_rows=settings.import_max_rows,
+                    county=settings.county_code,
                 )
         if report:
             report.write_bytes(error_report(file, result.errors, settings.import_max_rows))
@@ -167,6 +168,11 @@ def import_contracts_command(
         )
     else:
         console.print(f"[green]已导入 {result.imported} 份合同 (imported {result.imported} contracts)[/green]")
+    if result.batch_id is not None:
+        console.print(
+            f"导入批次 {result.batch_id} 待另一位复核人接受后生效 "
+            f"(batch {result.batch_id} counts once another user, a reviewer, accepts it)"
+        )
 
 
 @click.group("export")

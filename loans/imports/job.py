@@ -155,6 +155,7 @@ class JobRequest:
     dry_run: bool
     max_rows: int
     rows: int  # as measured before the sheet is loaded
+    county: str | None = None  # the centre's county code, which every contract number carries
 
 
 _RUNNING: set[asyncio.Task[None]] = set()  # held here so that a running job is not garbage-collected
@@ -217,6 +218,7 @@ async def run_job(engine: AsyncEngine, job_id: int, request: JobRequest) -> None
                 dry_run=request.dry_run,
                 progress=report,
                 max_rows=request.max_rows,
+                county=request.county,
             )
         outcome = (FAILED if result.stopped else DONE), {"result": result.summary(MAX_JOB_ERRORS)}
     except Problem as problem:

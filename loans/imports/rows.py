@@ -27,6 +27,7 @@ from loans.imports.template import (
     Sheet,
     read_sheet,
 )
+from loans.origination.numbers import parse_contract_number
 from loans.policy import (
     ContractTerms,
     Limits,
@@ -222,6 +223,33 @@ def row_rules(sheet: Sheet, r: Row, errors: list[RowError]) -> None:
         bad("disbursed_on", "放款日期不能早于签约日期", "Disbursement cannot precede signing")
     if r.co_id_number and r.co_id_number == r.id_number:
         bad("co_id_number", "共同借款人不能是学生本人", "The co-borrower cannot be the student")
+
+
+def number_rules(sheet: Sheet, rows: list[Row], errors: list[RowError], county: str | None) -> None:
+    """A contract number (of the centre's form, cells.contract_no) names the row's academic year and, when given,
+    the centre's county: the own series (loans.origination.numbers) is per county and loan year."""
+    for r in rows:
+        parts = parse_contract_number(r.contract_no) if r.contract_no else None
+        if parts is None:
+            continue
+        if county is not None and parts.county != county:
+            errors.append(
+                sheet.error(
+                    r.row,
+                    "contract_no",
+                    f"合同编号的县代码 {parts.county} 不是本中心的 {county}",
+                    f"The number's county code {parts.county} is not the centre's ({county})",
+                )
+            )
+        if r.academic_year and parts.year != r.academic_year:
+            errors.append(
+                sheet.error(
+                    r.row,
+                    "contract_no",
+                    f"合同编号的年份 {parts.year} 与贷款学年 {r.academic_year} 不符",
+                    f"The number's year {parts.year} is not the academic year {r.academic_year}",
+                )
+            )
 
 
 class PolicyCheck:

@@ -56,6 +56,7 @@ async def import_upload(request: Request, db_session: NamedDependency[AsyncSessi
                     dry_run,
                     settings.import_max_rows,
                     rows,
+                    settings.county_code,
                 ),
             )
             return Redirect(path=f"/console/import/jobs/{job.id}", status_code=303)
@@ -69,6 +70,7 @@ async def import_upload(request: Request, db_session: NamedDependency[AsyncSessi
             valid_only=valid_only,
             dry_run=dry_run,
             max_rows=settings.import_max_rows,
+            county=settings.county_code,
         )
     except Problem as exc:
         return render(request, "import.html", exc.kind.status, error=texts(request).problem(exc))
@@ -97,7 +99,7 @@ async def import_job(request: Request, db_session: NamedDependency[AsyncSession]
     )
 
 
-_RESULT_FIELDS = {"file", "rows", "valid", "invalid", "imported", "dry_run", "valid_only"}
+_RESULT_FIELDS = {"file", "rows", "valid", "invalid", "imported", "batch_id", "dry_run", "valid_only"}
 
 
 @get("/console/import/template.xlsx", guards=[allow("officer", "reviewer", "auditor")])

@@ -115,6 +115,7 @@ async def written(s: Any) -> dict[str, Any]:
         "co_borrower_id",
         "prepared_by",
         "decided_by",
+        "import_batch_id",
         "receipt_by",
     }
 
@@ -151,7 +152,8 @@ async def test_people_get_their_latest_rows_facts_and_known_people_are_reused(db
     assert (
         result.students_created == len(students) - 1 and result.co_borrowers_created == len(state["co_borrowers"]) - 1
     )
-    assert len(state["payouts"]) == result.payouts and state["counters"]
+    # an import never moves the counter of the centre's own series (issue 16, finding 19)
+    assert len(state["payouts"]) == result.payouts and state["counters"] == []
     bad = contracts()
     bad[-1] = {**bad[-1], "phone": "12"}
     result, state = await run(db, user_id, workbook(bad))
