@@ -394,7 +394,9 @@ async def test_rules_against_the_database(client, make_user, sessions):
     assert "已登记为共同借款人" in found[(4, "co_name")]
     assert "未登记" in found[(5, "university_code")]
     assert "政策" in found[(6, "signed_on")]
-    fixed = [row(1, academic_year=2025, signed_on=date(2025, 9, 20), contract_no="150430-2025-000001", disbursed_on=None)]
+    fixed = [
+        row(1, academic_year=2025, signed_on=date(2025, 9, 20), contract_no="150430-2025-000001", disbursed_on=None)
+    ]
     r = await upload(client, officer, workbook(fixed))
     assert r.status_code == 200 and r.json()["students_created"] == 0 and r.json()["co_borrowers_created"] == 0
     assert await count(sessions, Student) == 2 and await count(sessions, CoBorrower) == 2
