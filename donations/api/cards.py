@@ -38,7 +38,7 @@ class CardChangeController(Controller):
 
     @post(
         "/awards/{award_id:int}/card-changes",
-        guards=[allow("officer", "reviewer")],
+        guards=[allow("officer")],
         summary="Propose another bank card for an unpaid award; a different user must approve it before a payment",
     )
     async def propose(

@@ -54,6 +54,8 @@ RULES: list[tuple[str, str, Any]] = [
     ("POST", "/loan-reliefs/{}/(approve|reject)", ADMIN | {"reviewer"}),
     ("POST", "/applications/{}/review", ADMIN | {"reviewer"}),
     ("POST", "/awards/{}/(review|revoke)", ADMIN | {"reviewer"}),
+    ("POST", "/card-changes/{}/decision", ADMIN | {"reviewer"}),  # a second person approves a bank card change
+    ("POST", "/loan-imports/batches/{}/(accept|reject)", ADMIN | {"reviewer"}),  # imported money counts once accepted
     # the school: 回执 and graduation reviews of its own students, and what it reads to do them
     ("POST", "/graduation-confirmations/{}/review", ADMIN | {"reviewer", "school"}),
     ("GET", "/graduation-confirmations", ADMIN | STAFF | {"school"}),

@@ -18,6 +18,7 @@ from loans.models import ContractCounter, LedgerEntry, Loan, LoanPayout
 from loans.servicing.booking import book_unbooked
 from service.audit import AuditRecord
 from service.db import write_session
+from tests.integration.console_fixtures import alert_of, console_as
 from tests.integration.donation_fixtures import grant_world
 from tests.integration.loan_fixtures import loan_world
 from tests.integration.test_loan_import import row, upload, workbook
@@ -183,9 +184,11 @@ async def test_a_payment_to_another_card_needs_a_change_approved_by_a_second_per
     await w.pay(award, expect=409, bank_card=OTHER)  # proposed is not approved
     await w.post(f"/awards/{award}/card-changes", {"bank_card": OTHER, "reason": "again"}, expect=409)
     assert (await w.post(f"/card-changes/{change['id']}/decision", {"approved": True})).status_code == 403  # officer
-    second = await make_user("reviewer")
-    own = await w.post(f"/awards/{award}/card-changes", {"bank_card": OTHER, "reason": "x"}, second, expect=409)
-    assert own.json()["type"] == "/problems/conflict"
+    one_at_a_time = await w.post(f"/awards/{award}/card-changes", {"bank_card": OTHER, "reason": "x"}, expect=409)
+    assert one_at_a_time.json()["type"] == "/problems/conflict"
+    assert (
+        await w.post(f"/awards/{award}/card-changes", {"bank_card": OTHER, "reason": "x"}, w.reviewer)
+    ).status_code == 403
 
     approved = await w.post(f"/card-changes/{change['id']}/decision", {"approved": True}, w.reviewer, expect=200)
     assert approved.json()["status"] == "approved" and approved.json()["decided_by"].startswith("reviewer-g")
@@ -206,14 +209,14 @@ async def test_the_proposer_cannot_approve_and_a_rejected_change_is_never_used(c
     program = (await w.program(funding="social", name="农商行助学"))["id"]
     await w.donate(donor, program, "10000.00", "2025-08-01")
     award = await _award_with_card(w, program)
+    admin = await make_user("admin")  # admin may do everything, but never both halves of one change
     change = (
-        await w.post(f"/awards/{award}/card-changes", {"bank_card": OTHER, "reason": "换卡"}, w.reviewer, expect=201)
+        await w.post(f"/awards/{award}/card-changes", {"bank_card": OTHER, "reason": "换卡"}, admin, expect=201)
     ).json()
-    own = await w.post(f"/card-changes/{change['id']}/decision", {"approved": True}, w.reviewer, expect=403)
+    own = await w.post(f"/card-changes/{change['id']}/decision", {"approved": True}, admin, expect=403)
     assert own.json()["type"] == "/problems/maker-checker"
-    second = await make_user("reviewer")
     rejected = await w.post(
-        f"/card-changes/{change['id']}/decision", {"approved": False, "note": "未核实"}, second, expect=200
+        f"/card-changes/{change['id']}/decision", {"approved": False, "note": "未核实"}, w.reviewer, expect=200
     )
     assert rejected.json()["status"] == "rejected"
     await w.pay(award, expect=409, bank_card=OTHER)
@@ -222,3 +225,27 @@ async def test_the_proposer_cannot_approve_and_a_rejected_change_is_never_used(c
     listed = await w.get("/card-changes", award_id=award)
     assert [c["status"] for c in listed["items"]] == ["rejected"]
     assert date.fromisoformat(listed["items"][0]["decided_at"][:10])
+
+
+async def test_the_reviewer_accepts_and_rejects_batches_in_the_console(client, make_user, db):
+    officer = await make_user("officer", username="importer-1")
+    await make_user("reviewer", username="checker-1")
+    await _universities(client, officer)
+    first = (await upload(client, officer, workbook([row(1)]))).json()["batch_id"]
+    second = (await upload(client, officer, workbook([row(2)]))).json()["batch_id"]
+    async with console_as(client, "importer-1") as importer:
+        page = await importer.client.get("/console/import/batches")
+        assert page.status_code == 200 and f"#{first}" in page.text and "importer-1" in page.text
+        assert f"/console/import/batches/{first}/accept" not in page.text  # no decision forms for the importer
+        assert (await importer.post(f"/console/import/batches/{first}/accept")).status_code == 403
+    assert await _count(db, Loan, Loan.status == "pending_review") == 2
+    async with console_as(client, "checker-1") as checker:
+        page = await checker.client.get("/console/import/batches")
+        assert f"/console/import/batches/{first}/accept" in page.text and "16000.00" in page.text
+        assert (await checker.post(f"/console/import/batches/{first}/accept")).status_code == 303
+        missing = await checker.post(f"/console/import/batches/{second}/reject")
+        assert missing.status_code == 422 and alert_of(missing.text)  # a rejection needs a reason
+        assert (await checker.post(f"/console/import/batches/{second}/reject", {"reason": "重复"})).status_code == 303
+        done = await checker.client.get("/console/import/batches?status=rejected")
+        assert f"#{second}" in done.text and "重复" in done.text
+    assert await _count(db, Loan, Loan.status == "in_school") == 1 and await _count(db, Loan) == 1

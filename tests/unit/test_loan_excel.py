@@ -321,7 +321,7 @@ def test_rows_typed_in_blocks_match_rows_typed_one_by_one(monkeypatch: pytest.Mo
     data = [
         values(),
         values(phone="123", principal=16000.5),
-        values(id_number=other, name="李四", contract_no="X-1"),
+        values(id_number=other, name="李四", contract_no="150430-2024-000002"),
         values(phone="123", level="小学", enrolled_on=date(2029, 9, 1)),
         values(contract_no="", co_id_number=SID),
         values(id_number=float(SID[:17] + "0"), signed_on="2024-13-01"),
