@@ -224,7 +224,8 @@ class AwardController(Controller):
         guards=[allow("officer")],
         summary="Pay to the student's bank card: the award is funded line by line, or 422 with the shortfall",
         description="Accepts `Idempotency-Key`; a payment `reference` already used is a 409. `bank_card` "
-        "(Luhn-checked) if not given with the application.",
+        "(Luhn-checked) if not given with the application; a card other than the one on file is a 409 "
+        "(bank-card-not-on-file): propose it (POST /awards/{id}/card-changes) for another user to approve.",
     )
     async def pay(
         self,
