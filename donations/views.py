@@ -13,6 +13,7 @@ from donations.models import (
     Allocation,
     Application,
     Award,
+    CardChange,
     DirectedStudent,
     Donor,
     Funding,
@@ -27,6 +28,7 @@ from donations.schemas import (
     AllocationLineOut,
     ApplicationOut,
     AwardOut,
+    CardChangeOut,
     DonorOut,
     FundingOut,
     NoticeEntry,
@@ -250,4 +252,20 @@ async def notice_out(session: AsyncSession, notice: Notice) -> NoticeOut:
         starts_on=notice.starts_on,
         ends_on=notice.ends_on,
         entries=entries,
+    )
+
+
+def change_out(c: CardChange) -> CardChangeOut:
+    return CardChangeOut(
+        id=c.id,
+        award_id=c.award_id,
+        status=c.status,
+        bank_card=mask_bank_card(c.bank_card),
+        previous_card=mask_bank_card(c.previous_card) if c.previous_card else None,
+        reason=c.reason,
+        proposed_by=c.proposed_by_name,
+        proposed_at=c.proposed_at.isoformat(),
+        decided_by=c.decided_by_name,
+        decided_at=c.decided_at.isoformat() if c.decided_at else None,
+        decision_note=c.decision_note,
     )

@@ -10,26 +10,9 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations import cards
-from donations.models import CardChange
 from donations.schemas import CardChangeIn, CardChangeOut, CardDecisionIn
+from donations.views import change_out
 from service.auth import STAFF_READERS, allow
-from service.identity import mask_bank_card
-
-
-def change_out(c: CardChange) -> CardChangeOut:
-    return CardChangeOut(
-        id=c.id,
-        award_id=c.award_id,
-        status=c.status,
-        bank_card=mask_bank_card(c.bank_card),
-        previous_card=mask_bank_card(c.previous_card) if c.previous_card else None,
-        reason=c.reason,
-        proposed_by=c.proposed_by_name,
-        proposed_at=c.proposed_at.isoformat(),
-        decided_by=c.decided_by_name,
-        decided_at=c.decided_at.isoformat() if c.decided_at else None,
-        decision_note=c.decision_note,
-    )
 
 
 class CardChangeController(Controller):

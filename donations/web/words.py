@@ -168,5 +168,18 @@ GRANT_MESSAGES.update(
         "award_paid": ("已发放", "paid"),
         "award_under_review": ("复核中", "under review"),
         "award_revoked": ("已撤销", "revoked"),
+        "card_changes": ("银行卡变更", "Bank card changes"),
+        "card_change_note": (
+            "发放只打到登记的银行卡；更换银行卡须由经办人提出、另一位复核人批准后才生效。",
+            "Payments go to the card on file; a new card takes effect only once another user, a reviewer, approves it.",
+        ),
+        "new_bank_card": ("新银行卡号", "New bank card"),
+        "change_reason": ("变更原因", "Reason for the change"),
+        "propose_card": ("提出变更", "Propose the change"),
+        "approve_card": ("批准", "Approve"),
+        "reject_card": ("不批准", "Reject"),
+        "card_proposed": ("待审批", "proposed"),
+        "card_approved": ("已批准", "approved"),
+        "card_rejected": ("未批准", "rejected"),
     }
 )

@@ -9,6 +9,7 @@ counter of its own series.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -249,3 +250,23 @@ async def test_the_reviewer_accepts_and_rejects_batches_in_the_console(client, m
         done = await checker.client.get("/console/import/batches?status=rejected")
         assert f"#{second}" in done.text and "重复" in done.text
     assert await _count(db, Loan, Loan.status == "in_school") == 1 and await _count(db, Loan) == 1
+
+
+async def test_a_card_change_in_the_console(client, make_user, db):
+    w = await grant_world(client, make_user)
+    donor = await w.donor()
+    program = (await w.program(funding="social", name="农商行助学"))["id"]
+    await w.donate(donor, program, "10000.00", "2025-08-01")
+    award = await _award_with_card(w, program)
+    page = f"/console/awards/{award}"
+    async with console_as(client, "officer-g") as officer:
+        bad = await officer.post(f"{page}/card-changes", {"bank_card": OTHER[:-1] + "7", "reason": "换卡"})
+        assert bad.status_code == 422 and alert_of(bad.text)  # Luhn
+        assert (await officer.post(f"{page}/card-changes", {"bank_card": OTHER, "reason": "换卡"})).status_code == 303
+        shown = (await officer.client.get(page)).text
+        assert "621700******0006" in shown and OTHER not in shown and "/approve" not in shown
+    async with console_as(client, "reviewer-g") as reviewer:
+        shown = (await reviewer.client.get(page)).text
+        change = int(re.search(r"/console/card-changes/(\d+)/approve", shown).group(1))
+        assert (await reviewer.post(f"/console/card-changes/{change}/approve")).status_code == 303
+    assert (await w.get(f"/awards/{award}"))["award"]["bank_card"] == "621700******0006"
