@@ -30,9 +30,10 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import pagination
 from service.auth import AuthUser, User, user_from_token
 from service.errors import FORBIDDEN, UNPROCESSABLE, Problem, handle_unexpected
 from service.settings import Settings
@@ -228,10 +229,8 @@ def page_window(request: Request[Any, Any, Any]) -> int:
 
 
 async def fetch_rows(session: AsyncSession, query: Select[Any], offset: int) -> tuple[list[tuple[Any, ...]], int]:
-    """One page of a query of several columns (joined lists) and the count of all its rows."""
-    total = await session.scalar(query.with_only_columns(func.count()).order_by(None))
-    rows = (await session.execute(query.limit(PAGE_SIZE).offset(offset))).all()
-    return [tuple(r) for r in rows], int(total or 0)
+    """One console page of a query's rows and the count of all of them (service.pagination's, page size fixed)."""
+    return await pagination.fetch_rows(session, query, PAGE_SIZE, offset)
 
 
 def pager(request: Request[Any, Any, Any], total: int, offset: int) -> dict[str, Any]:
