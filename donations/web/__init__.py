@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from donations.web import awards, donations, donor, programs, reports
+from donations.web import awards, donations, donor, notices, programs, reports
 from donations.web.words import GRANT_LABELS_ZH, GRANT_MESSAGES
 from service.web.console import STAFF
 from service.web.sections import ConsoleSection, NavItem, Panel
 
 SECTION = ConsoleSection(
-    routes=[*programs.ROUTES, *donations.ROUTES, *awards.ROUTES, *donor.ROUTES, *reports.ROUTES],
+    routes=[*programs.ROUTES, *notices.ROUTES, *donations.ROUTES, *awards.ROUTES, *donor.ROUTES, *reports.ROUTES],
     nav=[
         NavItem("/console/programs", "programs", STAFF, 60),
         NavItem("/console/grants/applications?status=submitted", "grant_queue", ("reviewer",), 70),
