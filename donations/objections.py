@@ -178,10 +178,17 @@ async def decide(
     return objection, app
 
 
-async def of_notice(session: AsyncSession, notice_id: int, status: str | None = None) -> Select[tuple[Objection]]:
-    """The query of a notice's objections (404 for no such notice), oldest first, for a page of them."""
-    await get_or_404(session, Notice, notice_id, "公示", "Notice")
-    query = select(Objection).where(Objection.notice_id == notice_id).order_by(Objection.id)
+def listing(notice_id: int | None = None, status: str | None = None) -> Select[tuple[Objection]]:
+    """The query of objections (of one notice, in one status, or all), oldest first, for a page of them."""
+    query = select(Objection).order_by(Objection.id)
+    if notice_id is not None:
+        query = query.where(Objection.notice_id == notice_id)
     if status:
         query = query.where(Objection.status == status)
     return query
+
+
+async def of_notice(session: AsyncSession, notice_id: int, status: str | None = None) -> Select[tuple[Objection]]:
+    """A notice's objections (404 for no such notice)."""
+    await get_or_404(session, Notice, notice_id, "公示", "Notice")
+    return listing(notice_id, status)

@@ -15,6 +15,7 @@ SECTION = ConsoleSection(
     nav=[
         NavItem("/console/programs", "programs", STAFF, 60),
         NavItem("/console/grants/applications?status=submitted", "grant_queue", ("reviewer",), 70),
+        NavItem("/console/grants/objections", "objections", ("reviewer",), 75),
         NavItem("/console/donations", "donations", STAFF, 80),
         NavItem("/console/awards", "grant_awards", STAFF, 90),
         NavItem("/console/receipts", "receipts", STAFF, 100),

@@ -1,5 +1,6 @@
-"""Console pages of public notices: the notice as the public sees it (masked names, printable) and its objections,
-where a reviewer dismisses or upholds each open one (the same service function as the API's decide)."""
+"""Console pages of public notices: the notice as the public sees it (masked names, printable), and objections (one
+notice's, or every notice's open ones: the reviewer's queue), where a reviewer dismisses or upholds each open one
+with the same service function as the API's decide."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations import objections
 from donations.lifecycle import OBJECTION
-from donations.models import Notice
+from donations.models import Application, Notice, Objection
 from donations.schemas import ObjectionDecisionIn
 from donations.views import notice_out, objection_out
 from service.auth import allow
 from service.errors import Problem
 from service.identity import mask_name
 from service.lookups import get_or_404
+from service.registry.models import Student
 from service.web.console import STAFF, back_to, fetch_rows, form_struct, form_values, page_window, pager, render, texts
+
+QUEUE = "/console/grants/objections"
 
 
 @get("/console/notices/{notice_id:int}", guards=[allow(*STAFF)])
@@ -33,26 +37,40 @@ async def notice_page(
 
 
 async def _objections(
-    request: Request[Any, Any, Any], session: AsyncSession, notice_id: int, status_code: int = 200, error: str = ""
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    notice_id: int | None,
+    status_code: int = 200,
+    error: str | None = None,
 ) -> Template:
-    notice = await get_or_404(session, Notice, notice_id, "公示", "Notice")
-    status = request.query_params.get("status") or None
-    if status not in OBJECTION.statuses:
-        status = None
+    notice = await get_or_404(session, Notice, notice_id, "公示", "Notice") if notice_id is not None else None
+    wanted = request.query_params.get("status")
+    status = wanted if wanted in OBJECTION.statuses else (None if notice or wanted == "" else "open")
     offset = page_window(request)
-    rows, total = await fetch_rows(session, await objections.of_notice(session, notice_id, status), offset)
-    entries = {e.application_id: e for e in (await notice_out(session, notice)).entries}
+    query = (
+        objections.listing(notice_id, status)
+        .add_columns(Student.name)
+        .join(Application, Application.id == Objection.application_id)
+        .join(Student, Student.id == Application.student_id)
+    )
+    rows, total = await fetch_rows(session, query, offset)
     return render(
         request,
         "notice_objections.html",
         status_code,
-        error=error or None,
+        error=error,
         n=notice,
         status=status or "",
         statuses=sorted(OBJECTION.statuses),
         pager=pager(request, total, offset),
-        items=[(objection_out(o), entries.get(o.application_id)) for (o,) in rows],
+        items=[(objection_out(o), mask_name(name)) for o, name in rows],
     )
+
+
+@get(QUEUE, guards=[allow(*STAFF)])
+async def objection_queue(request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
+    """Every notice's objections, the open ones first shown: what waits for a reviewer."""
+    return await _objections(request, db_session, None)
 
 
 @get("/console/notices/{notice_id:int}/objections", guards=[allow(*STAFF)])
@@ -69,13 +87,15 @@ async def objection_decide(
     values = await form_values(request)
     objection = await objections.get_objection(db_session, objection_id)
     notice_id = objection.notice_id
+    back = values.get("back") == "queue"
     try:
         data = form_struct(ObjectionDecisionIn, {"decision": values.get("decision"), "reason": values.get("reason")})
         await objections.decide(db_session, objection, data.decision, data.reason, request.user)
     except Problem as exc:
         await db_session.rollback()
-        return await _objections(request, db_session, notice_id, exc.kind.status, texts(request).problem(exc))
-    return back_to(f"/console/notices/{notice_id}/objections", "objection_decided")
+        shown = None if back else notice_id
+        return await _objections(request, db_session, shown, exc.kind.status, texts(request).problem(exc))
+    return back_to(QUEUE if back else f"/console/notices/{notice_id}/objections", "objection_decided")
 
 
-ROUTES: list[Any] = [notice_page, objection_page, objection_decide]
+ROUTES: list[Any] = [notice_page, objection_queue, objection_page, objection_decide]

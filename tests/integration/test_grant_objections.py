@@ -205,6 +205,10 @@ async def test_the_console_page_shows_and_decides_objections(client, make_user):
                 await officer.post(f"/console/objections/{first}/decide", {"decision": "dismiss"})
             ).status_code == 403
         async with console_as(client, "reviewer-g") as reviewer:
+            home = await reviewer.client.get("/console/grants/applications?status=submitted")
+            assert 'href="/console/grants/objections"' in home.text  # the reviewer's queue is in the navigation
+            queue = await reviewer.client.get("/console/grants/objections")  # every notice's open objections
+            assert queue.text.count('action="/console/objections/') == 2 and "张*丰" in queue.text
             page = await reviewer.client.get(f"/console/notices/{notice}/objections")
             assert page.text.count('action="/console/objections/') == 2
             r = await reviewer.post(f"/console/objections/{first}/decide", {"decision": "dismiss"})
@@ -215,5 +219,7 @@ async def test_the_console_page_shows_and_decides_objections(client, make_user):
             assert r.status_code == 303
             page = await reviewer.client.get(r.headers["location"])
             assert "不予采纳" in page.text and "已采纳" in page.text and 'action="/console/objections/' not in page.text
+            queue = await reviewer.client.get("/console/grants/objections")
+            assert 'action="/console/objections/' not in queue.text and "张*丰" not in queue.text  # none open
     assert (await w.get(f"/applications/{apps['away']}"))["status"] == "submitted"
     assert (await w.get(f"/applications/{apps['ug']}"))["status"] == "noticed"
