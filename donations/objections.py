@@ -73,6 +73,14 @@ async def _take_quota(session: AsyncSession, notice_id: int, client: str, limit:
         )
 
 
+def _required(text: str, field: str) -> str:
+    """The text trimmed; only blanks is no text (the schema counts characters, spaces too)."""
+    text = text.strip()
+    if not text:
+        raise Problem(UNPROCESSABLE, "此项不能为空。", f"{field} must not be blank.", field=field)
+    return text
+
+
 def checked_phone(phone: str) -> str:
     try:
         return normalize_phone(phone)
@@ -112,6 +120,7 @@ async def take(
 ) -> Objection:
     """An objection from the public. It changes no application: a reviewer decides it (`decide`)."""
     phone = mask_phone(checked_phone(contact_phone))
+    name, reason = _required(contact_name, "contact_name"), _required(reason, "reason")
     notice = await get_or_404(session, Notice, notice_id, "公示", "Notice")
     notice_running(notice, today)
     app = await session.get(Application, application_id)
@@ -133,8 +142,8 @@ async def take(
     objection = Objection(
         notice_id=notice.id,
         application_id=app.id,
-        reason=redact(reason.strip()),
-        contact_name=contact_name.strip(),
+        reason=redact(reason),
+        contact_name=redact(name),
         contact_phone=phone,
     )
     session.add(objection)
@@ -155,6 +164,7 @@ async def decide(
     """A reviewer's answer: `dismiss` leaves the application on its notice (finalised once the notice has
     ended and nothing else is open), `uphold` sends it back to review. The officer who took the application
     may not decide objections to it (maker-checker, as for its review)."""
+    reason = _required(reason, "reason")
     app = await get_application(session, objection.application_id)
     if app.prepared_by == user.id:
         raise Problem(
@@ -169,7 +179,7 @@ async def decide(
         DECISIONS[decision],
         actor=user.actor,
         action=decision,
-        resolution=reason.strip(),
+        resolution=reason,
         decided_by=user.actor,
         decided_at=utcnow(),
     )
