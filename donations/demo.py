@@ -143,8 +143,9 @@ async def load_donation_demo(session: AsyncSession, settings: Settings, today: d
             )
             await selection.review(session, app, reviewer, True, None)
         if group:
-            await selection.open_notice(session, program.id, date(year, 9, 1), officer.actor)
-            await selection.finalize(session, program.id, date(year, 9, 8), officer.actor)
+            # the demo's past years, each day as it was then (the business date is an argument)
+            await selection.open_notice(session, program.id, date(year, 9, 1), officer.actor, date(year, 9, 1))
+            await selection.finalize(session, program.id, officer.actor, date(year, 9, 8))
     paid = 0
     for award in (await session.scalars(select(Award).order_by(Award.id))).all():
         if rng.random() < 0.15 and award.student_id != paired.id:

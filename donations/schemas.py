@@ -177,17 +177,36 @@ class NoticeOut(msgspec.Struct):
 class ObjectionIn(msgspec.Struct, forbid_unknown_fields=True):
     application_id: int
     reason: Reason
+    contact_name: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+    contact_phone: Annotated[str, msgspec.Meta(min_length=1, max_length=20, description="mainland mobile")]
 
 
 class ObjectionOut(msgspec.Struct):
     id: int
     notice_id: int
     application_id: int
-    status: str
+    status: str  # open | dismissed | upheld | resolved
+    reason: str
+    contact_name: str | None
+    contact_phone: str | None  # masked: 138****1234 (only the masked number is stored)
+    created_at: datetime
+    resolution: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+class ObjectionDecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+    decision: Literal["dismiss", "uphold"]
+    reason: Reason
+
+
+class ObjectionDecisionOut(msgspec.Struct):
+    objection: ObjectionOut
+    application_status: str
 
 
 class FinalizeIn(msgspec.Struct, forbid_unknown_fields=True):
-    as_of: date
+    as_of: date | None = None  # the centre's today when absent; after today: 422
 
 
 class AwardOut(msgspec.Struct):

@@ -20,6 +20,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from donations.api.funding import ROUTES as DONATION_ROUTES
+from donations.api.notices import ROUTES as NOTICE_ROUTES
 from donations.api.selection import ROUTES as GRANT_ROUTES
 from donations.web import SECTION as DONATIONS_CONSOLE
 from loans.api import ROUTES as LOAN_ROUTES
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
             *LOAN_IMPORT_ROUTES,
             *DONATION_ROUTES,
             *GRANT_ROUTES,
+            *NOTICE_ROUTES,
             *NOTIFICATION_ROUTES,
         ],
         plugins=[DatabasePlugin(engine)],

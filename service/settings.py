@@ -128,6 +128,7 @@ class Settings:
     centre_phone: str = ""
     import_max_rows: int = 200_000  # a contract sheet taller than this is refused before it is loaded
     import_background_rows: int = 20_000  # an upload with more rows is imported as a background job (202)
+    objections_per_hour: int = 3  # objections one client address may lodge against one notice in an hour
     notify: NotifySettings = field(default_factory=lambda: NotifySettings())
 
     @property
@@ -177,6 +178,7 @@ class Settings:
             centre_phone=env.get("ZIZHU_CENTRE_PHONE", "").strip(),
             import_max_rows=_int(env, "ZIZHU_IMPORT_MAX_ROWS", 200_000, minimum=1),
             import_background_rows=_int(env, "ZIZHU_IMPORT_BACKGROUND_ROWS", 20_000, minimum=0),
+            objections_per_hour=_int(env, "ZIZHU_OBJECTIONS_PER_HOUR", 3, minimum=1),
             notify=_notify_settings(env),
         )
 

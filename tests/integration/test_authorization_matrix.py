@@ -26,7 +26,7 @@ from litestar.routes import HTTPRoute
 
 from service.auth import ROLES
 from service.identity import make_id_number
-from tests.integration.donation_fixtures import credit_code
+from tests.integration.donation_fixtures import credit_code, on_day
 from tests.integration.loan_fixtures import loan_world
 
 STAFF = frozenset({"officer", "reviewer", "auditor"})
@@ -53,6 +53,7 @@ RULES: list[tuple[str, str, Any]] = [
     ("POST", "/loan-applications/{}/(approve|reject)", ADMIN | {"reviewer"}),
     ("POST", "/loan-reliefs/{}/(approve|reject)", ADMIN | {"reviewer"}),
     ("POST", "/applications/{}/review", ADMIN | {"reviewer"}),
+    ("POST", "/objections/{}/decide", ADMIN | {"reviewer"}),
     ("POST", "/awards/{}/(review|revoke)", ADMIN | {"reviewer"}),
     # the school: 回执 and graduation reviews of its own students, and what it reads to do them
     ("POST", "/graduation-confirmations/{}/review", ADMIN | {"reviewer", "school"}),
@@ -296,14 +297,18 @@ async def test_a_graduate_reaches_only_its_own_award(client, two_of_everything):
         f"/api/v1/applications/{grant.json()['id']}/review", headers=w.reviewer, json={"approved": True}
     )
     assert r.status_code == 200, r.text
-    assert (
-        await client.post(f"/api/v1/programs/{program}/notices", headers=w.officer, json={"starts_on": "2025-09-01"})
-    ).status_code == 201
-    awards = (
-        await client.post(
-            f"/api/v1/programs/{program}/awards/finalize", headers=w.officer, json={"as_of": "2025-09-08"}
-        )
-    ).json()["awards"]
+    with on_day("2025-09-01"):
+        assert (
+            await client.post(
+                f"/api/v1/programs/{program}/notices", headers=w.officer, json={"starts_on": "2025-09-01"}
+            )
+        ).status_code == 201
+    with on_day("2025-09-08"):
+        awards = (
+            await client.post(
+                f"/api/v1/programs/{program}/awards/finalize", headers=w.officer, json={"as_of": "2025-09-08"}
+            )
+        ).json()["awards"]
     award = awards[0]["id"]
     r = await client.post(
         f"/api/v1/awards/{award}/pay", headers=w.officer, json={"paid_on": "2025-10-10", "reference": "SCOPE-PAY-1"}

@@ -81,7 +81,11 @@ HAND_WRITTEN: dict[str, tuple[Lifecycle, set[str], set[tuple[str, str]]]] = {
             "under_review>awarded under_review>paid under_review>revoked under_review>under_review"
         ),
     ),
-    "objection": (OBJECTION, {"open", "resolved"}, edges("open>resolved")),
+    "objection": (
+        OBJECTION,
+        {"open", "dismissed", "upheld", "resolved"},
+        edges("open>dismissed open>upheld open>resolved"),
+    ),
     "receipt": (RECEIPT, {"issued", "void"}, edges("issued>void")),
     "outbox": (
         OUTBOX,
