@@ -5,10 +5,15 @@ PostgreSQL or a bind that other machines reach gets them only with --demo (issue
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+
 import httpx
 import pytest
 
 from tests.e2e.conftest import free_port, start_server, stop_server
+from tests.e2e.test_stop import dev_py_root, start
 
 WARNING = "本数据库中存在演示账号"
 
@@ -49,3 +54,20 @@ def test_no_demo_users_on_postgresql_or_beyond_loopback_unless_asked(cli_env, ho
     finally:
         out = stop_server(proc)
     assert "officer-demo" not in out and "--demo" in out  # says how to get the demo, shows no password
+
+
+def test_dev_py_start_still_gives_a_newcomer_the_demo(cli_env, tmp_path):
+    if cli_env.get("ZIZHU_DATABASE_URL"):
+        pytest.skip("a newcomer's first start is on the embedded SQLite database")
+    port = free_port()
+    log = tmp_path / "server.log"
+    proc = start(
+        [sys.executable, str(dev_py_root(tmp_path) / "dev.py"), "start", "--port", str(port)], cli_env, port, log
+    )
+    try:
+        home = httpx.get(f"http://127.0.0.1:{port}/")
+        assert "officer-demo" in home.text and WARNING in home.text
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert "officer-demo" in log.read_text()
