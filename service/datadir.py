@@ -53,16 +53,19 @@ def private_sqlite(database: Path) -> None:
 
 def tighten(folder: Path) -> None:
     """At start: the folder and every folder in it 0700, every file 0600, whatever an older version, a copy by hand
-    or a wide umask left there (backups kept in a sub-folder too). Links are neither followed nor changed."""
+    or a wide umask left there (backups kept in a sub-folder too). Links are neither followed nor changed.
+
+    The folder itself must be the service's (an error otherwise); something inside that another user owns is left
+    as it is: behind a 0700 folder no one else can reach it anyway."""
     private_dir(folder)
     for root, dirs, files in os.walk(folder):  # os.walk does not descend into linked folders
-        for name in dirs:
-            if not os.path.islink(path := os.path.join(root, name)):
-                os.chmod(path, PRIVATE_DIR_MODE)
-        for name in files:
-            if not os.path.islink(path := os.path.join(root, name)):
-                with contextlib.suppress(FileNotFoundError):  # a -journal SQLite just removed
-                    os.chmod(path, PRIVATE_FILE_MODE)
+        for names, wanted in ((dirs, PRIVATE_DIR_MODE), (files, PRIVATE_FILE_MODE)):
+            for name in names:
+                path = os.path.join(root, name)
+                if not os.path.islink(path):
+                    # gone meanwhile (a -journal SQLite just removed), or not ours
+                    with contextlib.suppress(FileNotFoundError, PermissionError):
+                        os.chmod(path, wanted)
 
 
 def write_private(path: Path, data: bytes) -> None:
