@@ -87,7 +87,20 @@ def run_wrk(base_url: str, script: Path, seconds: int, connections: int) -> dict
 
 def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     # This checkout's code (PYTHONPATH), whatever the virtualenv has installed.
-    cmd = [*pin(0), sys.executable, "-m", "service.cli", "serve", "--host", HOST, "--port", str(port), "--workers", "1"]
+    cmd = [
+        *pin(0),
+        sys.executable,
+        "-m",
+        "service.cli",
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--demo",
+    ]
     # A session of its own, so that a stuck server and its worker can be killed together as one group.
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

@@ -132,7 +132,18 @@ def main() -> int:
     log = workdir / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*pin(0), str(ZIZHU), "serve", "--host", HOST, "--port", str(port), "--workers", str(args.workers)],
+            [
+                *pin(0),
+                str(ZIZHU),
+                "serve",
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--demo",
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -144,6 +144,16 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The embedded database's file; None on PostgreSQL and for an SQLite database in memory."""
+        if not self.is_sqlite:
+            return None
+        from sqlalchemy.engine import make_url
+
+        database = make_url(self.database_url).database
+        return None if not database or database == ":memory:" or database.startswith("file:") else Path(database)
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)

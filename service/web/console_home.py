@@ -11,18 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts import authenticate
 from service.auth import AuthUser, allow, issue_token
-from service.demo import DEMO_USERS, DemoUser
+from service.demo import demo_accounts
 from service.errors import Problem
-from service.meta import get_meta
 from service.web.console import SESSION_COOKIE, STAFF, console_of, home_of, render, secure_cookies, texts, today
 from service.web.sections import panel_context
-
-
-async def demo_logins(session: AsyncSession, admin_password_set: bool) -> list[DemoUser]:
-    """The demo accounts, shown only on a database the demo was loaded into."""
-    if await get_meta(session, "demo") is None:
-        return []
-    return [u for u in DEMO_USERS if not (u.role == "admin" and admin_password_set)]
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -47,7 +39,7 @@ async def _landing(
         error=error,
         username=username,
         next=_safe_next(request.query_params.get("next")) or "",
-        demo_users=await demo_logins(session, settings.admin_password is not None),
+        demo_users=await demo_accounts(session, settings.admin_password is not None),
     )
 
 
@@ -103,4 +95,4 @@ async def dashboard(request: Request, db_session: NamedDependency[AsyncSession])
 
 
 ROUTES: list[Any] = [landing, login, logout, no_pages, dashboard]
-__all__ = ["ROUTES", "demo_logins"]
+__all__ = ["ROUTES"]

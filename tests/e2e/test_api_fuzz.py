@@ -41,7 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = installation_env(tmp_path_factory.mktemp("fuzz") / "var")
     env["ZIZHU_LOGIN_MAX_FAILURES"] = "1000000"  # the fuzzer tries many wrong passwords; locking is tested elsewhere
     port = free_port()
-    proc = start_server(env, port, wait=120)
+    proc = start_server(env, port, "--demo", wait=120)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

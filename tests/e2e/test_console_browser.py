@@ -44,7 +44,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`zizhu serve` with the demo county, for the whole module."""
     env = installation_env(tmp_path_factory.mktemp("console") / "var")
     port = free_port()
-    proc = start_server(env, port, wait=180)
+    proc = start_server(env, port, "--demo", wait=180)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
