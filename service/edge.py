@@ -24,6 +24,7 @@ from litestar import Request
 from litestar.datastructures import FormMultiDict
 from litestar.serialization import decode_json
 from litestar.types import ASGIApp, Empty, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from service.problems import Problem, problem_type
 
@@ -147,8 +148,9 @@ def edge_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             clean_text(scope["path"], "path", multiline=False, as_typed=True)
-            if query := scope.get("query_string"):
-                scope["query_string"] = clean_query(query)
+            if (query := scope.get("query_string")) and (cleaned := clean_query(query)) is not query:
+                scope["query_string"] = cleaned
+                ScopeState.from_scope(scope).parsed_query = Empty  # parsed again, from the cleaned string
         await app(scope, receive, send)
 
     return middleware

@@ -191,3 +191,25 @@ async def test_validation_errors_name_the_field_never_the_value(client, make_use
     assert body2["field"] in ("level", "study_years")
     for text in (r.text, r2.text):
         assert secret not in text and secret[:6] + "*" not in text and secret[-4:] not in text, text
+
+
+async def test_an_uploaded_file_name_with_u0000_is_a_400(client, make_user):
+    officer = await make_user("officer")
+    # by hand: httpx would percent-escape the control character in the file name
+    boundary = "zizhu-edge-boundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a\x00b.xlsx"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\nPK\x03\x04\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    r = await client.post(
+        "/api/v1/loan-imports",
+        content=body,
+        headers={**officer, "content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert_problem(r, 400, "control-character")
+
+
+async def test_a_path_with_a_control_character_is_a_400(client, make_user):
+    officer = await make_user("officer")
+    assert_problem(await client.get("/api/v1/universities/a%00b", headers=officer), 400, "control-character")
