@@ -76,6 +76,12 @@ def clean_json(value: Any, where: str = "", depth: int = 0) -> Any:
         raise _too_complex(
             where, f"请求内容嵌套超过 {MAX_DEPTH} 层。", f"The body is nested more than {MAX_DEPTH} levels deep."
         )
+    if isinstance(value, (dict, list)) and len(value) > MAX_ITEMS:
+        raise _too_complex(
+            where,
+            f"“{where or '请求内容'}”超过 {MAX_ITEMS} 项。",
+            f"{where or 'The body'}: more than {MAX_ITEMS} items.",
+        )
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
@@ -83,36 +89,35 @@ def clean_json(value: Any, where: str = "", depth: int = 0) -> Any:
             out[name] = clean_json(item, f"{where}.{name}" if where else name, depth + 1)
         return out
     if isinstance(value, list):
-        if len(value) > MAX_ITEMS:
-            raise _too_complex(
-                where, f"列表“{where}”超过 {MAX_ITEMS} 项。", f"{where or 'A list'}: more than {MAX_ITEMS} items."
-            )
         return [clean_json(item, where, depth + 1) for item in value]
     return value
 
 
 def decode_json_body(body: bytes, type_decoders: Any = None) -> Any:
     try:
-        raw = decode_json(body or b"null", type_decoders=type_decoders)
+        return decode_json(body or b"null", type_decoders=type_decoders)
     except RecursionError:  # msgspec's decoder recurses: far deeper than MAX_DEPTH, refused all the same
         raise _too_complex(
             "", f"请求内容嵌套超过 {MAX_DEPTH} 层。", f"The body is nested more than {MAX_DEPTH} levels deep."
         ) from None
-    return clean_json(raw)
 
 
 class EdgeRequest(Request[Any, Any, Any]):
     """Litestar's request, whose JSON body and form fields come out checked and cleaned (see the module)."""
 
+    _edge_json: Any = Empty
     _edge_form: Any = Empty
 
     async def json(self) -> Any:
-        if self._json is Empty:
+        if self._edge_json is Empty:
+            # Decoded once per request (Litestar's cache in the scope); cleaned by each request object, so that a
+            # value another reader cached raw is never handed on unchecked. Cleaning is idempotent.
             state = self._connection_state
-            if state.json is Empty:  # cached per request, shared with every later reader as Litestar's own is
-                state.json = decode_json_body(await self.body(), self.route_handler.resolve_type_decoders())
-            self._json = state.json
-        return self._json
+            raw = state.json
+            if raw is Empty:
+                raw = decode_json_body(await self.body(), self.route_handler.resolve_type_decoders())
+            self._edge_json = self._json = state.json = clean_json(raw)
+        return self._edge_json
 
     async def form(self) -> FormMultiDict:
         if self._edge_form is Empty:
