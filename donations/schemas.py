@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 Money = Annotated[str, msgspec.Meta(pattern=r"^\d{1,12}(\.\d{1,2})?$", description='yuan, e.g. "3000.00"')]
+MAX_DIRECTED = 1000
 Text100 = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 BankRef = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:/-]+$")]
@@ -73,7 +74,8 @@ class DonationIn(msgspec.Struct, forbid_unknown_fields=True):
     received_on: date
     method: Literal["bank_transfer", "cash", "cheque", "online", "other"]
     reference: BankRef
-    directed_student_ids: list[int] | None = None
+    # A donation names a handful of students; a million ids was a 500 (issue #16): more than this is a 400.
+    directed_student_ids: Annotated[list[int], msgspec.Meta(max_length=MAX_DIRECTED)] | None = None
 
 
 class AppropriationIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -35,7 +35,9 @@ from notifications.worker import notification_jobs
 from service.accounts import AuthController, UserController
 from service.auth import ActiveUserCache, make_jwt_auth
 from service.db import DatabasePlugin, create_engine, write_intent, write_session
+from service.edge import EdgeRequest, edge_middleware
 from service.errors import EXCEPTION_HANDLERS
+from service.headers import add_security_headers
 from service.logs import configure_logging
 from service.openapi import document_file_formats, document_problems, mark_public_operations
 from service.registry.api import StudentController, UniversityController
@@ -152,7 +154,9 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
         ],
         plugins=[DatabasePlugin(engine)],
         on_app_init=[jwt_auth.on_app_init],
-        middleware=[write_intent_middleware],
+        middleware=[write_intent_middleware, edge_middleware],
+        request_class=EdgeRequest,  # bodies' text checked and cleaned once (service.edge)
+        before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         state=State(
             {

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import pagination
 from service.auth import AuthUser, User, user_from_token
-from service.errors import FORBIDDEN, UNPROCESSABLE, Problem, handle_unexpected
+from service.errors import FORBIDDEN, UNPROCESSABLE, Problem, handle_unexpected, without_values
 from service.settings import Settings
 from service.web.i18n import LANG_COOKIE, LANGS, MESSAGES, TEXTS, Texts, choose_language
 from service.web.sections import Console, NavItem
@@ -194,7 +194,9 @@ def form_struct(cls: type[S], data: dict[str, Any]) -> S:
     except msgspec.ValidationError as exc:
         field = field_of(str(exc))
         zh, en = MESSAGES.get(field or "", (field or "", field or ""))
-        raise Problem(UNPROCESSABLE, f"“{zh}”未填写或填写有误。", f"{en or 'A field'}: {exc}", field=field) from None
+        raise Problem(
+            UNPROCESSABLE, f"“{zh}”未填写或填写有误。", f"{en or 'A field'}: {without_values(str(exc))}", field=field
+        ) from None
 
 
 def field_of(message: str) -> str | None:
