@@ -77,8 +77,8 @@ async def test_objections_only_while_the_notice_runs_and_with_a_valid_contact(cl
         assert r.status_code == 422 and r.json()["field"] == "contact_phone" and "12345" not in r.text
         r = await _object(client, notice, app, contact_name="")
         assert r.status_code == 400
-        r = await _object(client, notice, app, contact_name="   ")
-        assert r.status_code == 422 and r.json()["field"] == "contact_name"
+        r = await _object(client, notice, app, contact_name="   ")  # trimmed at the edge: empty
+        assert r.status_code == 400 and "contact_name" in r.text
     with on_day("2025-09-11"):  # the last day counts
         r = await _object(client, notice, app, reason=f"其父手机 {PHONE}，身份证 150430200705060778")
         assert r.status_code == 201, r.text
@@ -145,7 +145,7 @@ async def test_a_reviewer_dismisses_or_upholds_and_lists_the_objections(client, 
         r = await w.post(decide, {"decision": "ignore", "reason": "x"}, w.reviewer)
         assert r.status_code == 400
         r = await w.post(decide, {"decision": "dismiss", "reason": "  "}, w.reviewer)
-        assert r.status_code == 422 and r.json()["field"] == "reason"
+        assert r.status_code == 400 and "reason" in r.text  # trimmed at the edge: empty
         r = await w.post(decide, {"decision": "dismiss", "reason": "经核实收入属实"}, w.reviewer, expect=200)
         assert r.json()["objection"]["status"] == "dismissed" and r.json()["application_status"] == "noticed"
         assert r.json()["objection"]["decided_by"] and r.json()["objection"]["resolution"] == "经核实收入属实"
