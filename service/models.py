@@ -42,6 +42,7 @@ from service.db import Base
 from service.idempotency import IdempotencyRecord
 from service.meta import ServiceMeta
 from service.registry.models import CoBorrower, Student, University
+from service.throttle import LoginThrottle
 
 metadata = Base.metadata
 
@@ -64,6 +65,7 @@ __all__ = [
     "LinePayment",
     "Loan",
     "LoanPayout",
+    "LoginThrottle",
     "Notice",
     "Objection",
     "OutboxMessage",

@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from service.clientaddress import IpNetwork, parse_networks
 from service.datadir import generated_key
 
 
@@ -128,6 +129,8 @@ class Settings:
     centre_phone: str = ""
     import_max_rows: int = 200_000  # a contract sheet taller than this is refused before it is loaded
     import_background_rows: int = 20_000  # an upload with more rows is imported as a background job (202)
+    login_address_max_failures: int = 30  # sign-in attempts from one address (any names) per window
+    trusted_proxies: tuple[IpNetwork, ...] = ()  # whose X-Forwarded-For is believed (service.clientaddress)
     notify: NotifySettings = field(default_factory=lambda: NotifySettings())
 
     @property
@@ -177,6 +180,8 @@ class Settings:
             centre_phone=env.get("ZIZHU_CENTRE_PHONE", "").strip(),
             import_max_rows=_int(env, "ZIZHU_IMPORT_MAX_ROWS", 200_000, minimum=1),
             import_background_rows=_int(env, "ZIZHU_IMPORT_BACKGROUND_ROWS", 20_000, minimum=0),
+            login_address_max_failures=_int(env, "ZIZHU_LOGIN_ADDRESS_MAX_FAILURES", 30, minimum=1),
+            trusted_proxies=_networks(env.get("ZIZHU_TRUSTED_PROXIES", "")),
             notify=_notify_settings(env),
         )
 
@@ -185,6 +190,15 @@ def _county_code(value: str) -> str:
     if not (len(value) == 6 and value.isdigit()):
         raise SettingsError(f"ZIZHU_COUNTY_CODE must be the county's 6-digit administrative code, got {value!r}")
     return value
+
+
+def _networks(raw: str) -> tuple[IpNetwork, ...]:
+    try:
+        return parse_networks(raw)
+    except ValueError:
+        raise SettingsError(
+            f"ZIZHU_TRUSTED_PROXIES must list addresses or networks separated by commas, got {raw!r}"
+        ) from None
 
 
 def _secret_from_data_dir(data_dir: Path) -> str:

@@ -50,7 +50,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_every_operation_survives_generated_requests(server: str) -> None:
-    token = httpx.post(f"{server}/api/v1/auth/login", json={"username": "admin", "password": "admin-demo"}).json()
+    token = httpx.post(f"{server}/api/v1/auth/login", json={"username": "admin", "password": "zizhu-demo"}).json()
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     schema = schemathesis.openapi.from_url(f"{server}/schema/openapi.json")
     failures: dict[str, str] = {}

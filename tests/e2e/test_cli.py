@@ -20,7 +20,7 @@ def test_upgrade_demo_users_and_audit(cli_env):
 
     demo = zizhu(cli_env, "demo", "--students", "40")
     assert demo.returncode == 0, demo.stderr
-    assert "officer-demo" in demo.stdout
+    assert "zizhu-demo" in demo.stdout
     again = zizhu(cli_env, "demo")
     assert again.returncode != 0 and "not empty" in again.stderr
 

@@ -67,7 +67,7 @@ async def signed_in(browser: Any, site: str, username: str) -> Any:
     page = await context.new_page()
     await page.goto("/")
     await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", f"{username}-demo")
+    await page.fill("input[name=password]", "zizhu-demo")
     await page.click("form[action='/login'] button")
     await page.wait_for_load_state()
     return page
@@ -90,7 +90,7 @@ async def test_loan_year_in_the_browser(browser, site, tmp_path):
     prints the 受理证明 (a PDF download), and the university confirms its 回执."""
     landing = await (await browser.new_context(base_url=site)).new_page()
     await landing.goto("/")
-    assert "officer-demo" in await landing.content() and await landing.locator("a[href='/schema']").count()
+    assert "zizhu-demo" in await landing.content() and await landing.locator("a[href='/schema']").count()
     await shot(landing, "01-landing")
 
     officer = await signed_in(browser, site, "officer")
