@@ -84,6 +84,6 @@ def test_every_operation_survives_generated_requests(server: str) -> None:
         except Exception as exc:  # collect every operation's failure, then report them all
             failures[operation.label] = str(exc)[:1500]
         if operation.path.endswith("/auth/logout"):
-            headers = _admin_headers(server)
+            headers.update(_admin_headers(server))
     assert operations >= 40, f"only {operations} operations in the document"
     assert not failures, "\n\n".join(f"== {label}\n{text}" for label, text in failures.items())
