@@ -141,3 +141,13 @@ async def test_an_admin_unlocks_a_user(client, make_user, settings, sessions):
     async with sessions() as s:
         actions = (await s.scalars(select(AuditRecord.action).where(AuditRecord.entity_id == str(clerk_id)))).all()
     assert "unlock" in actions
+
+
+async def test_parallel_wrong_passwords_over_http(client, make_user, settings, hash_checks):
+    await make_user("officer", username="clerk")
+    attempts = [client.post("/api/v1/auth/login", json={"username": "clerk", "password": WRONG}) for _ in range(25)]
+    statuses = sorted(r.status_code for r in await asyncio.gather(*attempts))
+    assert hash_checks["n"] <= settings.login_max_failures
+    assert statuses == [401] * hash_checks["n"] + [429] * (25 - hash_checks["n"])
+    right = await client.post("/api/v1/auth/login", json={"username": "clerk", "password": TEST_PASSWORD})
+    assert right.status_code == 429 and right.json()["type"] == "/problems/too-many-requests"
