@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from service.clientaddress import IpNetwork, parse_networks
 from service.datadir import generated_key
+from service.passwords import password_problem
 
 
 class SettingsError(ValueError):
@@ -165,7 +166,7 @@ class Settings:
             data_dir=data_dir,
             database_url=database_url,
             database_schema=schema,
-            admin_password=env.get("ZIZHU_ADMIN_PASSWORD") or None,
+            admin_password=_admin_password(env.get("ZIZHU_ADMIN_PASSWORD") or None),
             secret_key=env.get("ZIZHU_SECRET_KEY") or _secret_from_data_dir(data_dir),
             timezone=timezone,
             token_ttl_minutes=_int(env, "ZIZHU_TOKEN_TTL_MINUTES", 480, minimum=1),
@@ -190,6 +191,13 @@ def _county_code(value: str) -> str:
     if not (len(value) == 6 and value.isdigit()):
         raise SettingsError(f"ZIZHU_COUNTY_CODE must be the county's 6-digit administrative code, got {value!r}")
     return value
+
+
+def _admin_password(password: str | None) -> str | None:
+    why = password_problem(password, "admin") if password is not None else None
+    if why:  # the first admin's password keeps the rules every other password keeps
+        raise SettingsError(f"ZIZHU_ADMIN_PASSWORD: {why[1]}")
+    return password
 
 
 def _networks(raw: str) -> tuple[IpNetwork, ...]:

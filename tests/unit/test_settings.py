@@ -48,6 +48,8 @@ def test_explicit_values(tmp_path):
         ("ZIZHU_SCHEDULER", "maybe", "true or false"),
         ("ZIZHU_DATABASE_SCHEMA", "x; drop", "letters, digits"),
         ("ZIZHU_TRUSTED_PROXIES", "proxy.example", "ZIZHU_TRUSTED_PROXIES"),
+        ("ZIZHU_ADMIN_PASSWORD", " " * 8, "ZIZHU_ADMIN_PASSWORD: The password needs at least 10"),
+        ("ZIZHU_ADMIN_PASSWORD", "admin-admin-2026", "must not contain the user name"),
         ("ZIZHU_LOGIN_ADDRESS_MAX_FAILURES", "0", "at least 1"),
     ],
 )
