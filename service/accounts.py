@@ -232,5 +232,6 @@ class UserController(Controller):
     async def unlock(
         self, user_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request
     ) -> UserOut:
-        user = await users.unlock(db_session, user_id, current_user(request).actor)
+        secret = request.app.state.settings.secret_key
+        user = await users.unlock(db_session, user_id, current_user(request).actor, secret)
         return user_out(user, request.app.state.settings.tz)

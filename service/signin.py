@@ -49,7 +49,7 @@ def too_many(retry_after: int) -> Problem:
 async def authenticate(engine: AsyncEngine, settings: Settings, username: str, password: str, address: str) -> User:
     """The active user with this name and password, or a 401 (wrong name or password) or 429 (too many attempts)
     Problem. At most ZIZHU_LOGIN_MAX_FAILURES attempts on one name from one address per window reach the hash."""
-    keys = throttle.Keys.of(username, address)
+    keys = throttle.Keys.of(username, address, settings.secret_key)
     window = timedelta(minutes=settings.login_lock_minutes)
     async with write_session(engine) as session:
         refused = await throttle.reserve(

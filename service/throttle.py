@@ -12,12 +12,14 @@ A successful sign-in gives its reservation back. Two counters:
   address from guessing across many names.
 
 A window is ZIZHU_LOGIN_LOCK_MINUTES from its first attempt; the next attempt after it starts a new one. Rows hold
-digests, never the name or the address as typed (a password typed into the name field must not be kept).
+keyed digests (HMAC-SHA256 with the signing key), never the name or the address as typed: a password typed into the
+name field must not be kept, and an address must not be recoverable by hashing all 2³² of them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,14 +37,14 @@ class LoginThrottle(Base):
     __tablename__ = "login_throttle"
 
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the address (and the name)
-    subject: Mapped[str | None] = mapped_column(String(64), index=True, default=None)  # sha256 of the name
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # digest of the address (and the name)
+    subject: Mapped[str | None] = mapped_column(String(64), index=True, default=None)  # digest of the name
     attempts: Mapped[int] = mapped_column(Integer)
     since: Mapped[datetime] = mapped_column(UtcDateTime, index=True)  # the window's first attempt
 
 
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+def _digest(secret: str, *parts: str) -> str:
+    return hmac.new(secret.encode(), "\n".join(parts).encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -54,13 +56,17 @@ class Keys:
     subject: str
 
     @classmethod
-    def of(cls, username: str, address: str) -> Keys:
-        return cls(name=_digest(address, username), address=_digest(address), subject=subject_of(username))
+    def of(cls, username: str, address: str, secret: str) -> Keys:
+        return cls(
+            name=_digest(secret, "name", address, username),
+            address=_digest(secret, "addr", address),
+            subject=subject_of(username, secret),
+        )
 
 
-def subject_of(username: str) -> str:
+def subject_of(username: str, secret: str) -> str:
     """What the `name` rows of a user name carry, so that an admin can unlock it from every address."""
-    return _digest(username)
+    return _digest(secret, "subject", username)
 
 
 @dataclass(frozen=True)
@@ -118,8 +124,10 @@ async def give_back(session: AsyncSession, keys: Keys, *, window: timedelta, now
     await session.execute(delete(table).where(table.c.since <= now - window))
 
 
-async def unlock(session: AsyncSession, username: str) -> int:
+async def unlock(session: AsyncSession, username: str, secret: str) -> int:
     """Forget every failed attempt on this user name, from every address (an admin's unlock); how many rows went."""
     table = LoginThrottle.__table__
-    result = await session.execute(delete(table).where(table.c.kind == NAME, table.c.subject == subject_of(username)))
+    result = await session.execute(
+        delete(table).where(table.c.kind == NAME, table.c.subject == subject_of(username, secret))
+    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

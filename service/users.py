@@ -160,9 +160,9 @@ async def reset_password(
     return user
 
 
-async def unlock(session: AsyncSession, user_id: int, actor: str) -> User:
+async def unlock(session: AsyncSession, user_id: int, actor: str, secret: str) -> User:
     """Forget the failed sign-ins on the user's name, from every address."""
     user = await get_or_404(session, User, user_id, "用户", "User")
-    forgotten = await throttle.unlock(session, user.username)
+    forgotten = await throttle.unlock(session, user.username, secret)
     await audit.record(session, actor, "unlock", "user", user.id, None, {"throttle_rows": forgotten})
     return user

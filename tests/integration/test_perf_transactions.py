@@ -98,12 +98,14 @@ async def test_a_successful_write_commits_once_and_a_failed_one_changes_nothing(
         assert await s.scalar(select(func.count()).select_from(AuditRecord)) == audited
 
 
-async def test_a_failed_login_still_counts_the_failure(client, make_user, sessions):
+async def test_a_failed_login_still_counts_the_failure(client, make_user, sessions, settings):
     await make_user("officer", username="forgetful")
     r = await client.post("/api/v1/auth/login", json={"username": "forgetful", "password": "wrong-password"})
     assert r.status_code == 401
     async with sessions() as s:
-        counted = select(LoginThrottle.attempts).where(LoginThrottle.subject == subject_of("forgetful"))
+        counted = select(LoginThrottle.attempts).where(
+            LoginThrottle.subject == subject_of("forgetful", settings.secret_key)
+        )
         assert await s.scalar(counted) == 1
 
 
