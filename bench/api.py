@@ -151,7 +151,7 @@ def discover(base_url: str) -> tuple[str, dict[str, list[str]]]:
     """Sign in as the demo officer and pick the basket's paths from the demo data (each checked once here, so that a
     broken one fails now, not as a wall of non-2xx in wrk)."""
     with httpx.Client(base_url=base_url, timeout=10) as client:
-        login = client.post("/api/v1/auth/login", json={"username": "officer", "password": "officer-demo"})
+        login = client.post("/api/v1/auth/login", json={"username": "officer", "password": "zizhu-demo"})
         login.raise_for_status()
         token = login.json()["access_token"]
         client.headers["Authorization"] = f"Bearer {token}"

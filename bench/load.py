@@ -153,7 +153,7 @@ def main() -> int:
     try:
         wait_ready(base, proc, log, limit=300)
         with httpx.Client(base_url=base, timeout=30) as client:
-            token = client.post("/api/v1/auth/login", json={"username": "officer", "password": "officer-demo"}).json()[
+            token = client.post("/api/v1/auth/login", json={"username": "officer", "password": "zizhu-demo"}).json()[
                 "access_token"
             ]
             auth = {"Authorization": f"Bearer {token}"}

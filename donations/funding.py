@@ -103,6 +103,11 @@ async def get_donor(session: AsyncSession, donor_id: int) -> Donor:
     return donor
 
 
+async def donor_exists(session: AsyncSession, donor_id: int) -> bool:
+    """The kernel's hook (app state `donor_exists`): a donor user must name a donor that exists."""
+    return await session.get(Donor, donor_id) is not None
+
+
 async def add_program(session: AsyncSession, data: ProgramIn, actor: str) -> Program:
     try:
         rule = normalize_rule(data.rule)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from donations.api.funding import ROUTES as DONATION_ROUTES
 from donations.api.notices import ROUTES as NOTICE_ROUTES
 from donations.api.selection import ROUTES as GRANT_ROUTES
+from donations.funding import donor_exists
 from donations.web import SECTION as DONATIONS_CONSOLE
 from loans.api import ROUTES as LOAN_ROUTES
 from loans.batch.close_of_business import close_of_business
@@ -165,10 +166,11 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
                 "jwt_auth": jwt_auth,
                 "user_cache": ActiveUserCache(),
                 "console": console,
-                "loans_summary": loans_report,
+                "loans_summary": loans_report,  # loans' part of the annual PDF
+                "donor_exists": donor_exists,  # a donor user must name a donor (service.users)
                 **(extra_state or {}),
             }
-        ),  # loans' part of the annual PDF
+        ),
         template_config=TemplateConfig(
             directory=[Path(__file__).parent / "web" / "templates", *console.templates], engine=JinjaTemplateEngine
         ),

@@ -194,42 +194,31 @@ def users_add(
     university_code: str | None,
 ) -> None:
     """Create a user (the password is asked for unless given)."""
-    from sqlalchemy import select
-
-    from service import audit
-    from service.auth import User, hash_password, password_problem
+    from donations.funding import donor_exists
+    from service.errors import Problem
     from service.migrate import upgrade
+    from service.users import create_user
 
     if password is None:
         password = getpass.getpass("password: ")
-    why = password_problem(password)
-    if why:
-        raise click.ClickException(why[1])
 
     async def job(settings: Settings, engine: Any) -> int:
         await upgrade(engine, settings)
         async with write_session(engine) as session:
-            if await session.scalar(select(User.id).where(User.username == username)) is not None:
-                raise click.ClickException(f"user {username!r} exists already")
-            user = User(
-                username=username,
-                password_hash=hash_password(password),
-                role=role,
-                donor_id=donor_id,
-                student_id=student_id,
-                university_code=university_code,
-            )
-            session.add(user)
-            await session.flush()
-            await audit.record(
-                session,
-                f"cli:{os.environ.get('USER', 'unknown')}",
-                "create",
-                "user",
-                user.id,
-                None,
-                audit.model_snapshot(user, exclude=("password_hash",)),
-            )
+            try:
+                user = await create_user(
+                    session,
+                    f"cli:{os.environ.get('USER', 'unknown')}",
+                    username=username,
+                    password=password,
+                    role=role,
+                    donor_id=donor_id,
+                    student_id=student_id,
+                    university_code=university_code,
+                    donor_exists=donor_exists,
+                )
+            except Problem as exc:
+                raise click.ClickException(exc.detail_en) from None
             return user.id
 
     console.print(f"user {username} ({role}) created with id {_run(job)}")

@@ -54,14 +54,15 @@ class DemoUser:
     note: str
 
 
+DEMO_PASSWORD = "zizhu-demo"  # one for every demo user: it keeps the password rules (service.passwords)
 DEMO_USERS = [
-    DemoUser("admin", "admin-demo", "admin", "系统管理员 / administrator"),
-    DemoUser("officer", "officer-demo", "officer", "经办人 / county officer"),
-    DemoUser("reviewer", "reviewer-demo", "reviewer", "复核人 / reviewer"),
-    DemoUser("school", "school-demo", "school", "内蒙古大学资助中心 / university aid office (10126)"),
-    DemoUser("graduate", "graduate-demo", "graduate", "借款学生 / student (the first demo student)"),
-    DemoUser("donor", "donor-demo", "donor", "捐赠方 / donor no. 1"),
-    DemoUser("auditor", "auditor-demo", "auditor", "审计 / auditor (read only)"),
+    DemoUser("admin", DEMO_PASSWORD, "admin", "系统管理员 / administrator"),
+    DemoUser("officer", DEMO_PASSWORD, "officer", "经办人 / county officer"),
+    DemoUser("reviewer", DEMO_PASSWORD, "reviewer", "复核人 / reviewer"),
+    DemoUser("school", DEMO_PASSWORD, "school", "内蒙古大学资助中心 / university aid office (10126)"),
+    DemoUser("graduate", DEMO_PASSWORD, "graduate", "借款学生 / student (the first demo student)"),
+    DemoUser("donor", DEMO_PASSWORD, "donor", "捐赠方 / donor no. 1"),
+    DemoUser("auditor", DEMO_PASSWORD, "auditor", "审计 / auditor (read only)"),
 ]
 
 

@@ -43,6 +43,7 @@ from service.db import Base
 from service.idempotency import IdempotencyRecord
 from service.meta import ServiceMeta
 from service.registry.models import CoBorrower, Student, University
+from service.throttle import LoginThrottle
 
 metadata = Base.metadata
 
@@ -65,6 +66,7 @@ __all__ = [
     "LinePayment",
     "Loan",
     "LoanPayout",
+    "LoginThrottle",
     "Notice",
     "Objection",
     "ObjectionQuota",

@@ -9,10 +9,10 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts import authenticate
 from service.auth import AuthUser, allow, issue_token
 from service.demo import demo_accounts
 from service.errors import Problem
+from service.signin import authenticate, request_address, sign_out
 from service.web.console import SESSION_COOKIE, STAFF, console_of, home_of, render, secure_cookies, texts, today
 from service.web.sections import panel_context
 
@@ -55,7 +55,8 @@ async def login(request: Request, db_session: NamedDependency[AsyncSession]) -> 
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     settings = request.app.state.settings
     try:
-        user = await authenticate(db_session, settings, username, password)
+        address = request_address(request, settings)
+        user = await authenticate(request.app.state.engine, settings, username, password, address)
     except Problem as exc:
         return await _landing(request, db_session, exc.kind.status, texts(request).problem(exc), username)
     token = issue_token(request.app.state.jwt_auth, user, settings.token_ttl_minutes)
@@ -75,7 +76,11 @@ async def login(request: Request, db_session: NamedDependency[AsyncSession]) -> 
 
 
 @post("/logout", include_in_schema=False)
-async def logout(request: Request) -> Response[Any]:
+async def logout(request: Request, db_session: NamedDependency[AsyncSession]) -> Response[Any]:
+    """Signs out as the API's POST /api/v1/auth/logout does: the cookie's token (and every other) stops working."""
+    user = request.user
+    if isinstance(user, AuthUser):
+        await sign_out(db_session, request.app.state.user_cache, user.id, user.actor)
     response = Redirect(path="/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

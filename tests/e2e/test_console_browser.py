@@ -94,7 +94,7 @@ async def signed_in(browser: Any, site: str, username: str) -> Any:
     page = await new_page(browser, site, locale="zh-CN", accept_downloads=True)
     await page.goto("/")
     await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", f"{username}-demo")
+    await page.fill("input[name=password]", "zizhu-demo")
     await page.click("form[action='/login'] button")
     await page.wait_for_load_state()
     return page
@@ -118,7 +118,7 @@ async def test_loan_year_in_the_browser(browser, site, tmp_path):
     landing = await new_page(browser, site)
     response = await landing.goto("/")
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
-    assert "officer-demo" in await landing.content() and await landing.locator("a[href='/schema']").count()
+    assert "zizhu-demo" in await landing.content() and await landing.locator("a[href='/schema']").count()
     await shot(landing, "01-landing")
 
     officer = await signed_in(browser, site, "officer")

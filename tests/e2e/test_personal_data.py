@@ -95,7 +95,7 @@ class Walk:
         self.http = httpx.Client(base_url=base + "/api/v1", timeout=60)
         self.seen: dict[str, str] = {}
         self.tokens = {
-            who: self.http.post("/auth/login", json={"username": who, "password": f"{who}-demo"}).json()["access_token"]
+            who: self.http.post("/auth/login", json={"username": who, "password": "zizhu-demo"}).json()["access_token"]
             for who in ("officer", "reviewer", "admin")
         }
 

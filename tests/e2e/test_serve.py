@@ -26,15 +26,15 @@ def test_serve_answers_health_schema_and_login(cli_env):
     try:
         assert httpx.get(f"{base}/schema/openapi.json").status_code == 200
         home = httpx.get(f"{base}/")
-        assert "officer-demo" in home.text and WARNING in home.text  # the demo logins, said plainly
-        login = httpx.post(f"{base}/api/v1/auth/login", json={"username": "officer", "password": "officer-demo"})
+        assert "zizhu-demo" in home.text and WARNING in home.text  # the demo logins, said plainly
+        login = httpx.post(f"{base}/api/v1/auth/login", json={"username": "officer", "password": "zizhu-demo"})
         assert login.status_code == 200
         token = login.json()["access_token"]
         students = httpx.get(f"{base}/api/v1/students", headers={"Authorization": f"Bearer {token}"})
         assert students.status_code == 200 and students.json()["total"] >= 250
     finally:
         out = stop_server(proc)
-    assert f"http://127.0.0.1:{port}" in out and "officer-demo" in out  # where to sign in
+    assert f"http://127.0.0.1:{port}" in out and "zizhu-demo" in out  # where to sign in
     assert "passwords are published" in out
 
 
@@ -48,12 +48,12 @@ def test_no_demo_users_on_postgresql_or_beyond_loopback_unless_asked(cli_env, ho
     base = f"http://127.0.0.1:{port}"
     try:
         home = httpx.get(f"{base}/")
-        assert home.status_code == 200 and "officer-demo" not in home.text and WARNING not in home.text
-        login = httpx.post(f"{base}/api/v1/auth/login", json={"username": "officer", "password": "officer-demo"})
+        assert home.status_code == 200 and "zizhu-demo" not in home.text and WARNING not in home.text
+        login = httpx.post(f"{base}/api/v1/auth/login", json={"username": "officer", "password": "zizhu-demo"})
         assert login.status_code == 401
     finally:
         out = stop_server(proc)
-    assert "officer-demo" not in out and "--demo" in out  # says how to get the demo, shows no password
+    assert "zizhu-demo" not in out and "--demo" in out  # says how to get the demo, shows no password
 
 
 def test_dev_py_start_still_gives_a_newcomer_the_demo(cli_env, tmp_path):
@@ -66,8 +66,8 @@ def test_dev_py_start_still_gives_a_newcomer_the_demo(cli_env, tmp_path):
     )
     try:
         home = httpx.get(f"http://127.0.0.1:{port}/")
-        assert "officer-demo" in home.text and WARNING in home.text
+        assert "zizhu-demo" in home.text and WARNING in home.text
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
-    assert "officer-demo" in log.read_text()
+    assert "zizhu-demo" in log.read_text()
