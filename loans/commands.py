@@ -130,6 +130,7 @@ def import_contracts_command(
                     dry_run=dry_run,
                     progress=progress,
                     max_rows=settings.import_max_rows,
+                    today=settings.today(),
                 )
         if report:
             report.write_bytes(error_report(file, result.errors, settings.import_max_rows))

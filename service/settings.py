@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from service.datadir import generated_key
+from service.money import MoneyFormatError, parse_yuan
 
 
 class SettingsError(ValueError):
@@ -31,6 +32,15 @@ def _int(env: dict[str, str], name: str, default: int, *, minimum: int = 0) -> i
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _yuan(env: dict[str, str], name: str, default: str) -> int:
+    """An amount of money in yuan ("1000.00"), as fen; never negative."""
+    raw = (env.get(name) or default).strip()
+    try:
+        return parse_yuan(raw)
+    except MoneyFormatError:
+        raise SettingsError(f"{name} must be an amount in yuan such as 1000.00, got {raw!r}") from None
 
 
 def _bool(env: dict[str, str], name: str, default: bool) -> bool:
@@ -128,6 +138,7 @@ class Settings:
     centre_phone: str = ""
     import_max_rows: int = 200_000  # a contract sheet taller than this is refused before it is loaded
     import_background_rows: int = 20_000  # an upload with more rows is imported as a background job (202)
+    repayment_max_credit: int = 100_000  # fen a repayment may leave held beyond what the contract owes
     notify: NotifySettings = field(default_factory=lambda: NotifySettings())
 
     @property
@@ -177,6 +188,7 @@ class Settings:
             centre_phone=env.get("ZIZHU_CENTRE_PHONE", "").strip(),
             import_max_rows=_int(env, "ZIZHU_IMPORT_MAX_ROWS", 200_000, minimum=1),
             import_background_rows=_int(env, "ZIZHU_IMPORT_BACKGROUND_ROWS", 20_000, minimum=0),
+            repayment_max_credit=_yuan(env, "ZIZHU_REPAYMENT_MAX_CREDIT", "1000.00"),
             notify=_notify_settings(env),
         )
 

@@ -21,6 +21,7 @@ from loans.servicing.prepayment_requests import executed_prepayments
 from loans.servicing.schedule import generate
 from service import audit, lifecycle
 from service.auth import AuthUser
+from service.dates import check_date
 from service.db import utcnow
 from service.errors import FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem
 from service.lookups import get_or_404
@@ -100,9 +101,10 @@ async def review_graduation(
 
 
 async def extend_study(
-    session: AsyncSession, student: Student, new_graduation: date, on: date, reason: str, user: AuthUser
+    session: AsyncSession, student: Student, new_graduation: date, on: date, reason: str, user: AuthUser, *, today: date
 ) -> list[str]:
     """Move the graduation date; recompute the unpaid future of every active contract from `on`."""
+    check_date(on, "on", today=today)  # schedules are recomputed from it
     if new_graduation <= student.expected_graduation:
         raise Problem(
             UNPROCESSABLE,
