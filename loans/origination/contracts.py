@@ -69,7 +69,8 @@ async def sign(
     check_date(signed_on, "signed_on", today=today)
     signing_fault = signed_after_graduation(signed_on, student.expected_graduation)
     if signing_fault is not None:
-        raise Problem(UNPROCESSABLE, *signing_fault, field="signed_on")
+        zh, en = signing_fault
+        raise Problem(UNPROCESSABLE, zh + "。", en + ".", field="signed_on")
     if signed_on.year < loan.academic_year - 1 or signed_on.year > loan.academic_year + 1:
         raise Problem(
             UNPROCESSABLE,

@@ -79,7 +79,7 @@ def study_date_faults(
             (
                 "study_years",
                 f"{level_zh}学制应为 {low} 至 {high} 年，不是 {study_years} 年",
-                f"A {level} course lasts {low} to {high} years, not {study_years}",
+                f"A course at level {level} lasts {low} to {high} years, not {study_years}",
             )
         )
         study_years = None
@@ -115,8 +115,8 @@ def study_date_faults(
                 (
                     "enrolled_on",
                     f"按身份证号的出生日期，入学时 {age} 岁，{level_zh}学生应在 {low} 至 {high} 岁之间",
-                    f"By the ID number's birth date the student was {age} at enrolment; {low} to {high} for "
-                    f"a {level} student",
+                    f"By the ID number's birth date the student was {age} at enrolment; {low} to {high} at "
+                    f"level {level}",
                 )
             )
     return faults
@@ -126,8 +126,8 @@ def signed_after_graduation(signed_on: date, expected_graduation: date) -> tuple
     """A loan pays for study: no contract is signed for a student who has already graduated."""
     if signed_on > expected_graduation:
         return (
-            f"签约日期 {signed_on} 晚于该生的毕业日期 {expected_graduation}，已毕业的学生不能签订贷款合同。",
-            f"Signing date {signed_on} is after the student's graduation ({expected_graduation}).",
+            f"签约日期 {signed_on} 晚于该生的毕业日期 {expected_graduation}，已毕业的学生不能签订贷款合同",
+            f"Signing date {signed_on} is after the student's graduation ({expected_graduation})",
         )
     return None
 
