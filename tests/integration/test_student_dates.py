@@ -11,7 +11,11 @@ import time_machine
 from sqlalchemy import func, select
 
 from loans.models import Loan
+from service.db import write_session
+from service.demo import load_demo
 from service.identity import make_id_number
+from service.registry.models import Student
+from service.registry.study_dates import study_date_faults
 from tests.integration.loan_fixtures import loan_world
 from tests.integration.test_loan_import import errors_by, person, row, setup, upload, workbook
 
@@ -133,3 +137,25 @@ async def test_import_applies_the_same_rules(client, make_user, sessions):
     assert not [k for k in found if k[0] == 2], found
     assert "毕业" in found[(7, "signed_on")]
     assert r.json()["valid"] == 1 and r.json()["invalid"] == 7
+
+
+@time_machine.travel("2026-10-01 09:00 +08:00")
+async def test_the_demo_county_passes_the_rules(db):
+    """The demo's students and contracts are made by the same rules a clerk meets (loans.demo signs through
+    contracts.sign); its registry is written directly, so check it against the rule here."""
+    async with write_session(db) as s:
+        await load_demo(s, students=300)
+    async with write_session(db) as s:
+        students = (await s.scalars(select(Student))).all()
+        faults = {
+            st.id: study_date_faults(
+                id_number=st.id_number,
+                level=st.level,
+                study_years=st.study_years,
+                enrolled_on=st.enrolled_on,
+                expected_graduation=st.expected_graduation,
+                today=date(2026, 10, 1),
+            )
+            for st in students
+        }
+    assert len(faults) > 250 and not [f for f in faults.values() if f]
