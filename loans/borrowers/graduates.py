@@ -27,6 +27,7 @@ from service.errors import FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem
 from service.lookups import get_or_404
 from service.registry.models import Student
 from service.registry.students import checked_phone
+from service.registry.study_dates import extension_fault
 
 
 async def my_student(session: AsyncSession, user: AuthUser) -> Student:
@@ -112,6 +113,10 @@ async def extend_study(
             "The new graduation date must be later.",
             field="new_graduation",
         )
+    too_late = extension_fault(student.enrolled_on, new_graduation)
+    if too_late is not None:
+        zh, en = too_late
+        raise Problem(UNPROCESSABLE, zh + "。", en + ".", field="new_graduation")
     before = audit.model_snapshot(student)
     student.expected_graduation = new_graduation
     rows = await policy_rows(session)

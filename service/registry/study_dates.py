@@ -122,6 +122,19 @@ def study_date_faults(
     return faults
 
 
+def extension_fault(enrolled_on: date, new_graduation: date) -> tuple[str, str] | None:
+    """A study extension (further study: 本科 then 研究生 then a doctorate) may go past the study years, not past
+    the longest course of all levels plus the extra years (an extension to 9999 would be a contract for ever)."""
+    years = max(r.years[1] for r in LEVEL_RULES.values()) + EXTRA_YEARS
+    latest = date(enrolled_on.year + years, 12, 31)
+    if new_graduation > latest:
+        return (
+            f"新的毕业日期 {new_graduation} 不合理：入学 {enrolled_on} 后 {years} 年内（至 {latest}）",
+            f"The new graduation {new_graduation} is implausible: at most {years} years after enrolment ({latest})",
+        )
+    return None
+
+
 def signed_after_graduation(signed_on: date, expected_graduation: date) -> tuple[str, str] | None:
     """A loan pays for study: no contract is signed for a student who has already graduated."""
     if signed_on > expected_graduation:
@@ -132,4 +145,4 @@ def signed_after_graduation(signed_on: date, expected_graduation: date) -> tuple
     return None
 
 
-__all__ = ["LEVEL_RULES", "Fault", "signed_after_graduation", "study_date_faults"]
+__all__ = ["LEVEL_RULES", "Fault", "extension_fault", "signed_after_graduation", "study_date_faults"]

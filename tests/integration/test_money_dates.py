@@ -112,6 +112,14 @@ async def test_subsidy_settlement_and_study_extension_not_after_today(client, ma
         headers=w.officer,
     )
     _refused(r, "on")
+    r = await client.post(
+        f"/api/v1/students/{w.students['ug']}/study-extension",
+        json={"new_graduation": "9999-06-30", "reason": "x"},
+        headers=w.officer,
+    )
+    assert r.status_code == 422 and r.json()["field"] == "new_graduation", r.text
+    r = await client.post("/api/v1/batch/close-of-business", json={"as_of": "9999-12-31"}, headers=w.officer)
+    _refused(r, "as_of")
 
 
 @time_machine.travel(TODAY)
