@@ -38,7 +38,7 @@ from loans.policy import (
 from service.dates import date_fault
 from service.money import format_yuan
 from service.problems import Problem
-from service.registry.study_dates import signed_after_graduation, study_date_faults
+from service.registry.study_dates import signed_after_graduation, study_date_faults, year_outside_studies
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 BLOCK = 5000  # rows typed together, column by column
@@ -214,20 +214,13 @@ def row_rules(sheet: Sheet, r: Row, errors: list[RowError], today: date) -> None
             bad(name, fault[0], fault[1])
     if r.signed_on and r.expected_graduation and (late := signed_after_graduation(r.signed_on, r.expected_graduation)):
         bad("signed_on", *late)
-    # The academic year (1 September to 31 August) must overlap the studies.
     if (
         r.academic_year
         and r.enrolled_on
         and r.expected_graduation
-        and not (
-            r.enrolled_on <= date(r.academic_year + 1, 8, 31) and r.expected_graduation >= date(r.academic_year, 9, 1)
-        )
+        and (outside := year_outside_studies(r.academic_year, r.enrolled_on, r.expected_graduation))
     ):
-        bad(
-            "academic_year",
-            f"贷款学年 {r.academic_year} 不在该生在读期间（{r.enrolled_on} 至 {r.expected_graduation}）",
-            f"Academic year {r.academic_year} is outside the student's studies",
-        )
+        bad("academic_year", *outside)
     if r.signed_on and r.academic_year and not r.academic_year - 1 <= r.signed_on.year <= r.academic_year + 1:
         bad(
             "signed_on",

@@ -135,6 +135,16 @@ def extension_fault(enrolled_on: date, new_graduation: date) -> tuple[str, str] 
     return None
 
 
+def year_outside_studies(academic_year: int, enrolled_on: date, expected_graduation: date) -> tuple[str, str] | None:
+    """A loan is for an academic year (1 September to 31 August) in which the student studies."""
+    if enrolled_on <= date(academic_year + 1, 8, 31) and expected_graduation >= date(academic_year, 9, 1):
+        return None
+    return (
+        f"贷款学年 {academic_year} 不在该生在读期间（{enrolled_on} 至 {expected_graduation}）",
+        f"Academic year {academic_year} is outside the student's studies",
+    )
+
+
 def signed_after_graduation(signed_on: date, expected_graduation: date) -> tuple[str, str] | None:
     """A loan pays for study: no contract is signed for a student who has already graduated."""
     if signed_on > expected_graduation:
@@ -145,4 +155,11 @@ def signed_after_graduation(signed_on: date, expected_graduation: date) -> tuple
     return None
 
 
-__all__ = ["LEVEL_RULES", "Fault", "extension_fault", "signed_after_graduation", "study_date_faults"]
+__all__ = [
+    "LEVEL_RULES",
+    "Fault",
+    "extension_fault",
+    "signed_after_graduation",
+    "study_date_faults",
+    "year_outside_studies",
+]
