@@ -260,17 +260,9 @@ class AwardController(Controller):
         db_session: NamedDependency[AsyncSession],
         request: Request,
     ) -> AwardOut:
-        award = await awards.get_award(db_session, award_id)
-        return award_out(
-            await awards.revoke(
-                db_session,
-                award,
-                data.revoked_on or _today(request),
-                data.reason,
-                request.user.actor,
-                today=_today(request),
-            )
-        )
+        award, today = await awards.get_award(db_session, award_id), _today(request)
+        on = data.revoked_on or today
+        return award_out(await awards.revoke(db_session, award, on, data.reason, request.user.actor, today=today))
 
     @post(
         "/{award_id:int}/review",
