@@ -131,6 +131,7 @@ def import_contracts_command(
                     dry_run=dry_run,
                     progress=progress,
                     max_rows=settings.import_max_rows,
+                    today=settings.today(),
                 )
         if report:
             sheet = error_report(file, result.errors, settings.import_max_rows)

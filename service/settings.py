@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from service.clientaddress import IpNetwork, parse_networks
 from service.datadir import generated_key
+from service.money import MoneyFormatError, parse_yuan
 from service.passwords import password_problem
 
 
@@ -33,6 +34,15 @@ def _int(env: dict[str, str], name: str, default: int, *, minimum: int = 0) -> i
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _yuan(env: dict[str, str], name: str, default: str) -> int:
+    """An amount of money in yuan ("1000.00"), as fen; never negative."""
+    raw = (env.get(name) or default).strip()
+    try:
+        return parse_yuan(raw)
+    except MoneyFormatError:
+        raise SettingsError(f"{name} must be an amount in yuan such as 1000.00, got {raw!r}") from None
 
 
 def _bool(env: dict[str, str], name: str, default: bool) -> bool:
@@ -133,6 +143,7 @@ class Settings:
     objections_per_hour: int = 3  # objections one client address may lodge against one notice in an hour
     login_address_max_failures: int = 30  # sign-in attempts from one address (any names) per window
     trusted_proxies: tuple[IpNetwork, ...] = ()  # whose X-Forwarded-For is believed (service.clientaddress)
+    repayment_max_credit: int = 100_000  # fen a repayment may leave held beyond what the contract owes
     notify: NotifySettings = field(default_factory=lambda: NotifySettings())
 
     @property
@@ -195,6 +206,7 @@ class Settings:
             objections_per_hour=_int(env, "ZIZHU_OBJECTIONS_PER_HOUR", 3, minimum=1),
             login_address_max_failures=_int(env, "ZIZHU_LOGIN_ADDRESS_MAX_FAILURES", 30, minimum=1),
             trusted_proxies=_networks(env.get("ZIZHU_TRUSTED_PROXIES", "")),
+            repayment_max_credit=_yuan(env, "ZIZHU_REPAYMENT_MAX_CREDIT", "1000.00"),
             notify=_notify_settings(env),
         )
 

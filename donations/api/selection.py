@@ -198,7 +198,13 @@ class AwardController(Controller):
     ) -> Response[dict[str, Any]]:
         async def run() -> dict[str, Any]:
             award, lines = await awards.pay(
-                db_session, award_id, data.paid_on, data.reference, data.bank_card, request.user.actor
+                db_session,
+                award_id,
+                data.paid_on,
+                data.reference,
+                data.bank_card,
+                request.user.actor,
+                today=_today(request),
             )
             return msgspec.to_builtins(PaymentOut(award=award_out(award), allocations=[line_out(x) for x in lines]))
 
@@ -217,10 +223,9 @@ class AwardController(Controller):
         db_session: NamedDependency[AsyncSession],
         request: Request,
     ) -> AwardOut:
-        award = await awards.get_award(db_session, award_id)
-        return award_out(
-            await awards.revoke(db_session, award, data.revoked_on or _today(request), data.reason, request.user.actor)
-        )
+        award, today = await awards.get_award(db_session, award_id), _today(request)
+        on = data.revoked_on or today
+        return award_out(await awards.revoke(db_session, award, on, data.reason, request.user.actor, today=today))
 
     @post(
         "/{award_id:int}/review",
@@ -297,7 +302,9 @@ class AwardController(Controller):
         award = await awards.get_award(db_session, award_id)
         user = request.user
         own = (user.student_id or -1) if user.role == "graduate" else None
-        return award_out(await awards.acknowledge(db_session, award, data.acknowledged_on, user.actor, own))
+        return award_out(
+            await awards.acknowledge(db_session, award, data.acknowledged_on, user.actor, own, today=_today(request))
+        )
 
 
 @dataclass

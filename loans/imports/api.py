@@ -98,6 +98,7 @@ class LoanImportController(Controller):
                     dry_run,
                     settings.import_max_rows,
                     rows,
+                    settings.today(),
                 ),
             )
             return Response(content=view(job), status_code=202, headers={"Location": f"{JOBS}/{job.id}"})
@@ -111,6 +112,7 @@ class LoanImportController(Controller):
             valid_only=valid_only,
             dry_run=dry_run,
             max_rows=settings.import_max_rows,
+            today=settings.today(),
         )
         if format == "xlsx":
             counts = {f"X-Zizhu-Import-{k}": str(getattr(result, k)) for k in ("rows", "invalid", "imported")}

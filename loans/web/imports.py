@@ -56,6 +56,7 @@ async def import_upload(request: Request, db_session: NamedDependency[AsyncSessi
                     dry_run,
                     settings.import_max_rows,
                     rows,
+                    settings.today(),
                 ),
             )
             return Redirect(path=f"/console/import/jobs/{job.id}", status_code=303)
@@ -69,6 +70,7 @@ async def import_upload(request: Request, db_session: NamedDependency[AsyncSessi
             valid_only=valid_only,
             dry_run=dry_run,
             max_rows=settings.import_max_rows,
+            today=settings.today(),
         )
     except Problem as exc:
         return render(request, "import.html", exc.kind.status, error=texts(request).problem(exc))
