@@ -132,7 +132,18 @@ def main() -> int:
     log = workdir / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*pin(0), str(ZIZHU), "serve", "--host", HOST, "--port", str(port), "--workers", str(args.workers)],
+            [
+                *pin(0),
+                str(ZIZHU),
+                "serve",
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--demo",
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -142,7 +153,7 @@ def main() -> int:
     try:
         wait_ready(base, proc, log, limit=300)
         with httpx.Client(base_url=base, timeout=30) as client:
-            token = client.post("/api/v1/auth/login", json={"username": "officer", "password": "officer-demo"}).json()[
+            token = client.post("/api/v1/auth/login", json={"username": "officer", "password": "zizhu-demo"}).json()[
                 "access_token"
             ]
             auth = {"Authorization": f"Bearer {token}"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -33,10 +34,11 @@ from donations.schemas import (
     FundingOut,
     NoticeEntry,
     NoticeOut,
+    ObjectionOut,
     ProgramOut,
     ReceiptOut,
 )
-from service.identity import mask_bank_card, mask_id_number, mask_name
+from service.identity import mask_bank_card, mask_id_number, mask_name, mask_phone
 from service.money import format_yuan
 
 
@@ -268,4 +270,30 @@ def change_out(c: CardChange) -> CardChangeOut:
         decided_by=c.decided_by_name,
         decided_at=c.decided_at.isoformat() if c.decided_at else None,
         decision_note=c.decision_note,
+    )
+
+
+_MASKED_PHONE = re.compile(r"1[3-9][0-9]\*{4}[0-9]{4}")
+
+
+def _shown_phone(phone: str | None) -> str | None:
+    # The column holds the masked number; anything else in it (a row written by hand) leaves masked too.
+    if phone is None or _MASKED_PHONE.fullmatch(phone):
+        return phone
+    return mask_phone(phone)
+
+
+def objection_out(o: Objection) -> ObjectionOut:
+    return ObjectionOut(
+        id=o.id,
+        notice_id=o.notice_id,
+        application_id=o.application_id,
+        status=o.status,
+        reason=o.reason,
+        contact_name=o.contact_name,
+        contact_phone=_shown_phone(o.contact_phone),
+        created_at=o.created_at,
+        resolution=o.resolution,
+        decided_by=o.decided_by,
+        decided_at=o.decided_at,
     )

@@ -15,6 +15,7 @@ from donations.models import (
     Funding,
     Notice,
     Objection,
+    ObjectionQuota,
     Program,
     Receipt,
     ReceiptCounter,
@@ -44,6 +45,7 @@ from service.db import Base
 from service.idempotency import IdempotencyRecord
 from service.meta import ServiceMeta
 from service.registry.models import CoBorrower, Student, University
+from service.throttle import LoginThrottle
 
 metadata = Base.metadata
 
@@ -68,8 +70,10 @@ __all__ = [
     "Loan",
     "LoanImport",
     "LoanPayout",
+    "LoginThrottle",
     "Notice",
     "Objection",
+    "ObjectionQuota",
     "OutboxMessage",
     "PolicyRule",
     "PrepaymentRequest",

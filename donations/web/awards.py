@@ -109,7 +109,15 @@ async def award_pay(
             db_session, scope, key, idempotency.request_hash(msgspec.json.encode(data))
         )
         if not first:
-            await awards.pay(db_session, award_id, data.paid_on, data.reference, data.bank_card, request.user.actor)
+            await awards.pay(
+                db_session,
+                award_id,
+                data.paid_on,
+                data.reference,
+                data.bank_card,
+                request.user.actor,
+                today=request.app.state.settings.today(),
+            )
             if key is not None:
                 await idempotency.remember(db_session, scope, key, 201, {"award_id": award_id})
     except Problem as exc:

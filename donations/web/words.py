@@ -46,6 +46,13 @@ GRANT_MESSAGES: dict[str, tuple[str, str]] = {
     "notice_pdf": ("打印公示（PDF）", "Print the notice (PDF)"),
     "notice_public": ("公开页面", "Public page"),
     "objections_open": ("未处理异议", "Open objections"),
+    "objections": ("公示异议", "Objections"),
+    "objection": ("异议", "Objection"),
+    "contact": ("联系人", "Contact"),
+    "decision": ("处理意见", "Decision"),
+    "dismiss": ("不予采纳", "Dismiss"),
+    "uphold": ("采纳，退回复核", "Uphold: back to review"),
+    "objection_decided": ("异议已处理。", "The objection is decided."),
     "rule_note": ("金额依据", "Amount from"),
     # applications and review
     "grant_applications": ("资助申请", "Grant applications"),
@@ -127,6 +134,10 @@ GRANT_MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 GRANT_LABELS_ZH: dict[str, str] = {
+    "open": "待处理",
+    "resolved": "复核已答复",
+    "dismissed": "不予采纳",
+    "upheld": "已采纳",
     "social": "社会捐赠",
     "government": "财政资金",
     "fixed": "固定金额",

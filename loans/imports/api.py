@@ -28,7 +28,7 @@ from service.errors import Problem, problem_type
 from service.money import format_yuan
 from service.pagination import Limit, Offset
 from service.responses import XLSX_MEDIA_TYPE, xlsx_response
-from service.uploads import read_upload
+from service.uploads import read_upload, upload_name
 
 MAX_JSON_ERRORS = 1000  # the JSON answer lists this many; the annotated workbook marks them all
 INVALID_ROWS = problem_type("loan-import-invalid-rows", 422, "导入数据有误，未导入", "Invalid rows stopped the import")
@@ -88,7 +88,7 @@ class LoanImportController(Controller):
     ) -> Response[Any]:
         content = await read_upload(data.file)
         user, settings = request.user, request.app.state.settings
-        name = Path(data.file.filename or "upload.xlsx").name
+        name = upload_name(data.file)
         rows = await anyio.to_thread.run_sync(measure, content, settings.import_max_rows)
         if format == "json" and rows > settings.import_background_rows + 1:  # the header row besides
             job = await start_job(
@@ -103,6 +103,7 @@ class LoanImportController(Controller):
                     dry_run,
                     settings.import_max_rows,
                     rows,
+                    settings.today(),
                     settings.county_code,
                 ),
             )
@@ -118,6 +119,7 @@ class LoanImportController(Controller):
             dry_run=dry_run,
             max_rows=settings.import_max_rows,
             county=settings.county_code,
+            today=settings.today(),
         )
         if format == "xlsx":
             counts = {f"X-Zizhu-Import-{k}": str(getattr(result, k)) for k in ("rows", "invalid", "imported")}

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from loans.origination.numbers import CONTRACT_NO
+from service.edge import has_control_character, normalise
 from service.identity import IdentityError, normalize_id_number, normalize_phone
 from service.money import MoneyFormatError, parse_yuan
 from service.registry import vocabulary
@@ -55,7 +56,9 @@ def text(limit: int) -> Callable[[Any], str]:
             value = _whole(value) or repr(value)
         elif not isinstance(value, str):
             value = str(value)
-        value = value.strip()
+        if has_control_character(value, multiline=False):  # as at every other edge (service.edge)
+            raise CellError("含有不允许的控制字符", "Contains a control character")
+        value = normalise(value)
         if len(value) > limit:
             raise CellError(f"内容过长（最多 {limit} 个字）", f"Too long (at most {limit} characters)")
         return value

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,7 @@ async def import_contracts(
     secret: str,
     valid_only: bool = False,
     dry_run: bool = False,
+    today: date,
     progress: Progress | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
     county: str | None = None,
@@ -121,7 +123,7 @@ async def import_contracts(
     checked)."""
     result = ImportResult(file=filename, digest=file_digest(source), dry_run=dry_run, valid_only=valid_only)
     # Read before the first query: on SQLite a write transaction holds the database's one write lock from then on.
-    sheet, rows, errors = await anyio.to_thread.run_sync(read_rows, source, progress, max_rows)
+    sheet, rows, errors = await anyio.to_thread.run_sync(read_rows, source, today, progress, max_rows)
     if progress:
         progress("checking", 0, len(rows))
     policy = PolicyCheck(await policy_rows(session))

@@ -19,11 +19,13 @@ from loans.origination.numbers import MAX_SERIAL, contract_number
 from loans.policy import PolicyError, contract_terms, format_rate
 from loans.servicing.booking import book_disbursement
 from service.auth import AuthUser
+from service.dates import check_date
 from service.db import utcnow
 from service.errors import CONFLICT, FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem
 from service.identity import mask_id_number
 from service.money import format_yuan
 from service.registry.models import CoBorrower, Student, University
+from service.registry.study_dates import signed_after_graduation
 from service.registry.vocabulary import LEVELS_ZH, RELATIONSHIPS_ZH
 from service.settings import Settings
 
@@ -77,12 +79,19 @@ async def get_contract(session: AsyncSession, contract_no: str) -> Loan:
     return loan
 
 
-async def sign(session: AsyncSession, loan_id: int, signed_on: date, user: AuthUser, county: str, secret: str) -> Loan:
+async def sign(
+    session: AsyncSession, loan_id: int, signed_on: date, user: AuthUser, county: str, secret: str, *, today: date
+) -> Loan:
     loan = await get_loan(session, loan_id)
     student = await session.get(Student, loan.student_id)
     assert student is not None
     if loan.status != LoanStatus.APPROVED.value:  # let the state machine word the refusal
         return await move(session, loan, LoanStatus.CONTRACTED, user, "sign")
+    check_date(signed_on, "signed_on", today=today)
+    signing_fault = signed_after_graduation(signed_on, student.expected_graduation)
+    if signing_fault is not None:
+        zh, en = signing_fault
+        raise Problem(UNPROCESSABLE, zh + "。", en + ".", field="signed_on")
     if signed_on.year < loan.academic_year - 1 or signed_on.year > loan.academic_year + 1:
         raise Problem(
             UNPROCESSABLE,
@@ -145,13 +154,10 @@ async def confirm_receipt(session: AsyncSession, contract_no: str, amount_text: 
     )
 
 
-async def disburse(session: AsyncSession, contract_no: str, disbursed_on: date, user: AuthUser) -> Loan:
+async def disburse(session: AsyncSession, contract_no: str, disbursed_on: date, user: AuthUser, *, today: date) -> Loan:
     """Pay tuition and accommodation to the university and the balance to the student, both recorded."""
     loan = await get_contract(session, contract_no)
-    if loan.signed_on is not None and disbursed_on < loan.signed_on:
-        raise Problem(
-            UNPROCESSABLE, "放款日期不能早于签约日期。", "Disbursement cannot precede signing.", field="disbursed_on"
-        )
+    check_date(disbursed_on, "disbursed_on", today=today, after=loan.signed_on, after_zh="签约日期", after_en="signing")
     if loan.status == LoanStatus.RECEIPT_CONFIRMED.value:
         student = await session.get(Student, loan.student_id)
         assert student is not None and loan.receipt_amount is not None

@@ -20,7 +20,7 @@ from loans.imports.workbooks import error_report, template_workbook
 from service.auth import allow
 from service.errors import UNPROCESSABLE, Problem
 from service.responses import xlsx_response
-from service.uploads import read_upload
+from service.uploads import read_upload, upload_name
 from service.web.console import render, texts
 
 MAX_SHOWN_ERRORS = 500  # on the page; the annotated workbook marks them all
@@ -40,7 +40,7 @@ async def import_upload(request: Request, db_session: NamedDependency[AsyncSessi
             raise Problem(UNPROCESSABLE, "请选择要导入的 Excel 文件。", "Choose the workbook to import.", field="file")
         content = await read_upload(upload)
         user, settings = request.user, request.app.state.settings
-        name = Path(upload.filename).name
+        name = upload_name(upload)
         valid_only, dry_run = form.get("valid_only") == "on", form.get("dry_run") == "on"
         rows = await anyio.to_thread.run_sync(measure, content, settings.import_max_rows)
         if form.get("annotated") != "on" and rows > settings.import_background_rows + 1:
@@ -56,6 +56,7 @@ async def import_upload(request: Request, db_session: NamedDependency[AsyncSessi
                     dry_run,
                     settings.import_max_rows,
                     rows,
+                    settings.today(),
                     settings.county_code,
                 ),
             )
@@ -71,6 +72,7 @@ async def import_upload(request: Request, db_session: NamedDependency[AsyncSessi
             dry_run=dry_run,
             max_rows=settings.import_max_rows,
             county=settings.county_code,
+            today=settings.today(),
         )
     except Problem as exc:
         return render(request, "import.html", exc.kind.status, error=texts(request).problem(exc))

@@ -19,6 +19,7 @@ from service.registry.models import CoBorrower, Student, University
 from .test_loan_import import person, row, workbook
 
 SECRET = "s" * 43
+TODAY = date(2026, 6, 1)  # the business date the sheets are checked on
 
 
 async def prepare(db: AsyncEngine) -> int:
@@ -88,7 +89,7 @@ async def run(db: AsyncEngine, user_id: int, content: bytes, **options: Any) -> 
         async with session_factory(db)() as s:
             transaction = await s.begin()
             result = await import_contracts(
-                s, content, filename="x.xlsx", user_id=user_id, actor="test", secret=SECRET, **options
+                s, content, filename="x.xlsx", user_id=user_id, actor="test", secret=SECRET, today=TODAY, **options
             )
             state = await written(s)
             await transaction.rollback()

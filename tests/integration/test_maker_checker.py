@@ -20,7 +20,7 @@ from loans.servicing.booking import book_unbooked
 from service.audit import AuditRecord
 from service.db import write_session
 from tests.integration.console_fixtures import alert_of, console_as
-from tests.integration.donation_fixtures import grant_world
+from tests.integration.donation_fixtures import grant_world, on_day
 from tests.integration.loan_fixtures import loan_world
 from tests.integration.test_loan_import import row, upload, workbook
 
@@ -161,8 +161,10 @@ async def _award_with_card(w: Any, program: int) -> int:
         expect=201,
     )
     await w.post(f"/applications/{app.json()['id']}/review", {"approved": True}, w.reviewer, expect=200)
-    await w.post(f"/programs/{program}/notices", {"starts_on": "2025-09-01"}, expect=201)
-    awards = (await w.post(f"/programs/{program}/awards/finalize", {"as_of": "2025-09-08"}, expect=200)).json()
+    with on_day("2025-09-01"):  # the notice opens on its first day, is finalised on the centre's calendar
+        await w.post(f"/programs/{program}/notices", {"starts_on": "2025-09-01"}, expect=201)
+    with on_day("2025-09-08"):
+        awards = (await w.post(f"/programs/{program}/awards/finalize", {"as_of": "2025-09-08"}, expect=200)).json()
     return awards["awards"][0]["id"]
 
 

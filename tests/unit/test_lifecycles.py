@@ -93,7 +93,11 @@ HAND_WRITTEN: dict[str, tuple[Lifecycle, set[str], set[tuple[str, str]]]] = {
         {"proposed", "approved", "rejected"},
         edges("proposed>approved proposed>rejected"),
     ),
-    "objection": (OBJECTION, {"open", "resolved"}, edges("open>resolved")),
+    "objection": (
+        OBJECTION,
+        {"open", "dismissed", "upheld", "resolved"},
+        edges("open>dismissed open>upheld open>resolved"),
+    ),
     "receipt": (RECEIPT, {"issued", "void"}, edges("issued>void")),
     "outbox": (
         OUTBOX,

@@ -1,7 +1,7 @@
 """maker-checker for money: import batches (loan_imports) and bank card changes (grant_card_changes)
 
-Revision ID: 0013
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-05
 
 An import writes its contracts as a batch in `pending_review`; they count only once a second person accepts the
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
