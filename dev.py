@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set-up and start in one command, with nothing but Python 3.11 on the machine.
 
-    python3 dev.py start [zizhu serve options]   # venv, install, migrate, demo data, serve on :8000
+    python3 dev.py start [zizhu serve options]   # venv, install, migrate, demo data, serve on 127.0.0.1:8000
     python3 dev.py test  [pytest options]        # venv, install with test extras, run the whole suite
 
 The virtual environment lives in .venv and is only reinstalled when pyproject.toml changes, so a

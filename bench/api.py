@@ -87,7 +87,20 @@ def run_wrk(base_url: str, script: Path, seconds: int, connections: int) -> dict
 
 def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     # This checkout's code (PYTHONPATH), whatever the virtualenv has installed.
-    cmd = [*pin(0), sys.executable, "-m", "service.cli", "serve", "--host", HOST, "--port", str(port), "--workers", "1"]
+    cmd = [
+        *pin(0),
+        sys.executable,
+        "-m",
+        "service.cli",
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--demo",
+    ]
     # A session of its own, so that a stuck server and its worker can be killed together as one group.
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -138,7 +151,7 @@ def discover(base_url: str) -> tuple[str, dict[str, list[str]]]:
     """Sign in as the demo officer and pick the basket's paths from the demo data (each checked once here, so that a
     broken one fails now, not as a wall of non-2xx in wrk)."""
     with httpx.Client(base_url=base_url, timeout=10) as client:
-        login = client.post("/api/v1/auth/login", json={"username": "officer", "password": "officer-demo"})
+        login = client.post("/api/v1/auth/login", json={"username": "officer", "password": "zizhu-demo"})
         login.raise_for_status()
         token = login.json()["access_token"]
         client.headers["Authorization"] = f"Bearer {token}"

@@ -182,6 +182,7 @@ async def import_once(path: str, profile: Any = None) -> dict[str, Any]:
             actor="bench:admin",
             secret=settings.secret_key,
             progress=progress,
+            today=settings.today(),
         )
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     if profile:

@@ -146,7 +146,7 @@ async def main(repeat: int, students: int) -> int:
             token = re.search(r'name="_csrf_token" value="([^"]+)"', (await client.get("/")).text)
             r = await client.post(
                 "/login",
-                data={"username": role, "password": f"{role}-demo", "_csrf_token": token.group(1) if token else ""},
+                data={"username": role, "password": "zizhu-demo", "_csrf_token": token.group(1) if token else ""},
             )
             assert r.status_code == 200, f"signing in as {role}: {r.status_code}"
             for path in paths:

@@ -19,13 +19,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations.allocation import Need, Result, Source, allocate
+from donations.cards import card_for_payment
 from donations.funding import get_program
 from donations.lifecycle import AWARD, AwardStatus
 from donations.models import Allocation, Award, DirectedStudent, Funding, Program
-from donations.selection import checked_card
 from service import audit, lifecycle
+from service.dates import check_date
 from service.db import utcnow
-from service.errors import CONFLICT, FORBIDDEN, UNPROCESSABLE, Problem, problem_type
+from service.errors import CONFLICT, FORBIDDEN, Problem, problem_type
 from service.lifecycle import BAD_TRANSITION
 from service.lookups import get_or_404
 from service.money import format_yuan
@@ -156,17 +157,21 @@ async def _add_to(session: AsyncSession, table: object, column: str, amounts: di
 
 
 async def pay(
-    session: AsyncSession, award_id: int, paid_on: date, reference: str, card: str | None, actor: str
+    session: AsyncSession,
+    award_id: int,
+    paid_on: date,
+    reference: str,
+    card: str | None,
+    actor: str,
+    *,
+    today: date,
 ) -> tuple[Award, list[Allocation]]:
     """Allocate the award's money and record its payment to the student's card; 422 with the shortfall."""
     award = await get_award(session, award_id)
     program = await get_program(session, award.program_id, lock=True)
     await session.refresh(award)  # read again under the programme's lock
     AWARD.check(award.status, AwardStatus.PAID)
-    if paid_on < award.finalized_on:
-        raise Problem(
-            UNPROCESSABLE, "发放日期不能早于资助确定日期。", "Payment cannot precede the award.", field="paid_on"
-        )
+    check_date(paid_on, "paid_on", today=today, after=award.finalized_on, after_zh="资助确定日期", after_en="award")
     if await session.scalar(select(Award.id).where(Award.payment_reference == reference)) is not None:
         raise Problem(
             DUPLICATE_PAYMENT,
@@ -174,7 +179,7 @@ async def pay(
             f"Payment reference {reference} is already used.",
             field="reference",
         )
-    card = checked_card(card) or award.bank_card
+    card = card_for_payment(award, card)  # another card than the one on file: 409 (donations.cards)
     before = audit.model_snapshot(award)
     result = await allocate_awards(session, program, [award], paid_on, actor)
     award.funded += sum(x.amount for x in result.lines)  # what the UPDATE wrote, so the flush below keeps it
@@ -213,11 +218,15 @@ async def lines_of(session: AsyncSession, award_id: int) -> list[Allocation]:
     )
 
 
-async def revoke(session: AsyncSession, award: Award, on: date, reason: str, actor: str) -> Award:
+async def revoke(session: AsyncSession, award: Award, on: date, reason: str, actor: str, *, today: date) -> Award:
     """Take the award back: every allocation line is reversed and the money returns to its funding."""
     await get_program(session, award.program_id, lock=True)
     await session.refresh(award)
     AWARD.check(award.status, AwardStatus.REVOKED)
+    if award.paid_on is not None:
+        check_date(on, "revoked_on", today=today, after=award.paid_on, after_zh="发放日期", after_en="payment")
+    else:
+        check_date(on, "revoked_on", today=today, after=award.finalized_on, after_zh="资助确定日期", after_en="award")
     before = audit.model_snapshot(award)
     reversed_ids = select(Allocation.reverses_id).where(
         Allocation.award_id == award.id, Allocation.reverses_id.is_not(None)
@@ -300,7 +309,7 @@ async def review_flag(session: AsyncSession, award: Award, confirmed: bool, reas
 
 
 async def acknowledge(
-    session: AsyncSession, award: Award, on: date, actor: str, student_id: int | None = None
+    session: AsyncSession, award: Award, on: date, actor: str, student_id: int | None = None, *, today: date
 ) -> Award:
     """The student signs for the money (受助回执): recorded by the centre, or by the graduate user."""
     if student_id is not None and award.student_id != student_id:
@@ -312,13 +321,7 @@ async def acknowledge(
             "The award is not paid yet.",
             extra={"current_status": award.status},
         )
-    if on < award.paid_on:
-        raise Problem(
-            UNPROCESSABLE,
-            "签收日期不能早于发放日期。",
-            "Acknowledgement cannot precede payment.",
-            field="acknowledged_on",
-        )
+    check_date(on, "acknowledged_on", today=today, after=award.paid_on, after_zh="发放日期", after_en="payment")
     if award.acknowledged_on is not None:
         raise Problem(CONFLICT, f"已于 {award.acknowledged_on} 签收。", f"Acknowledged on {award.acknowledged_on}.")
     before = audit.model_snapshot(award)

@@ -27,6 +27,7 @@ from service.money import format_yuan
 from service.registry.models import Student, University
 from service.registry.vocabulary import CATEGORIES_ZH, LEVELS_ZH
 from service.uploads import check_sheet_size, zip_bomb
+from service.xlsx import cell_of
 
 BAD_FILE = problem_type(
     "cross-check-file-invalid", 422, "比对结果文件有误，未导入", "The cross-check file is invalid; nothing was imported"
@@ -100,7 +101,7 @@ def workbook(rows: list[list[Any]]) -> bytes:
     for row in rows:
         cells = []
         for i, value in enumerate(row):
-            cell = WriteOnlyCell(ws, value=value)
+            cell = cell_of(ws, value)  # names and the rest as text, never a formula (service.xlsx)
             if i == id_col:
                 cell.number_format = "@"  # text: Excel would keep 15 of the 18 digits of a number
             cells.append(cell)

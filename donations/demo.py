@@ -110,6 +110,7 @@ async def load_donation_demo(session: AsyncSession, settings: Settings, today: d
             ),
             officer,
             settings,
+            today=today,
         )
     await funding.add_donation(
         session,
@@ -124,6 +125,7 @@ async def load_donation_demo(session: AsyncSession, settings: Settings, today: d
         ),
         officer,
         settings,
+        today=today,
     )
     await funding.add_appropriation(
         session,
@@ -131,6 +133,7 @@ async def load_donation_demo(session: AsyncSession, settings: Settings, today: d
             program_id=travel.id, amount="30000.00", document_no=f"示教秘[{year}]82号", received_on=date(year, 7, 1)
         ),
         officer.actor,
+        today=today,
     )
     for program, group in ((golden, chosen), (travel, [s for s in poor if s.enrolled_on.year == year][:15])):
         for s in group:
@@ -143,14 +146,21 @@ async def load_donation_demo(session: AsyncSession, settings: Settings, today: d
             )
             await selection.review(session, app, reviewer, True, None)
         if group:
-            await selection.open_notice(session, program.id, date(year, 9, 1), officer.actor)
-            await selection.finalize(session, program.id, date(year, 9, 8), officer.actor)
+            # the demo's past years, each day as it was then (the business date is an argument)
+            await selection.open_notice(session, program.id, date(year, 9, 1), officer.actor, date(year, 9, 1))
+            await selection.finalize(session, program.id, officer.actor, date(year, 9, 8))
     paid = 0
     for award in (await session.scalars(select(Award).order_by(Award.id))).all():
         if rng.random() < 0.15 and award.student_id != paired.id:
             continue  # some awards still waiting for payment
         await awards.pay(
-            session, award.id, date(year, 10, rng.randint(10, 25)), f"FF{year}{award.id:05d}", None, officer.actor
+            session,
+            award.id,
+            date(year, 10, rng.randint(10, 25)),
+            f"FF{year}{award.id:05d}",
+            None,
+            officer.actor,
+            today=today,
         )
         paid += 1
     return paid

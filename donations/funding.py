@@ -18,6 +18,7 @@ from donations.rules import RECEIPT_SERIES, RuleError, normalize_rule, receipt_n
 from donations.schemas import AppropriationIn, DonationIn, DonorIn, ProgramIn
 from service import audit
 from service.auth import AuthUser
+from service.dates import check_date
 from service.errors import CONFLICT, FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem, problem_type
 from service.identity import IdentityError, mask_name, normalize_uscc
 from service.lookups import get_or_404
@@ -101,6 +102,11 @@ async def add_donor(session: AsyncSession, data: DonorIn, actor: str) -> Donor:
 async def get_donor(session: AsyncSession, donor_id: int) -> Donor:
     donor = await get_or_404(session, Donor, donor_id, "捐赠方", "Donor")
     return donor
+
+
+async def donor_exists(session: AsyncSession, donor_id: int) -> bool:
+    """The kernel's hook (app state `donor_exists`): a donor user must name a donor that exists."""
+    return await session.get(Donor, donor_id) is not None
 
 
 async def add_program(session: AsyncSession, data: ProgramIn, actor: str) -> Program:
@@ -208,9 +214,10 @@ async def issue_receipt(
 
 
 async def add_donation(
-    session: AsyncSession, data: DonationIn, user: AuthUser, settings: Settings
+    session: AsyncSession, data: DonationIn, user: AuthUser, settings: Settings, *, today: date
 ) -> tuple[Funding, Receipt]:
     amount = checked_amount(data.amount)
+    check_date(data.received_on, "received_on", today=today)  # it dates the receipt and takes its year's number
     donor = await session.get(Donor, data.donor_id)
     if donor is None:
         raise Problem(
@@ -285,8 +292,9 @@ async def add_donation(
     return funding, receipt
 
 
-async def add_appropriation(session: AsyncSession, data: AppropriationIn, actor: str) -> Funding:
+async def add_appropriation(session: AsyncSession, data: AppropriationIn, actor: str, *, today: date) -> Funding:
     amount = checked_amount(data.amount)
+    check_date(data.received_on, "received_on", today=today)
     program = await get_program(session, data.program_id, field="program_id")
     if program.funding != "government":
         raise Problem(

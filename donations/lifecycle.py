@@ -1,7 +1,8 @@
 """The lifecycles of the grants domain, each one table of allowed transitions (written by service.lifecycle).
 
-Application: taken → reviewed (maker-checker) → on public notice → awarded; an objection sends a noticed
-application back to review, and the second review resolves the objections. Award: finalised → paid (only
+Application: taken → reviewed (maker-checker) → on public notice → awarded; an objection a reviewer upholds
+sends a noticed application back to review, and the second review resolves the objections still open.
+Objection: open → dismissed or upheld (a reviewer's decision), or resolved (by that second review). Award: finalised → paid (only
 when fully funded) → acknowledged by the student (a date, not a status); a cross-check flag puts it under
 review (a second flag keeps it there), which confirms it or revokes it. Receipt: issued → void (with its
 replacement named).
@@ -35,7 +36,7 @@ APP_TRANSITIONS: dict[AppStatus, frozenset[AppStatus]] = {
     A.SUBMITTED: frozenset({A.APPROVED, A.REJECTED}),
     A.APPROVED: frozenset({A.NOTICED}),
     A.REJECTED: frozenset(),
-    A.NOTICED: frozenset({A.SUBMITTED, A.AWARDED}),  # an objection sends it back to review
+    A.NOTICED: frozenset({A.SUBMITTED, A.AWARDED}),  # an upheld objection sends it back to review
     A.AWARDED: frozenset(),
 }
 
@@ -77,10 +78,25 @@ OBJECTION = Lifecycle(
     "异议",
     "An objection",
     {
-        "open": frozenset({"resolved"}),
+        "open": frozenset({"dismissed", "upheld", "resolved"}),
+        "dismissed": frozenset(),
+        "upheld": frozenset(),
         "resolved": frozenset(),
     },
-    {"open": ("待处理", "open"), "resolved": ("已处理", "resolved")},
+    {
+        "open": ("待处理", "open"),
+        "dismissed": ("不予采纳", "dismissed"),
+        "upheld": ("已采纳", "upheld"),
+        "resolved": ("已处理", "resolved"),
+    },
+)
+# A change of an award's bank card: one user proposes, another approves (then the award carries the new card).
+CARD_CHANGE = Lifecycle(
+    "grant_card_change",
+    "银行卡变更",
+    "A bank card change",
+    {"proposed": frozenset({"approved", "rejected"}), "approved": frozenset(), "rejected": frozenset()},
+    {"proposed": ("待审批", "proposed"), "approved": ("已批准", "approved"), "rejected": ("未批准", "rejected")},
 )
 RECEIPT = Lifecycle(
     "receipt",

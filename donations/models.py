@@ -186,17 +186,37 @@ class Notice(Base):
 
 
 class Objection(Base):
-    """An objection to one noticed application: open until the application is reviewed again."""
+    """An objection to one noticed application, open until a reviewer dismisses or upholds it (or the second
+    review of an application sent back answers it). The contact's phone is stored masked: the full number
+    never reaches the database, so it cannot leak from it."""
 
     __tablename__ = "grant_objections"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("grant_notices.id"), index=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("grant_applications.id"), index=True)
-    reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="open")  # open | resolved
+    reason: Mapped[str] = mapped_column(Text)  # personal numbers in it masked (service.identity.redact)
+    status: Mapped[str] = mapped_column(String(10), default="open")  # donations.lifecycle.OBJECTION
     resolution: Mapped[str | None] = mapped_column(Text, default=None)
+    # None only on objections taken before contacts were required (migration 0012)
+    contact_name: Mapped[str | None] = mapped_column(String(50), default=None)
+    contact_phone: Mapped[str | None] = mapped_column(String(11), default=None)  # masked: 138****1234
+    decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ObjectionQuota(Base):
+    """Objections taken per notice, client (a keyed hash of its address, never the address) and clock hour:
+    one upsert per objection in its own transaction, so parallel requests queue on the row and the limit
+    holds; a refused or failed objection rolls its count back."""
+
+    __tablename__ = "grant_objection_quotas"
+
+    notice_id: Mapped[int] = mapped_column(ForeignKey("grant_notices.id"), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    taken: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Award(Base):
@@ -257,3 +277,24 @@ class Allocation(Base):
     posted_on: Mapped[date] = mapped_column(Date)
     actor: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CardChange(Base):
+    """A change of the bank card an award is paid to: proposed by one user, approved by another, and only then
+    written on the award (maker-checker: no one alone redirects a payment)."""
+
+    __tablename__ = "grant_card_changes"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("grant_awards.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # donations.lifecycle.CARD_CHANGE
+    bank_card: Mapped[str] = mapped_column(String(19))
+    previous_card: Mapped[str | None] = mapped_column(String(19), default=None)
+    reason: Mapped[str] = mapped_column(Text)
+    proposed_by: Mapped[int] = mapped_column(IdType)
+    proposed_by_name: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(IdType, default=None)
+    decided_by_name: Mapped[str | None] = mapped_column(String(64), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    decision_note: Mapped[str | None] = mapped_column(Text, default=None)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 Money = Annotated[str, msgspec.Meta(pattern=r"^\d{1,12}(\.\d{1,2})?$", description='yuan, e.g. "3000.00"')]
+MAX_DIRECTED = 1000
 Text100 = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 BankRef = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:/-]+$")]
@@ -73,7 +74,8 @@ class DonationIn(msgspec.Struct, forbid_unknown_fields=True):
     received_on: date
     method: Literal["bank_transfer", "cash", "cheque", "online", "other"]
     reference: BankRef
-    directed_student_ids: list[int] | None = None
+    # A donation names a handful of students; a million ids was a 500 (issue #16): more than this is a 400.
+    directed_student_ids: Annotated[list[int], msgspec.Meta(max_length=MAX_DIRECTED)] | None = None
 
 
 class AppropriationIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -177,17 +179,36 @@ class NoticeOut(msgspec.Struct):
 class ObjectionIn(msgspec.Struct, forbid_unknown_fields=True):
     application_id: int
     reason: Reason
+    contact_name: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+    contact_phone: Annotated[str, msgspec.Meta(min_length=1, max_length=20, description="mainland mobile")]
 
 
 class ObjectionOut(msgspec.Struct):
     id: int
     notice_id: int
     application_id: int
-    status: str
+    status: str  # open | dismissed | upheld | resolved
+    reason: str
+    contact_name: str | None
+    contact_phone: str | None  # masked: 138****1234 (only the masked number is stored)
+    created_at: datetime
+    resolution: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+class ObjectionDecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+    decision: Literal["dismiss", "uphold"]
+    reason: Reason
+
+
+class ObjectionDecisionOut(msgspec.Struct):
+    objection: ObjectionOut
+    application_status: str
 
 
 class FinalizeIn(msgspec.Struct, forbid_unknown_fields=True):
-    as_of: date
+    as_of: date | None = None  # the centre's today when absent; after today: 422
 
 
 class AwardOut(msgspec.Struct):
@@ -249,3 +270,27 @@ class AcknowledgeIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class VoidIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Reason
+
+
+class CardChangeIn(msgspec.Struct, forbid_unknown_fields=True):
+    bank_card: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    reason: Reason
+
+
+class CardDecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+    approved: bool
+    note: Reason | None = None
+
+
+class CardChangeOut(msgspec.Struct):
+    id: int
+    award_id: int
+    status: str
+    bank_card: str  # masked
+    previous_card: str | None  # masked
+    reason: str
+    proposed_by: str
+    proposed_at: str
+    decided_by: str | None
+    decided_at: str | None
+    decision_note: str | None

@@ -1,9 +1,9 @@
-"""Selection: applications (eligibility, duplicates), maker-checker review, public notice, objections and
-finalisation into awards."""
+"""Selection: applications (eligibility, duplicates), maker-checker review, public notice and finalisation
+into awards (objections to a notice: donations.objections)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,8 +19,6 @@ from service.auth import AuthUser
 from service.db import utcnow
 from service.errors import NOT_FOUND, UNPROCESSABLE, Problem, problem_type
 from service.identity import IdentityError, mask_id_number, normalize_bank_card
-from service.lifecycle import BAD_TRANSITION
-from service.lookups import get_or_404
 from service.registry.models import Student, University
 
 NOT_ELIGIBLE = problem_type("grant-not-eligible", 422, "不符合资助条件", "Not eligible")
@@ -29,6 +27,7 @@ ONCE_ONLY = problem_type("grant-once-only", 409, "该资助只能享受一次", 
 MAKER_CHECKER = problem_type("maker-checker", 403, "不能审批自己经办的业务", "You may not approve your own work")
 INVALID_CARD = problem_type("invalid-bank-card", 422, "银行卡号无效", "Invalid bank card number")
 _LIVE = [s.value for s in LIVE_APPS]
+NOTICE_LEAD = timedelta(days=366)  # how far ahead a notice may be announced
 
 
 def checked_card(card: str | None, field: str = "bank_card") -> str | None:
@@ -196,9 +195,30 @@ async def review(
     return app
 
 
+def _notice_start(starts_on: date, today: date) -> None:
+    """A notice runs from today or a later day: one that started in the past could end (and be finalised) at
+    once, and nobody would have seen it for its seven days."""
+    if starts_on < today:
+        raise Problem(
+            UNPROCESSABLE,
+            f"公示开始日期 {starts_on} 早于今天 {today}：公示不能从过去开始。",
+            f"A notice cannot start in the past ({starts_on} is before today, {today}).",
+            field="starts_on",
+        )
+    if starts_on > today + NOTICE_LEAD:
+        raise Problem(
+            UNPROCESSABLE,
+            f"公示开始日期 {starts_on} 距今超过一年。",
+            f"A notice starts within a year from today, not on {starts_on}.",
+            field="starts_on",
+        )
+
+
 async def open_notice(
-    session: AsyncSession, program_id: int, starts_on: date, actor: str
+    session: AsyncSession, program_id: int, starts_on: date, actor: str, today: date
 ) -> tuple[Notice, list[Application]]:
+    """Every reviewed application of the programme on public notice from `starts_on` (today at the earliest)."""
+    _notice_start(starts_on, today)
     program = await get_program(session, program_id, lock=True)
     apps = list(
         (
@@ -243,37 +263,21 @@ async def notice_entries(session: AsyncSession, notice: Notice) -> list[Any]:
     )
 
 
-async def object_to(session: AsyncSession, notice_id: int, application_id: int, reason: str) -> Objection:
-    """Anyone may object; the application goes back to review. Taken until the award is final."""
-    notice = await get_or_404(session, Notice, notice_id, "公示", "Notice")
-    app = await session.get(Application, application_id)
-    if app is None or app.notice_id != notice.id:
+async def finalize(
+    session: AsyncSession, program_id: int, actor: str, today: date, as_of: date | None = None
+) -> list[Award]:
+    """Applications whose notice has ended (as of `as_of`, today by default) with no open objection become
+    awards. `as_of` after today is refused: the notice's days are counted on the centre's calendar, and a
+    date from the future would end a notice nobody has seen yet."""
+    if as_of is None:
+        as_of = today
+    elif as_of > today:
         raise Problem(
             UNPROCESSABLE,
-            "该申请不在本次公示名单中。",
-            "The application is not on this notice.",
-            field="application_id",
+            f"确定日期 {as_of} 晚于今天 {today}：公示期满须以实际日期为准。",
+            f"as_of {as_of} is after today ({today}): a notice ends on the calendar, not on request.",
+            field="as_of",
         )
-    objection = Objection(notice_id=notice.id, application_id=app.id, reason=reason.strip())
-    session.add(objection)
-    await session.flush()
-    if app.status == AppStatus.NOTICED.value:
-        await move(session, app, AppStatus.SUBMITTED, "public", "objection")
-    elif app.status != AppStatus.SUBMITTED.value:
-        raise Problem(
-            BAD_TRANSITION,
-            "公示结果已确定，不再受理异议；如有问题请向资助中心反映。",
-            "The award is final; objections are no longer taken here.",
-            field="application_id",
-        )
-    await audit.record(
-        session, "public", "object", "grant_objection", objection.id, None, audit.model_snapshot(objection)
-    )
-    return objection
-
-
-async def finalize(session: AsyncSession, program_id: int, as_of: date, actor: str) -> list[Award]:
-    """Applications whose notice has ended (as of `as_of`) with no open objection become awards."""
     program = await get_program(session, program_id, lock=True)
     rows = (
         await session.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,6 +14,7 @@ from donations.models import (
     Allocation,
     Application,
     Award,
+    CardChange,
     DirectedStudent,
     Donor,
     Funding,
@@ -27,14 +29,16 @@ from donations.schemas import (
     AllocationLineOut,
     ApplicationOut,
     AwardOut,
+    CardChangeOut,
     DonorOut,
     FundingOut,
     NoticeEntry,
     NoticeOut,
+    ObjectionOut,
     ProgramOut,
     ReceiptOut,
 )
-from service.identity import mask_bank_card, mask_id_number, mask_name
+from service.identity import mask_bank_card, mask_id_number, mask_name, mask_phone
 from service.money import format_yuan
 
 
@@ -250,4 +254,46 @@ async def notice_out(session: AsyncSession, notice: Notice) -> NoticeOut:
         starts_on=notice.starts_on,
         ends_on=notice.ends_on,
         entries=entries,
+    )
+
+
+def change_out(c: CardChange) -> CardChangeOut:
+    return CardChangeOut(
+        id=c.id,
+        award_id=c.award_id,
+        status=c.status,
+        bank_card=mask_bank_card(c.bank_card),
+        previous_card=mask_bank_card(c.previous_card) if c.previous_card else None,
+        reason=c.reason,
+        proposed_by=c.proposed_by_name,
+        proposed_at=c.proposed_at.isoformat(),
+        decided_by=c.decided_by_name,
+        decided_at=c.decided_at.isoformat() if c.decided_at else None,
+        decision_note=c.decision_note,
+    )
+
+
+_MASKED_PHONE = re.compile(r"1[3-9][0-9]\*{4}[0-9]{4}")
+
+
+def _shown_phone(phone: str | None) -> str | None:
+    # The column holds the masked number; anything else in it (a row written by hand) leaves masked too.
+    if phone is None or _MASKED_PHONE.fullmatch(phone):
+        return phone
+    return mask_phone(phone)
+
+
+def objection_out(o: Objection) -> ObjectionOut:
+    return ObjectionOut(
+        id=o.id,
+        notice_id=o.notice_id,
+        application_id=o.application_id,
+        status=o.status,
+        reason=o.reason,
+        contact_name=o.contact_name,
+        contact_phone=_shown_phone(o.contact_phone),
+        created_at=o.created_at,
+        resolution=o.resolution,
+        decided_by=o.decided_by,
+        decided_at=o.decided_at,
     )

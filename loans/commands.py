@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from loans.imports.importer import ImportResult, import_contracts
 from loans.lifecycle import LoanStatus
 from service.auth import User
+from service.datadir import private_file
 from service.db import session_factory, write_session
 from service.errors import Problem
 from service.runner import run_job
@@ -130,9 +131,12 @@ def import_contracts_command(
                     dry_run=dry_run,
                     progress=progress,
                     max_rows=settings.import_max_rows,
+                    county=settings.county_code,
+                    today=settings.today(),
                 )
         if report:
-            report.write_bytes(error_report(file, result.errors, settings.import_max_rows))
+            sheet = error_report(file, result.errors, settings.import_max_rows)
+            private_file(report).write_bytes(sheet)  # 0600: it quotes the rows it refused
         return result
 
     try:
@@ -167,6 +171,11 @@ def import_contracts_command(
         )
     else:
         console.print(f"[green]已导入 {result.imported} 份合同 (imported {result.imported} contracts)[/green]")
+    if result.batch_id is not None:
+        console.print(
+            f"导入批次 {result.batch_id} 待另一位复核人接受后生效 "
+            f"(batch {result.batch_id} counts once another user, a reviewer, accepts it)"
+        )
 
 
 @click.group("export")
@@ -186,5 +195,6 @@ def export_contracts_command(out: Path, academic_year: int | None, status: str |
         async with session_factory(engine)() as session:
             return await export_contracts(session, academic_year, status)
 
-    out.write_bytes(_run(job))
+    workbook = _run(job)
+    private_file(out).write_bytes(workbook)  # 0600: a list of people, whoever's umask
     console.print(f"已导出 (exported): {out}")

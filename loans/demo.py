@@ -76,11 +76,11 @@ async def load_loan_demo(
             signed = date(year, 9, rng.randint(5, 28))
             if signed > today:
                 continue
-            loan = await contracts.sign(session, loan.id, signed, officer, county, secret)
+            loan = await contracts.sign(session, loan.id, signed, officer, county, secret, today=today)
             assert loan.contract_no is not None
             tuition = rng.choice([400_000, 500_000, 550_000, 650_000])
             await contracts.confirm_receipt(session, loan.contract_no, format_yuan(min(tuition, amount)), officer)
             paid_on = date(year, 11, rng.randint(10, 25))
             if loan.status == LoanStatus.RECEIPT_CONFIRMED.value and paid_on <= today:
-                await contracts.disburse(session, loan.contract_no, paid_on, officer)
+                await contracts.disburse(session, loan.contract_no, paid_on, officer, today=today)
     return made

@@ -19,6 +19,7 @@ class LoanStatus(StrEnum):
     APPROVED = "approved"  # a reviewer (not the preparer) approved it
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"  # withdrawn by the student or cancelled before the money moved
+    PENDING_REVIEW = "pending_review"  # imported from a spreadsheet: waits for a reviewer's acceptance of its batch
     CONTRACTED = "contracted"  # contract signed, 受理证明 printed
     RECEIPT_CONFIRMED = "receipt_confirmed"  # the university's 回执 entered
     DISBURSED = "disbursed"  # money paid out (the moment of disbursement)
@@ -37,6 +38,9 @@ TRANSITIONS: dict[LoanStatus, frozenset[LoanStatus]] = {
     S.APPROVED: frozenset({S.CONTRACTED, S.WITHDRAWN}),
     S.REJECTED: frozenset(),
     S.WITHDRAWN: frozenset(),
+    # An imported contract becomes what its row says (signed, receipted or disbursed) once a second person accepts
+    # its batch; a rejected batch's contracts are deleted (they never counted, so nothing is left to reverse).
+    S.PENDING_REVIEW: frozenset({S.CONTRACTED, S.RECEIPT_CONFIRMED, S.IN_SCHOOL}),
     S.CONTRACTED: frozenset({S.RECEIPT_CONFIRMED, S.WITHDRAWN}),
     S.RECEIPT_CONFIRMED: frozenset({S.DISBURSED, S.WITHDRAWN}),
     S.DISBURSED: frozenset({S.IN_SCHOOL, S.GRACE, S.REPAYING, S.SETTLED}),
@@ -52,6 +56,8 @@ TRANSITIONS: dict[LoanStatus, frozenset[LoanStatus]] = {
 ACTIVE = frozenset({S.DISBURSED, S.IN_SCHOOL, S.GRACE, S.REPAYING, S.OVERDUE})
 # Statuses that still count against the student's "one loan per academic year".
 LIVE = frozenset(set(LoanStatus) - {S.REJECTED, S.WITHDRAWN})
+# Statuses that are not (or not yet) a contract that counts: reports and the portfolio leave them out.
+NOT_COUNTED = frozenset({S.SUBMITTED, S.APPROVED, S.REJECTED, S.WITHDRAWN, S.PENDING_REVIEW})
 
 LOAN = Lifecycle(
     "loan",
@@ -63,6 +69,7 @@ LOAN = Lifecycle(
         S.APPROVED: ("已审批", "approved"),
         S.REJECTED: ("未通过", "rejected"),
         S.WITHDRAWN: ("已撤回", "withdrawn"),
+        S.PENDING_REVIEW: ("导入待复核", "imported, awaiting review"),
         S.CONTRACTED: ("已签合同", "contracted"),
         S.RECEIPT_CONFIRMED: ("高校已回执", "receipt confirmed"),
         S.DISBURSED: ("已放款", "disbursed"),
@@ -127,6 +134,15 @@ GRADUATION = Lifecycle(
         "rejected": frozenset(),
     },
     {"submitted": ("待审核", "submitted"), "approved": ("已通过", "approved"), "rejected": ("未通过", "rejected")},
+)
+
+# A batch of imported contracts (loan_imports): maker-checker for money that entered by spreadsheet.
+IMPORT_BATCH = Lifecycle(
+    "loan_import",
+    "导入批次",
+    "An import batch",
+    {"pending": frozenset({"accepted", "rejected"}), "accepted": frozenset(), "rejected": frozenset()},
+    {"pending": ("待复核", "pending"), "accepted": ("已接受", "accepted"), "rejected": ("已退回", "rejected")},
 )
 
 RELIEF = Lifecycle(

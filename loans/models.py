@@ -43,6 +43,31 @@ class PolicyRule(Base):
 _LIVE = "status NOT IN ('rejected', 'withdrawn')"
 
 
+class LoanImport(Base):
+    """One spreadsheet import (maker) awaiting, or given, a reviewer's decision (checker): its contracts count only
+    once it is accepted by a user other than the importer."""
+
+    __tablename__ = "loan_imports"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # loans.lifecycle.IMPORT_BATCH
+    file: Mapped[str] = mapped_column(String(255))
+    digest: Mapped[str] = mapped_column(String(16))  # of the file (loans.imports.importer.file_digest)
+    rows: Mapped[int] = mapped_column(Integer)  # contracts written
+    principal: Mapped[int] = mapped_column(BigInteger)  # fen, their sum
+    disbursed: Mapped[int] = mapped_column(BigInteger)  # fen, the sum of those disbursed
+    imported_by: Mapped[int] = mapped_column(IdType)  # user id (maker)
+    imported_by_name: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(IdType, default=None)  # user id (checker)
+    decided_by_name: Mapped[str | None] = mapped_column(String(64), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)  # of a rejection
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
 class Loan(Base):
     """One student's loan for one academic year: an application that becomes a contract (续贷: one a year)."""
 
@@ -90,6 +115,8 @@ class Loan(Base):
     receipt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     disbursed_on: Mapped[date | None] = mapped_column(Date, default=None)
     imported: Mapped[bool] = mapped_column(default=False)  # came from the centre's spreadsheets
+    # the import batch it came in (loans.imports.review): it counts only once a second person accepted that batch
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("loan_imports.id"), index=True, default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

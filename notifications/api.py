@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications.lifecycle import OUTBOX
 from notifications.models import STATUSES, OutboxMessage, ReminderRule, row_id
 from notifications.outbox import mask_recipient
+from notifications.policy import error_text
 from notifications.rules import RuleChange, change_rule
 from notifications.templates import LANGUAGES, TEMPLATES, Fields, render
 from service import audit, lifecycle
@@ -100,7 +101,7 @@ def notification_out(m: OutboxMessage, tz: Any) -> NotificationOut:
         status=m.status,
         attempts=m.attempts,
         next_attempt_at=m.next_attempt_at.astimezone(tz),
-        last_error=m.last_error,
+        last_error=error_text(m.last_error),  # masked when stored; again here for rows kept before masking
         sent_at=local(m.sent_at),
         delivered_at=local(m.delivered_at),
     )
@@ -254,7 +255,7 @@ class NotificationController(Controller):
         open_ids = {i for i, status in status_of.items() if status in ("sending", "sent")}
         delivered = [{"row_id": ids[r.id]} for r in data.receipts if r.status == "delivered" and ids[r.id] in open_ids]
         failed = [
-            {"row_id": ids[r.id], "error": f"not delivered: {r.error or 'no reason given'}"}
+            {"row_id": ids[r.id], "error": error_text(f"not delivered: {r.error or 'no reason given'}")}
             for r in data.receipts
             if r.status == "failed" and ids[r.id] in open_ids
         ]

@@ -70,11 +70,11 @@ class _HttpChannel:
             except httpx.TimeoutException:
                 return Outcome(Verdict.RETRY, "timeout")
             except httpx.TransportError as exc:  # refused, reset, DNS: passing troubles
-                return Outcome(Verdict.RETRY, f"{type(exc).__name__}: {exc}"[:200])
+                return Outcome(Verdict.RETRY, f"{type(exc).__name__}: {exc}")
         verdict = verdict_for_status(response.status_code)
         if verdict is Verdict.SENT:
             return Outcome(verdict, provider_id=_provider_id(response))
-        return Outcome(verdict, f"HTTP {response.status_code}: {response.text[:200]}")
+        return Outcome(verdict, f"HTTP {response.status_code}: {response.text}")  # masked and cut by Outcome
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -166,9 +166,9 @@ class EmailChannel:
                 )
             except smtplib.SMTPResponseException as exc:
                 verdict = Verdict.RETRY if 400 <= exc.smtp_code < 500 else Verdict.FAIL
-                return Outcome(verdict, f"SMTP {exc.smtp_code}: {exc.smtp_error[:150]!r}")
+                return Outcome(verdict, f"SMTP {exc.smtp_code}: {exc.smtp_error!r}")
             except (smtplib.SMTPException, OSError) as exc:  # refused, timed out, disconnected
-                return Outcome(Verdict.RETRY, f"{type(exc).__name__}: {exc}"[:200])
+                return Outcome(Verdict.RETRY, f"{type(exc).__name__}: {exc}")
         return Outcome(Verdict.SENT)
 
     async def aclose(self) -> None:

@@ -196,7 +196,7 @@ class Dispatcher:
         try:
             return await self.channels[row.channel].send(self._outgoing(row))
         except Exception as exc:  # a bug in rendering or a channel: the row must not stay `sending` for ever
-            return Outcome(Verdict.RETRY, f"{type(exc).__name__}: {exc}"[:200])
+            return Outcome(Verdict.RETRY, f"{type(exc).__name__}: {exc}")
 
     async def record(
         self, session: AsyncSession, rows: list[Any], outcomes: list[Outcome], lease: datetime, now: datetime

@@ -93,7 +93,8 @@ class _Http(asyncio.Protocol):
             state.record(message, headers, body)
             answer = json.dumps({"provider_id": f"gw-{state.count}"}).encode()
         else:
-            answer = json.dumps({"error": f"planned {status}"}).encode()
+            # as real gateways do, the refusal quotes the number it was given (the dispatcher must not keep it whole)
+            answer = json.dumps({"error": f"planned {status}", "mobile": message.get("to")}).encode()
         if state.delay:
             asyncio.get_running_loop().call_later(state.delay, self._answer, status, answer)
         else:

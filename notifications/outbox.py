@@ -21,7 +21,7 @@ from sqlalchemy.sql.dml import Insert
 
 from notifications.models import CHANNELS, OutboxMessage
 from service.db import utcnow
-from service.identity import mask_phone
+from service.identity import mask_email, mask_phone
 
 # What a set-based scan selects, in this order (status, attempts and times take their defaults).
 OUTBOX_COLUMNS = (
@@ -94,10 +94,7 @@ async def enqueue(session: AsyncSession, messages: Iterable[Message]) -> int:
 
 
 def mask_recipient(channel: str, value: str) -> str:
-    if channel == "email":
-        name, _, domain = value.partition("@")
-        return f"{name[:1]}***@{domain}"
-    return mask_phone(value)
+    return mask_email(value) if channel == "email" else mask_phone(value)
 
 
 async def status_counts(session: AsyncSession) -> dict[str, int]:

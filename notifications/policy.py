@@ -11,6 +11,8 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from service.identity import redact
+
 
 class Verdict(StrEnum):
     SENT = "sent"  # the channel accepted it
@@ -18,11 +20,28 @@ class Verdict(StrEnum):
     FAIL = "fail"  # the channel refused it for good: trying again cannot help
 
 
+ERROR_CHARS = 300  # what a message keeps of a failure (last_error)
+_ERROR_READ_CHARS = 8000  # how much of a long reply is read: masked whole, so no number is cut before masking
+
+
+def error_text(text: str | None) -> str | None:
+    """A failure as a message keeps it (last_error): masked, then cut. A gateway's or mail server's reply may quote
+    the phone number, the address or an ID number it was given; the one masking function (service.identity.redact)
+    runs on the reply before the cut, so half a number is never kept where the mask cannot recognise it."""
+    return None if text is None else redact(text[:_ERROR_READ_CHARS])[:ERROR_CHARS]
+
+
 @dataclass(frozen=True)
 class Outcome:
+    """A channel's answer. Its error is masked and cut as it is made: no channel, and no later store of it, can
+    keep a reply verbatim."""
+
     verdict: Verdict
     error: str | None = None
     provider_id: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "error", error_text(self.error))
 
 
 def verdict_for_status(status: int) -> Verdict:

@@ -1,8 +1,9 @@
-"""HTTP controllers for signing in and managing users: /api/v1/auth/login and /api/v1/users."""
+"""HTTP controllers for signing in and out and managing users: /api/v1/auth and /api/v1/users (service.signin and
+service.users do the work)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Annotated, Literal
 
 import msgspec
@@ -12,14 +13,12 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service import audit
-from service.auth import User, allow, hash_password, issue_token, password_problem, verify_password
-from service.db import utcnow
-from service.errors import CONFLICT, TOO_MANY, UNAUTHORIZED, UNPROCESSABLE, Problem
+from service import users
+from service.auth import User, allow, current_user, issue_token
+from service.errors import UNAUTHORIZED, UNPROCESSABLE, Problem
 from service.lookups import get_or_404
 from service.pagination import Page, fetch_page
-from service.registry.models import Student, University
-from service.settings import Settings
+from service.signin import authenticate, request_address, set_password, sign_out
 
 Role = Literal["admin", "officer", "reviewer", "school", "donor", "graduate", "auditor"]
 
@@ -34,6 +33,15 @@ class LoginOut(msgspec.Struct):
     token_type: str
     role: str
     expires_in: int
+
+
+class PasswordChangeIn(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    new_password: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
+class PasswordIn(msgspec.Struct, forbid_unknown_fields=True):
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 
 
 class UserIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -69,7 +77,10 @@ def user_out(u: User, tz: tzinfo) -> UserOut:
     )
 
 
-_BAD_LOGIN = ("用户名或密码错误。", "Wrong user name or password.")
+def _login_out(request: Request, user: User) -> LoginOut:
+    ttl = request.app.state.settings.token_ttl_minutes
+    token = issue_token(request.app.state.jwt_auth, user, ttl)
+    return LoginOut(access_token=token, token_type="bearer", role=user.role, expires_in=ttl * 60)
 
 
 class AuthController(Controller):
@@ -81,44 +92,56 @@ class AuthController(Controller):
         opt={"public": True},
         status_code=200,
         summary="Sign in",
-        description="401 for a wrong user name or password; 429 after repeated failures.",
+        description="401 for a wrong user name or password; 429 (with Retry-After) after ZIZHU_LOGIN_MAX_FAILURES "
+        "attempts on one name from one address, or ZIZHU_LOGIN_ADDRESS_MAX_FAILURES from one address, within "
+        "ZIZHU_LOGIN_LOCK_MINUTES, whether or not the name exists.",
     )
-    async def login(
-        self, data: JSONBody[LoginIn], db_session: NamedDependency[AsyncSession], request: Request
+    async def login(self, data: JSONBody[LoginIn], request: Request) -> LoginOut:
+        state = request.app.state
+        address = request_address(request, state.settings)
+        user = await authenticate(state.engine, state.settings, data.username, data.password, address)
+        return _login_out(request, user)
+
+    @post(
+        "/logout",
+        status_code=204,
+        summary="Sign out",
+        description="Every token of the signed-in user (bearer tokens and the console's cookie) is refused from now on.",
+    )
+    async def logout(self, db_session: NamedDependency[AsyncSession], request: Request) -> None:
+        me = current_user(request)
+        await sign_out(db_session, request.app.state.user_cache, me.id, me.actor)
+
+    @post(
+        "/password",
+        status_code=200,
+        summary="Change one's own password",
+        description="Needs the current password (422 naming current_password when it is wrong; counted like a "
+        "sign-in, so 429 after too many). Every earlier token is revoked; the answer carries a new one.",
+    )
+    async def change_password(
+        self, data: JSONBody[PasswordChangeIn], db_session: NamedDependency[AsyncSession], request: Request
     ) -> LoginOut:
-        settings = request.app.state.settings
-        user = await authenticate(db_session, settings, data.username, data.password)
-        token = issue_token(request.app.state.jwt_auth, user, settings.token_ttl_minutes)
-        return LoginOut(
-            access_token=token, token_type="bearer", role=user.role, expires_in=settings.token_ttl_minutes * 60
-        )
-
-
-async def authenticate(session: AsyncSession, settings: Settings, username: str, password: str) -> User:
-    """The active user with this name and password, or a 401/429 Problem (the API's login and the console's)."""
-    user = await session.scalar(select(User).where(User.username == username))
-    now = utcnow()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        wait = int((user.locked_until - now).total_seconds()) + 1
-        raise Problem(
-            TOO_MANY,
-            f"登录失败次数过多，请 {wait // 60 + 1} 分钟后再试。",
-            f"Too many failed logins; try again in {wait} seconds.",
-            headers={"Retry-After": str(wait)},
-        )
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.active:
-        if user is not None and not ok:
-            user.failed_logins += 1
-            if user.failed_logins >= settings.login_max_failures:
-                user.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
-                user.failed_logins = 0
-            # The failure count must survive the 401 (which rolls the request back).
-            await session.commit()
-        raise Problem(UNAUTHORIZED, *_BAD_LOGIN, headers={"WWW-Authenticate": "Bearer"})
-    if user.failed_logins or user.locked_until:
-        user.failed_logins, user.locked_until = 0, None
-    return user
+        state = request.app.state
+        me = current_user(request)
+        try:
+            await authenticate(
+                state.engine,
+                state.settings,
+                me.username,
+                data.current_password,
+                request_address(request, state.settings),
+            )
+        except Problem as exc:
+            if exc.kind is not UNAUTHORIZED:
+                raise
+            raise Problem(
+                UNPROCESSABLE, "当前密码不正确。", "The current password is wrong.", field="current_password"
+            ) from None
+        user = await get_or_404(db_session, User, me.id, "用户", "User")
+        await users.check_password(db_session, user, data.new_password, "new_password")
+        await set_password(db_session, state.user_cache, user, data.new_password, me.actor, "change-password")
+        return _login_out(request, user)
 
 
 class UserController(Controller):
@@ -129,60 +152,22 @@ class UserController(Controller):
     @post(
         "/",
         summary="Create a user",
-        description="A donor user needs donor_id, a graduate user student_id, a school user university_code.",
+        description="A donor user needs donor_id (an existing donor), a graduate user student_id, a school user "
+        "university_code. The password: at least 10 characters, not a common one, not containing the user's names.",
     )
     async def create(
         self, data: JSONBody[UserIn], db_session: NamedDependency[AsyncSession], request: Request
     ) -> UserOut:
-        why = password_problem(data.password)
-        if why:
-            raise Problem(UNPROCESSABLE, *why, field="password")
-        needs = {"donor": "donor_id", "graduate": "student_id", "school": "university_code"}
-        for role, field in needs.items():
-            given = getattr(data, field) is not None
-            if given != (data.role == role):
-                raise Problem(
-                    UNPROCESSABLE,
-                    f"{field} 仅且必须用于 {role} 角色的用户。",
-                    f"{field} is required for, and only for, a {role} user.",
-                    field=field,
-                )
-        if data.student_id is not None and await db_session.get(Student, data.student_id) is None:
-            raise Problem(
-                UNPROCESSABLE,
-                f"学生 {data.student_id} 不存在。",
-                f"Student {data.student_id} does not exist.",
-                field="student_id",
-            )
-        if data.university_code is not None and await db_session.get(University, data.university_code) is None:
-            raise Problem(
-                UNPROCESSABLE,
-                f"院校 {data.university_code} 不存在。",
-                f"University {data.university_code} does not exist.",
-                field="university_code",
-            )
-        if await db_session.scalar(select(User.id).where(User.username == data.username)) is not None:
-            raise Problem(
-                CONFLICT, f"用户名 {data.username} 已被使用。", f"User name {data.username} is taken.", field="username"
-            )
-        user = User(
+        user = await users.create_user(
+            db_session,
+            current_user(request).actor,
             username=data.username,
-            password_hash=hash_password(data.password),
+            password=data.password,
             role=data.role,
             donor_id=data.donor_id,
             student_id=data.student_id,
             university_code=data.university_code,
-        )
-        db_session.add(user)
-        await db_session.flush()
-        await audit.record(
-            db_session,
-            request.user.actor,
-            "create",
-            "user",
-            user.id,
-            None,
-            audit.model_snapshot(user, exclude=("password_hash",)),
+            donor_exists=request.app.state.get("donor_exists"),
         )
         return user_out(user, request.app.state.settings.tz)
 
@@ -207,28 +192,46 @@ class UserController(Controller):
     async def deactivate(
         self, user_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request
     ) -> UserOut:
-        user = await get_or_404(db_session, User, user_id, "用户", "User")
-        if user.id == request.user.id:  # the last admin locking itself out would leave no one to undo it
-            raise Problem(
-                CONFLICT,
-                "不能停用自己的账号，请由另一位管理员操作。",
-                "You cannot deactivate your own account; ask another admin.",
-                field="user_id",
-            )
-        before = audit.model_snapshot(user, exclude=("password_hash",))
-        user.active = False
-        user.token_version += 1
-        await audit.record(
-            db_session,
-            request.user.actor,
-            "deactivate",
-            "user",
-            user.id,
-            before,
-            audit.model_snapshot(user, exclude=("password_hash",)),
+        me = current_user(request)
+        user = await users.deactivate(db_session, request.app.state.user_cache, user_id, me.id, me.actor)
+        return user_out(user, request.app.state.settings.tz)
+
+    @post("/{user_id:int}/reactivate", status_code=200, summary="Reactivate a deactivated user")
+    async def reactivate(
+        self, user_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request
+    ) -> UserOut:
+        me = current_user(request)
+        user = await users.reactivate(db_session, request.app.state.user_cache, user_id, me.actor)
+        return user_out(user, request.app.state.settings.tz)
+
+    @post(
+        "/{user_id:int}/password",
+        status_code=200,
+        summary="Reset another user's password (its tokens stop working)",
+        description="Not one's own (409): that is POST /api/v1/auth/password, which needs the current password.",
+    )
+    async def reset_password(
+        self,
+        user_id: FromPath[int],
+        data: JSONBody[PasswordIn],
+        db_session: NamedDependency[AsyncSession],
+        request: Request,
+    ) -> UserOut:
+        me = current_user(request)
+        user = await users.reset_password(
+            db_session, request.app.state.user_cache, user_id, data.password, me.id, me.actor
         )
-        # Commit before forgetting the cached state: a request in between would otherwise cache
-        # "still active" again for the cache's lifetime.
-        await db_session.commit()
-        request.app.state.user_cache.forget(user.id)
+        return user_out(user, request.app.state.settings.tz)
+
+    @post(
+        "/{user_id:int}/unlock",
+        status_code=200,
+        summary="Unlock a user name",
+        description="Forgets the failed sign-ins on the user's name from every address (the per-address limit stays).",
+    )
+    async def unlock(
+        self, user_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request
+    ) -> UserOut:
+        secret = request.app.state.settings.secret_key
+        user = await users.unlock(db_session, user_id, current_user(request).actor, secret)
         return user_out(user, request.app.state.settings.tz)

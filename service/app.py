@@ -19,8 +19,11 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from donations.api.cards import ROUTES as CARD_CHANGE_ROUTES
 from donations.api.funding import ROUTES as DONATION_ROUTES
+from donations.api.notices import ROUTES as NOTICE_ROUTES
 from donations.api.selection import ROUTES as GRANT_ROUTES
+from donations.funding import donor_exists
 from donations.web import SECTION as DONATIONS_CONSOLE
 from loans.api import ROUTES as LOAN_ROUTES
 from loans.batch.close_of_business import close_of_business
@@ -35,7 +38,9 @@ from service.accounts import AuthController, UserController
 from service.audit_chain import seal
 from service.auth import ActiveUserCache, make_jwt_auth
 from service.db import DatabasePlugin, create_engine, write_intent, write_session
+from service.edge import EdgeRequest, edge_middleware
 from service.errors import EXCEPTION_HANDLERS
+from service.headers import add_security_headers
 from service.logs import configure_logging
 from service.openapi import document_file_formats, document_problems, mark_public_operations
 from service.registry.api import StudentController, UniversityController
@@ -151,11 +156,15 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
             *LOAN_IMPORT_ROUTES,
             *DONATION_ROUTES,
             *GRANT_ROUTES,
+            *CARD_CHANGE_ROUTES,
+            *NOTICE_ROUTES,
             *NOTIFICATION_ROUTES,
         ],
         plugins=[DatabasePlugin(engine)],
         on_app_init=[jwt_auth.on_app_init],
-        middleware=[write_intent_middleware],
+        middleware=[write_intent_middleware, edge_middleware],
+        request_class=EdgeRequest,  # bodies' text checked and cleaned once (service.edge)
+        before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         state=State(
             {
@@ -164,10 +173,11 @@ def create_app(settings: Settings | None = None, extra_state: dict[str, Any] | N
                 "jwt_auth": jwt_auth,
                 "user_cache": ActiveUserCache(),
                 "console": console,
-                "loans_summary": loans_report,
+                "loans_summary": loans_report,  # loans' part of the annual PDF
+                "donor_exists": donor_exists,  # a donor user must name a donor (service.users)
                 **(extra_state or {}),
             }
-        ),  # loans' part of the annual PDF
+        ),
         template_config=TemplateConfig(
             directory=[Path(__file__).parent / "web" / "templates", *console.templates], engine=JinjaTemplateEngine
         ),

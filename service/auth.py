@@ -4,12 +4,12 @@ Passwords are argon2 hashes. A login returns a signed JWT that carries the user'
 (donor, student or university), so most requests need no user lookup; a short in-process cache still
 checks that the user is active and that the token was not issued before a password change or a
 deactivation (`token_version`). A token that passed verification is remembered (VerifiedTokenCache) so that
-the next request with it skips the signature check, but never the expiry or the user check. Repeated failed
-logins lock the user name for a while.
+the next request with it skips the signature check, but never the expiry or the user check. Failed sign-ins are
+counted in service.throttle, the password rules are service.passwords, signing in and out is service.signin.
 
-Invalidation: the role and scope ride in the token, so whatever changes them (today only deactivation; a role change
-must do the same) bumps `token_version`, commits, and then forgets the user in this process's ActiveUserCache: the
-next request in this process is refused at once. Other processes (several API workers, `zizhu users` on the command
+Invalidation: the role and scope ride in the token, so whatever changes them or ends a session (deactivation, sign-out,
+a password change or reset; a role change must do the same) bumps `token_version`, commits, and then forgets the user
+in this process's ActiveUserCache (service.signin.revoke_tokens): the next request in this process is refused at once. Other processes (several API workers, `zizhu users` on the command
 line) keep their cached state for at most USER_CACHE_SECONDS, the bound a multi-process deployment accepts.
 """
 
@@ -59,8 +59,6 @@ class User(Base):
     university_code: Mapped[str | None] = mapped_column(ForeignKey("universities.code"), default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     token_version: Mapped[int] = mapped_column(Integer, default=1)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -89,15 +87,6 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
-
-
-def password_problem(password: str) -> tuple[str, str] | None:
-    """Why a password is unacceptable (zh, en), or None."""
-    if len(password) < 8:
-        return "密码至少需要 8 个字符。", "The password needs at least 8 characters."
-    if len(password) > 128:
-        return "密码不能超过 128 个字符。", "The password may have at most 128 characters."
-    return None
 
 
 class ActiveUserCache:

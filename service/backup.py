@@ -7,6 +7,7 @@ tools are on the PATH (README: "Backup and restore" shows the commands to run by
 
 The fingerprint is a SHA-256 per table over every row in primary-key order, printed after a backup and after
 a restore: equal fingerprints mean the ledger, the audit chain and everything else came back as they were.
+Every file written here is 0600 from its first byte (service.datadir): a backup is the whole database.
 Like cli.py, a composition module: the fingerprint covers every domain's tables (service.models).
 """
 
@@ -27,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.audit_chain import reset_checkpoint_file
+from service.datadir import make_private, private_dir, private_file
 from service.runner import run_job
 from service.settings import Settings
 
@@ -54,12 +56,10 @@ def combined(digests: dict[str, str]) -> str:
 
 
 def _sqlite_path(settings: Settings) -> Path:
-    from sqlalchemy.engine import make_url
-
-    database = make_url(settings.database_url).database
-    if not database or database == ":memory:":
+    database = settings.sqlite_file
+    if database is None:
         raise click.ClickException("this SQLite database is in memory: nothing to back up")
-    return Path(database)
+    return database
 
 
 def sqlite_backup(source: Path, target: Path) -> None:
@@ -67,6 +67,7 @@ def sqlite_backup(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    private_file(partial)  # a backup holds everything the database does: 0600 before its first page is written
     with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, sqlite3.connect(partial) as dst:
         src.backup(dst, pages=4096)
     src.close()
@@ -91,9 +92,9 @@ def sqlite_restore(backup: Path, live: Path) -> None:
     """Put a checked backup in place of the live database file, atomically; the WAL of the old one goes."""
     sqlite_check(backup)
     live.parent.mkdir(parents=True, exist_ok=True)
-    fd, staged = tempfile.mkstemp(prefix=live.name + ".", suffix=".restoring", dir=live.parent)
+    fd, staged = tempfile.mkstemp(prefix=live.name + ".", suffix=".restoring", dir=live.parent)  # made 0600
     os.close(fd)
-    shutil.copyfile(backup, staged)
+    shutil.copyfile(backup, staged)  # into the file mkstemp made: its mode stays
     for suffix in ("-wal", "-shm"):
         Path(str(live) + suffix).unlink(missing_ok=True)
     os.replace(staged, live)
@@ -125,11 +126,16 @@ async def _print_fingerprint(settings: Settings, engine: Any) -> str:
 def backup(target: Path) -> None:
     """Write a backup of the whole database to TARGET (SQLite: while the service runs)."""
     settings = Settings.from_env()
+    if target.resolve().is_relative_to(settings.data_dir):  # var/backups/…: a folder of the data folder, 0700
+        private_dir(target.resolve().parent)
     if settings.is_sqlite:
         sqlite_backup(_sqlite_path(settings), target)
     else:
         url, schema = _pg_args(settings)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        private_file(target)  # pg_dump truncates and fills the file it finds, keeping its mode 0600
         _run_tool(["pg_dump", "--format=custom", "--no-owner", *schema, "--file", str(target), url])
+        make_private(target)
     console.print(f"backup written to [bold]{target}[/bold] ({target.stat().st_size:,} bytes)")
     console.print(f"fingerprint of the database: {run_job(_print_fingerprint)}")
 

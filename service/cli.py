@@ -15,7 +15,7 @@ from donations.commands import receipts_group
 from loans.commands import export_group, import_group
 from service.backup import backup, restore
 from service.db import write_session
-from service.runner import run_job
+from service.runner import cli_settings, run_job
 from service.settings import Settings
 
 console = Console(highlight=False, soft_wrap=True)
@@ -69,44 +69,52 @@ async def _load_demo(session: Any, settings: Settings, students: int) -> list[An
 
 
 async def _prepare(settings: Settings, engine: Any, demo: bool, students: int = 300) -> list[Any]:
-    """Migrate; load the demo into an empty database (if asked); create the first admin."""
+    """Migrate; load the demo into an empty database (if asked); create the first admin. Returns the demo accounts
+    the database has (made now or before), for the banner."""
     from service.auth import ensure_admin
-    from service.demo import database_is_empty
+    from service.demo import database_is_empty, demo_accounts
     from service.migrate import upgrade
 
     await upgrade(engine, settings)
     async with write_session(engine) as session:
         if demo and await database_is_empty(session):
-            return await _load_demo(session, settings, students)
-        await ensure_admin(session, settings.admin_password)
-    return []
+            await _load_demo(session, settings, students)
+        else:
+            await ensure_admin(session, settings.admin_password)
+        return await demo_accounts(session, settings.admin_password is not None)
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="Server processes.")
-@click.option("--no-demo", is_flag=True, help="Do not load demo data into an empty database.")
-def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
-    """Migrate the database, load the demo into an empty one, and serve on HOST:PORT."""
+@click.option(
+    "--demo/--no-demo",
+    default=None,
+    help="Load demo data, with demo users whose passwords are published, into an empty database. "
+    "Default: only on the embedded SQLite database served on a loopback address; "
+    "PostgreSQL or any other address never gets them unless --demo is given.",
+)
+def serve(host: str, port: int, workers: int, demo: bool | None) -> None:
+    """Migrate the database, load the demo into an empty one (see --demo), and serve on HOST:PORT."""
     from granian import Granian
     from granian.constants import Interfaces
 
-    from service.demo import DEMO_USERS
+    from service.demo import demo_wanted
 
-    made = _run(lambda s, e: _prepare(s, e, demo=not no_demo))
+    settings = cli_settings()
+    wanted = demo_wanted(demo, sqlite=settings.is_sqlite, host=host)
+    accounts = _run(lambda s, e: _prepare(s, e, demo=wanted))
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     console.print(f"\n[bold green]Zizhu (资助)[/bold green] on {url}")
     console.print(f"  API docs:  {url}/schema    health: {url}/health")
-    if made:
-        console.print("  Demo data loaded. Sign in (POST /api/v1/auth/login) as:")
-        for u in made:
+    if accounts:
+        console.print("  [bold red]Demo users exist in this database; their passwords are published.[/bold red]")
+        console.print("  Sign in (POST /api/v1/auth/login) as:")
+        for u in accounts:
             console.print(f"    {u.role:<9} {u.username:<9} password [bold]{u.password}[/bold]")
-    elif not no_demo:
-        console.print(
-            f"  Demo users (if this is the demo database): "
-            f"{', '.join(f'{u.username}/{u.password}' for u in DEMO_USERS)}"
-        )
+    elif demo is None and not wanted:
+        console.print("  No demo data (PostgreSQL or a non-loopback address): --demo loads it into an empty database.")
     console.print()
     sys.stdout.flush()
     # Granian's main process stops its workers on SIGINT and SIGTERM; worker_app makes them follow it on any death.
@@ -186,42 +194,31 @@ def users_add(
     university_code: str | None,
 ) -> None:
     """Create a user (the password is asked for unless given)."""
-    from sqlalchemy import select
-
-    from service import audit
-    from service.auth import User, hash_password, password_problem
+    from donations.funding import donor_exists
+    from service.errors import Problem
     from service.migrate import upgrade
+    from service.users import create_user
 
     if password is None:
         password = getpass.getpass("password: ")
-    why = password_problem(password)
-    if why:
-        raise click.ClickException(why[1])
 
     async def job(settings: Settings, engine: Any) -> int:
         await upgrade(engine, settings)
         async with write_session(engine) as session:
-            if await session.scalar(select(User.id).where(User.username == username)) is not None:
-                raise click.ClickException(f"user {username!r} exists already")
-            user = User(
-                username=username,
-                password_hash=hash_password(password),
-                role=role,
-                donor_id=donor_id,
-                student_id=student_id,
-                university_code=university_code,
-            )
-            session.add(user)
-            await session.flush()
-            await audit.record(
-                session,
-                f"cli:{os.environ.get('USER', 'unknown')}",
-                "create",
-                "user",
-                user.id,
-                None,
-                audit.model_snapshot(user, exclude=("password_hash",)),
-            )
+            try:
+                user = await create_user(
+                    session,
+                    f"cli:{os.environ.get('USER', 'unknown')}",
+                    username=username,
+                    password=password,
+                    role=role,
+                    donor_id=donor_id,
+                    student_id=student_id,
+                    university_code=university_code,
+                    donor_exists=donor_exists,
+                )
+            except Problem as exc:
+                raise click.ClickException(exc.detail_en) from None
             return user.id
 
     console.print(f"user {username} ({role}) created with id {_run(job)}")

@@ -7,6 +7,7 @@ umask of whoever started it) whenever it makes the folder or a file in it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from pathlib import Path
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
 def private_dir(path: Path) -> Path:
@@ -25,8 +27,45 @@ def private_dir(path: Path) -> Path:
 
 def make_private(path: Path) -> None:
     """Tighten a file the service (or a library it called, SQLite say) has already written."""
-    if path.exists():
+    with contextlib.suppress(FileNotFoundError):  # not there (yet): nothing to tighten
         os.chmod(path, PRIVATE_FILE_MODE)
+
+
+def private_file(path: Path) -> Path:
+    """The file exists, mode 0600, before anything writes into it (made empty if missing; the folder is left as it
+    is). A library that then opens it keeps the mode: SQLite writes into the file it finds, and gives its -wal,
+    -shm and -journal files the mode of the database file, whatever the umask."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        pass
+    os.chmod(path, PRIVATE_FILE_MODE)
+    return path
+
+
+def private_sqlite(database: Path) -> None:
+    """An SQLite database file and its companions 0600: made so before SQLite creates it, tightened if it exists."""
+    if database.parent.is_dir():  # a missing folder is SQLite's error to report, as before
+        private_file(database)
+    for suffix in SQLITE_COMPANIONS:
+        make_private(Path(f"{database}{suffix}"))
+
+
+def tighten(folder: Path) -> None:
+    """At start: the folder and every folder in it 0700, every file 0600, whatever an older version, a copy by hand
+    or a wide umask left there (backups kept in a sub-folder too). Links are neither followed nor changed.
+
+    The folder itself must be the service's (an error otherwise); something inside that another user owns is left
+    as it is: behind a 0700 folder no one else can reach it anyway."""
+    private_dir(folder)
+    for root, dirs, files in os.walk(folder):  # os.walk does not descend into linked folders
+        for names, wanted in ((dirs, PRIVATE_DIR_MODE), (files, PRIVATE_FILE_MODE)):
+            for name in names:
+                path = os.path.join(root, name)
+                if not os.path.islink(path):
+                    # gone meanwhile (a -journal SQLite just removed), or not ours
+                    with contextlib.suppress(FileNotFoundError, PermissionError):
+                        os.chmod(path, wanted)
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -37,6 +37,7 @@ from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import PoolResetState
 from sqlalchemy.types import TypeDecorator
 
+from service.datadir import private_sqlite, tighten
 from service.settings import Settings
 
 write_intent: ContextVar[bool] = ContextVar("zizhu_write_intent", default=False)
@@ -98,8 +99,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
     # backend forked per request; on SQLite a new thread, the file opened, the PRAGMAs run). The sizes are the
     # earlier ceilings (SQLite: SQLAlchemy's default 5 + 10; PostgreSQL: 10 + 20): no more connections than
     # before, but kept open once made.
+    if settings.is_sqlite or settings.data_dir.is_dir():
+        tighten(settings.data_dir)  # the data folder 0700 and its files 0600 (service.datadir), from the start
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if (database := settings.sqlite_file) is not None:
+            private_sqlite(database)  # 0600 before SQLite first opens it; its -wal and -shm inherit the mode
         connect_args["timeout"] = 30
         kwargs["pool_reset_on_return"] = None  # the "reset" listener in _configure_sqlite does it, when needed
         kwargs["skip_autocommit_rollback"] = True  # no ROLLBACK without a transaction (see _configure_sqlite)

@@ -6,6 +6,7 @@ machine. Names come from Faker's zh_CN locale; ID numbers are valid (check digit
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from dataclasses import dataclass
 from datetime import date
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service import audit
 from service.auth import User, hash_password
 from service.identity import IdentityError, make_id_number, normalize_phone
-from service.meta import set_meta
+from service.meta import get_meta, set_meta
 from service.registry.models import Student, University
 
 HOME_PROVINCE = "内蒙古"
@@ -53,15 +54,53 @@ class DemoUser:
     note: str
 
 
+DEMO_PASSWORD = "zizhu-demo"  # one for every demo user: it keeps the password rules (service.passwords)
 DEMO_USERS = [
-    DemoUser("admin", "admin-demo", "admin", "系统管理员 / administrator"),
-    DemoUser("officer", "officer-demo", "officer", "经办人 / county officer"),
-    DemoUser("reviewer", "reviewer-demo", "reviewer", "复核人 / reviewer"),
-    DemoUser("school", "school-demo", "school", "内蒙古大学资助中心 / university aid office (10126)"),
-    DemoUser("graduate", "graduate-demo", "graduate", "借款学生 / student (the first demo student)"),
-    DemoUser("donor", "donor-demo", "donor", "捐赠方 / donor no. 1"),
-    DemoUser("auditor", "auditor-demo", "auditor", "审计 / auditor (read only)"),
+    DemoUser("admin", DEMO_PASSWORD, "admin", "系统管理员 / administrator"),
+    DemoUser("officer", DEMO_PASSWORD, "officer", "经办人 / county officer"),
+    DemoUser("reviewer", DEMO_PASSWORD, "reviewer", "复核人 / reviewer"),
+    DemoUser("school", DEMO_PASSWORD, "school", "内蒙古大学资助中心 / university aid office (10126)"),
+    DemoUser("graduate", DEMO_PASSWORD, "graduate", "借款学生 / student (the first demo student)"),
+    DemoUser("donor", DEMO_PASSWORD, "donor", "捐赠方 / donor no. 1"),
+    DemoUser("auditor", DEMO_PASSWORD, "auditor", "审计 / auditor (read only)"),
 ]
+
+
+def is_loopback(host: str) -> bool:
+    """Is HOST an address only this machine can reach (127.0.0.0/8, ::1, localhost)?"""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name other than localhost may resolve to anything
+        return False
+
+
+def demo_wanted(asked: bool | None, *, sqlite: bool, host: str) -> bool:
+    """Load the demo (published passwords) into an empty database? As asked (--demo / --no-demo); unasked, only
+    on the embedded database served to this machine alone: a newcomer's first start. PostgreSQL or a bind that
+    other machines reach is a real installation and gets demo users only when someone asks for them by name."""
+    if asked is not None:
+        return asked
+    return sqlite and is_loopback(host)
+
+
+async def demo_accounts(session: AsyncSession, admin_password_set: bool) -> list[DemoUser]:
+    """The demo accounts that exist in this database (active, with their role), with their published passwords.
+    Only on a database the demo was loaded into (a real installation may name its own users `officer`), and only
+    those still there; the demo admin's password is ZIZHU_ADMIN_PASSWORD when that is set: it is not shown then."""
+    if await get_meta(session, "demo") is None:
+        return []
+    found = set(
+        (
+            await session.execute(
+                select(User.username, User.role).where(
+                    User.username.in_([u.username for u in DEMO_USERS]), User.active.is_(True)
+                )
+            )
+        ).all()
+    )
+    return [u for u in DEMO_USERS if (u.username, u.role) in found and not (u.role == "admin" and admin_password_set)]
 
 
 async def database_is_empty(session: AsyncSession) -> bool:

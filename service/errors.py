@@ -86,11 +86,23 @@ def handle_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[An
     return _response(body, exc.headers)
 
 
+# msgspec and Litestar quote the submitted value in a validation message ("Invalid enum value '<an ID number>'");
+# field names and types are in backticks. The quoted part goes, whatever it holds (issue #16, finding 15).
+_QUOTED = re.compile(r"""\s*(?:'[^']*'|"[^"]*"|https?://\S+)""")
+
+
+def without_values(message: str) -> str:
+    """A validation message with the submitted value (and any URL, which carries the query) left out."""
+    return _QUOTED.sub("", message).strip()
+
+
 def _validation_errors(exc: ValidationException) -> list[dict[str, str]]:
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            errors.append({"field": str(item.get("key") or ""), "message": str(item.get("message", ""))})
+            errors.append(
+                {"field": str(item.get("key") or ""), "message": without_values(str(item.get("message", "")))}
+            )
     return errors
 
 
@@ -126,6 +138,7 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     detail_en = str(exc.detail) if exc.detail else kind.title_en
     detail_zh = _STATUS_DETAILS_ZH.get(status, kind.title_zh)
     if isinstance(exc, ValidationException):
+        detail_en = without_values(detail_en)
         errors = _validation_errors(exc)
         if errors:
             extra["errors"] = errors

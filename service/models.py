@@ -9,11 +9,13 @@ from donations.models import (
     Allocation,
     Application,
     Award,
+    CardChange,
     DirectedStudent,
     Donor,
     Funding,
     Notice,
     Objection,
+    ObjectionQuota,
     Program,
     Receipt,
     ReceiptCounter,
@@ -27,6 +29,7 @@ from loans.models import (  # Loans II: servicing
     LedgerLine,
     LinePayment,
     Loan,
+    LoanImport,
     LoanPayout,
     PolicyRule,
     PrepaymentRequest,
@@ -42,6 +45,7 @@ from service.db import Base
 from service.idempotency import IdempotencyRecord
 from service.meta import ServiceMeta
 from service.registry.models import CoBorrower, Student, University
+from service.throttle import LoginThrottle
 
 metadata = Base.metadata
 
@@ -50,6 +54,7 @@ __all__ = [
     "Application",
     "AuditRecord",
     "Award",
+    "CardChange",
     "CoBorrower",
     "CollectionAttempt",
     "ContractCounter",
@@ -63,9 +68,12 @@ __all__ = [
     "LedgerLine",
     "LinePayment",
     "Loan",
+    "LoanImport",
     "LoanPayout",
+    "LoginThrottle",
     "Notice",
     "Objection",
+    "ObjectionQuota",
     "OutboxMessage",
     "PolicyRule",
     "PrepaymentRequest",

@@ -13,7 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from service.clientaddress import IpNetwork, parse_networks
 from service.datadir import generated_key
+from service.money import MoneyFormatError, parse_yuan
+from service.passwords import password_problem
 
 
 class SettingsError(ValueError):
@@ -31,6 +34,15 @@ def _int(env: dict[str, str], name: str, default: int, *, minimum: int = 0) -> i
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _yuan(env: dict[str, str], name: str, default: str) -> int:
+    """An amount of money in yuan ("1000.00"), as fen; never negative."""
+    raw = (env.get(name) or default).strip()
+    try:
+        return parse_yuan(raw)
+    except MoneyFormatError:
+        raise SettingsError(f"{name} must be an amount in yuan such as 1000.00, got {raw!r}") from None
 
 
 def _bool(env: dict[str, str], name: str, default: bool) -> bool:
@@ -130,6 +142,10 @@ class Settings:
     audit_seal_seconds: int = 10  # how often the scheduler seals new audit records into the chain
     import_max_rows: int = 200_000  # a contract sheet taller than this is refused before it is loaded
     import_background_rows: int = 20_000  # an upload with more rows is imported as a background job (202)
+    objections_per_hour: int = 3  # objections one client address may lodge against one notice in an hour
+    login_address_max_failures: int = 30  # sign-in attempts from one address (any names) per window
+    trusted_proxies: tuple[IpNetwork, ...] = ()  # whose X-Forwarded-For is believed (service.clientaddress)
+    repayment_max_credit: int = 100_000  # fen a repayment may leave held beyond what the contract owes
     notify: NotifySettings = field(default_factory=lambda: NotifySettings())
 
     @property
@@ -144,6 +160,16 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The embedded database's file; None on PostgreSQL and for an SQLite database in memory."""
+        if not self.is_sqlite:
+            return None
+        from sqlalchemy.engine import make_url
+
+        database = make_url(self.database_url).database
+        return None if not database or database == ":memory:" or database.startswith("file:") else Path(database)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -164,7 +190,7 @@ class Settings:
             data_dir=data_dir,
             database_url=database_url,
             database_schema=schema,
-            admin_password=env.get("ZIZHU_ADMIN_PASSWORD") or None,
+            admin_password=_admin_password(env.get("ZIZHU_ADMIN_PASSWORD") or None),
             secret_key=env.get("ZIZHU_SECRET_KEY") or _secret_from_data_dir(data_dir),
             timezone=timezone,
             token_ttl_minutes=_int(env, "ZIZHU_TOKEN_TTL_MINUTES", 480, minimum=1),
@@ -181,6 +207,10 @@ class Settings:
             audit_seal_seconds=_int(env, "ZIZHU_AUDIT_SEAL_SECONDS", 10, minimum=1),
             import_max_rows=_int(env, "ZIZHU_IMPORT_MAX_ROWS", 200_000, minimum=1),
             import_background_rows=_int(env, "ZIZHU_IMPORT_BACKGROUND_ROWS", 20_000, minimum=0),
+            objections_per_hour=_int(env, "ZIZHU_OBJECTIONS_PER_HOUR", 3, minimum=1),
+            login_address_max_failures=_int(env, "ZIZHU_LOGIN_ADDRESS_MAX_FAILURES", 30, minimum=1),
+            trusted_proxies=_networks(env.get("ZIZHU_TRUSTED_PROXIES", "")),
+            repayment_max_credit=_yuan(env, "ZIZHU_REPAYMENT_MAX_CREDIT", "1000.00"),
             notify=_notify_settings(env),
         )
 
@@ -189,6 +219,22 @@ def _county_code(value: str) -> str:
     if not (len(value) == 6 and value.isdigit()):
         raise SettingsError(f"ZIZHU_COUNTY_CODE must be the county's 6-digit administrative code, got {value!r}")
     return value
+
+
+def _admin_password(password: str | None) -> str | None:
+    why = password_problem(password, "admin") if password is not None else None
+    if why:  # the first admin's password keeps the rules every other password keeps
+        raise SettingsError(f"ZIZHU_ADMIN_PASSWORD: {why[1]}")
+    return password
+
+
+def _networks(raw: str) -> tuple[IpNetwork, ...]:
+    try:
+        return parse_networks(raw)
+    except ValueError:
+        raise SettingsError(
+            f"ZIZHU_TRUSTED_PROXIES must list addresses or networks separated by commas, got {raw!r}"
+        ) from None
 
 
 def _secret_from_data_dir(data_dir: Path) -> str:

@@ -12,10 +12,11 @@ import posixpath
 import re
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree import ElementTree
 
+from service.edge import clean_text
 from service.problems import TOO_LARGE, Problem, problem_type
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # an uploaded workbook's size at most (every door that takes one)
@@ -35,6 +36,13 @@ async def read_upload(file: Any) -> bytes:
             field="file",
         )
     return content
+
+
+def upload_name(file: Any, default: str = "upload.xlsx") -> str:
+    """The uploaded file's own name (no folders), held to the edge's text rules: it goes into the audit record and
+    the import job, and a U+0000 in it was a 500 on PostgreSQL (multipart fields bypass service.edge's request)."""
+    name = PurePosixPath(str(file.filename or "").replace("\\", "/")).name
+    return clean_text(name, "file", multiline=False)[:200] or default
 
 
 def zip_bomb(source: bytes | Path) -> bool:

@@ -151,7 +151,8 @@ class DonationController(Controller):
         self, data: JSONBody[DonationIn], db_session: NamedDependency[AsyncSession], request: Request
     ) -> Response[dict[str, Any]]:
         async def run() -> dict[str, Any]:
-            f, receipt = await funding.add_donation(db_session, data, request.user, request.app.state.settings)
+            settings = request.app.state.settings
+            f, receipt = await funding.add_donation(db_session, data, request.user, settings, today=settings.today())
             return {**msgspec.to_builtins(await funding_out(db_session, f)), "receipt_no": receipt.receipt_no}
 
         return await idempotency.respond_once(request, db_session, "donation", data, run)
@@ -202,7 +203,8 @@ class AppropriationController(Controller):
         self, data: JSONBody[AppropriationIn], db_session: NamedDependency[AsyncSession], request: Request
     ) -> Response[dict[str, Any]]:
         async def run() -> dict[str, Any]:
-            f = await funding.add_appropriation(db_session, data, request.user.actor)
+            today = request.app.state.settings.today()
+            f = await funding.add_appropriation(db_session, data, request.user.actor, today=today)
             return msgspec.to_builtins(await funding_out(db_session, f))
 
         return await idempotency.respond_once(request, db_session, "appropriation", data, run)

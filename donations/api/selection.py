@@ -1,10 +1,11 @@
-"""HTTP: applications, review, public notices and objections, awards, payment, cross-check."""
+"""HTTP: applications, review, putting them on notice and finalising, awards, payment, cross-check (the notices
+themselves and objections to them: donations.api.notices)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import anyio.to_thread
@@ -19,9 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from donations import awards, crosscheck, selection
 from donations.funding import get_program
-from donations.models import Application, Award, Notice
+from donations.models import Application, Award
 from donations.papers.receipt import AcknowledgementData, render_acknowledgement
-from donations.papers.reports import NoticeEntryRow, render_notice
 from donations.schemas import (
     AcknowledgeIn,
     ApplicationIn,
@@ -32,22 +32,18 @@ from donations.schemas import (
     FinalizeOut,
     NoticeIn,
     NoticeOut,
-    ObjectionIn,
-    ObjectionOut,
     PayIn,
     PaymentOut,
     ReviewIn,
     RevokeIn,
 )
-from donations.selection import BAD_TRANSITION
 from donations.views import application_out, award_out, line_out, notice_out
 from service import audit, idempotency
 from service.auth import STAFF_READERS, allow
 from service.db import write_beside
 from service.errors import FORBIDDEN, Problem
 from service.identity import mask_bank_card, mask_id_number
-from service.lookups import get_or_404
-from service.money import parse_yuan
+from service.lifecycle import BAD_TRANSITION
 from service.pagination import Limit, Offset, Page, fetch_page
 from service.registry.models import Student, University
 from service.registry.vocabulary import LEVELS_ZH
@@ -99,7 +95,8 @@ class ProgramSelectionController(Controller):
         "/notices",
         guards=[allow("officer")],
         summary="Put every reviewed application on public notice",
-        description="Runs the programme's notice_days calendar days, the first day counted, ends_on included.",
+        description="Runs the programme's notice_days calendar days, the first day counted, ends_on included; "
+        "`starts_on` is today or later (within a year), else 422.",
     )
     async def notice(
         self,
@@ -108,7 +105,9 @@ class ProgramSelectionController(Controller):
         db_session: NamedDependency[AsyncSession],
         request: Request,
     ) -> NoticeOut:
-        notice, _ = await selection.open_notice(db_session, program_id, data.starts_on, request.user.actor)
+        notice, _ = await selection.open_notice(
+            db_session, program_id, data.starts_on, request.user.actor, _today(request)
+        )
         return await notice_out(db_session, notice)
 
     @post(
@@ -116,6 +115,8 @@ class ProgramSelectionController(Controller):
         guards=[allow("officer")],
         status_code=200,
         summary="Applications whose notice has ended with no open objection become awards",
+        description="`as_of` is optional (the centre's today); a date after today is a 422: a notice ends on the "
+        "calendar, never on request.",
     )
     async def finalize(
         self,
@@ -124,7 +125,7 @@ class ProgramSelectionController(Controller):
         db_session: NamedDependency[AsyncSession],
         request: Request,
     ) -> FinalizeOut:
-        made = await selection.finalize(db_session, program_id, data.as_of, request.user.actor)
+        made = await selection.finalize(db_session, program_id, request.user.actor, _today(request), data.as_of)
         return FinalizeOut(awards=[award_out(a) for a in made])
 
     @get("/awards", guards=[allow(*STAFF_READERS)], summary="A programme's awards")
@@ -170,44 +171,6 @@ class ApplicationController(Controller):
         return await application_out(db_session, app)
 
 
-class NoticeController(Controller):
-    path = "/api/v1/notices"
-    tags = ["donations"]
-
-    @get(
-        "/{notice_id:int}",
-        opt={"public": True},
-        summary="A public notice (no sign-in): masked name, school, level and amount only",
-    )
-    async def detail(
-        self,
-        notice_id: FromPath[int],
-        db_session: NamedDependency[AsyncSession],
-        request: Request,
-        format: FromQuery[Literal["json", "pdf"]] = "json",
-    ) -> Any:
-        notice = await get_or_404(db_session, Notice, notice_id, "公示", "Notice")
-        out = await notice_out(db_session, notice)
-        if format == "json":
-            return out
-        rows = [NoticeEntryRow(e.student, e.university, e.level, parse_yuan(e.amount)) for e in out.entries]
-        pdf = await anyio.to_thread.run_sync(
-            render_notice, request.app.state.settings.centre_name, out.program, out.starts_on, out.ends_on, rows
-        )
-        return pdf_response(pdf, f"公示-{notice_id}.pdf")
-
-    @post(
-        "/{notice_id:int}/objections",
-        opt={"public": True},
-        summary="Object to an application on the notice (anyone may): it goes back to review",
-    )
-    async def objection(
-        self, notice_id: FromPath[int], data: JSONBody[ObjectionIn], db_session: NamedDependency[AsyncSession]
-    ) -> ObjectionOut:
-        o = await selection.object_to(db_session, notice_id, data.application_id, data.reason)
-        return ObjectionOut(id=o.id, notice_id=o.notice_id, application_id=o.application_id, status=o.status)
-
-
 class AwardController(Controller):
     path = "/api/v1/awards"
     tags = ["donations"]
@@ -224,7 +187,8 @@ class AwardController(Controller):
         guards=[allow("officer")],
         summary="Pay to the student's bank card: the award is funded line by line, or 422 with the shortfall",
         description="Accepts `Idempotency-Key`; a payment `reference` already used is a 409. `bank_card` "
-        "(Luhn-checked) if not given with the application.",
+        "(Luhn-checked) if not given with the application; a card other than the one on file is a 409 "
+        "(bank-card-not-on-file): propose it (POST /awards/{id}/card-changes) for another user to approve.",
     )
     async def pay(
         self,
@@ -235,7 +199,13 @@ class AwardController(Controller):
     ) -> Response[dict[str, Any]]:
         async def run() -> dict[str, Any]:
             award, lines = await awards.pay(
-                db_session, award_id, data.paid_on, data.reference, data.bank_card, request.user.actor
+                db_session,
+                award_id,
+                data.paid_on,
+                data.reference,
+                data.bank_card,
+                request.user.actor,
+                today=_today(request),
             )
             return msgspec.to_builtins(PaymentOut(award=award_out(award), allocations=[line_out(x) for x in lines]))
 
@@ -254,10 +224,9 @@ class AwardController(Controller):
         db_session: NamedDependency[AsyncSession],
         request: Request,
     ) -> AwardOut:
-        award = await awards.get_award(db_session, award_id)
-        return award_out(
-            await awards.revoke(db_session, award, data.revoked_on or _today(request), data.reason, request.user.actor)
-        )
+        award, today = await awards.get_award(db_session, award_id), _today(request)
+        on = data.revoked_on or today
+        return award_out(await awards.revoke(db_session, award, on, data.reason, request.user.actor, today=today))
 
     @post(
         "/{award_id:int}/review",
@@ -334,7 +303,9 @@ class AwardController(Controller):
         award = await awards.get_award(db_session, award_id)
         user = request.user
         own = (user.student_id or -1) if user.role == "graduate" else None
-        return award_out(await awards.acknowledge(db_session, award, data.acknowledged_on, user.actor, own))
+        return award_out(
+            await awards.acknowledge(db_session, award, data.acknowledged_on, user.actor, own, today=_today(request))
+        )
 
 
 @dataclass
@@ -412,7 +383,6 @@ class CrossCheckController(Controller):
 ROUTES: list[Any] = [
     ProgramSelectionController,
     ApplicationController,
-    NoticeController,
     AwardController,
     CrossCheckController,
 ]

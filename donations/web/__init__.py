@@ -5,16 +5,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from donations.web import awards, donations, donor, programs, reports
+from donations.web import awards, cards, donations, donor, notices, programs, reports
 from donations.web.words import GRANT_LABELS_ZH, GRANT_MESSAGES
 from service.web.console import STAFF
 from service.web.sections import ConsoleSection, NavItem, Panel
 
 SECTION = ConsoleSection(
-    routes=[*programs.ROUTES, *donations.ROUTES, *awards.ROUTES, *donor.ROUTES, *reports.ROUTES],
+    routes=[
+        *programs.ROUTES,
+        *notices.ROUTES,
+        *donations.ROUTES,
+        *awards.ROUTES,
+        *cards.ROUTES,
+        *donor.ROUTES,
+        *reports.ROUTES,
+    ],
     nav=[
         NavItem("/console/programs", "programs", STAFF, 60),
         NavItem("/console/grants/applications?status=submitted", "grant_queue", ("reviewer",), 70),
+        NavItem("/console/grants/objections", "objections", ("reviewer",), 75),
         NavItem("/console/donations", "donations", STAFF, 80),
         NavItem("/console/awards", "grant_awards", STAFF, 90),
         NavItem("/console/receipts", "receipts", STAFF, 100),

@@ -15,10 +15,11 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from donations import awards
+from donations import awards, cards
 from donations.lifecycle import AwardStatus
 from donations.models import Award, Funding, Program
 from donations.schemas import PayIn
+from donations.views import change_out
 from donations.web.donations import query_int
 from service import idempotency
 from service.auth import allow
@@ -108,7 +109,15 @@ async def award_pay(
             db_session, scope, key, idempotency.request_hash(msgspec.json.encode(data))
         )
         if not first:
-            await awards.pay(db_session, award_id, data.paid_on, data.reference, data.bank_card, request.user.actor)
+            await awards.pay(
+                db_session,
+                award_id,
+                data.paid_on,
+                data.reference,
+                data.bank_card,
+                request.user.actor,
+                today=request.app.state.settings.today(),
+            )
             if key is not None:
                 await idempotency.remember(db_session, scope, key, 201, {"award_id": award_id})
     except Problem as exc:
@@ -123,6 +132,17 @@ async def award_pay(
 async def award_detail(
     request: Request, award_id: FromPath[int], db_session: NamedDependency[AsyncSession]
 ) -> Template:
+    return await award_page(request, db_session, award_id)
+
+
+async def award_page(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    award_id: int,
+    status_code: int = 200,
+    error: str | None = None,
+) -> Template:
+    """One award, its allocation lines and its bank card changes (with `error`: why a step on it was refused)."""
     award = await awards.get_award(db_session, award_id)
     student = await db_session.get(Student, award.student_id)
     program = await db_session.get(Program, award.program_id)
@@ -141,6 +161,9 @@ async def award_detail(
     return render(
         request,
         "award.html",
+        status_code,
+        error=error,
+        changes=[change_out(c) for c in await cards.changes_of(db_session, award_id)],
         a=award,
         student=student,
         program=program,

@@ -127,7 +127,8 @@ async def donation_record(request: Request, db_session: NamedDependency[AsyncSes
             )
             if first is not None:
                 return back_to(f"/console/receipts/{first[1]['receipt_no']}", "donation_recorded")
-        _, receipt = await funding.add_donation(db_session, data, request.user, request.app.state.settings)
+        settings = request.app.state.settings
+        _, receipt = await funding.add_donation(db_session, data, request.user, settings, today=settings.today())
         if key is not None:
             await idempotency.remember(db_session, "console-donation", key, 201, {"receipt_no": receipt.receipt_no})
     except Problem as exc:

@@ -1,11 +1,10 @@
 """Console pages of grant programmes: the list, creating one with its rule, a programme's page (its applications,
 notices and the officer's steps: take an application, put the reviewed ones on notice, finalise), the reviewer's
-queue (maker-checker: the service refuses the officer who took an application) and the printable notice."""
+queue (maker-checker: the service refuses the officer who took an application). The notices: web/notices.py."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -20,11 +19,8 @@ from donations.lifecycle import AppStatus
 from donations.models import Application, Notice, Program
 from donations.rules import rule_out
 from donations.schemas import ApplicationIn, FinalizeIn, NoticeIn, ProgramIn, ReviewIn
-from donations.views import notice_out
 from service.auth import allow
 from service.errors import Problem
-from service.identity import mask_name
-from service.lookups import get_or_404
 from service.money import format_yuan
 from service.registry.models import Student
 from service.registry.vocabulary import CATEGORIES_ZH, LEVELS_ZH
@@ -198,7 +194,7 @@ async def program_notice(
 ) -> Response[Any]:
     async def open_notice(values: dict[str, str]) -> Any:
         starts_on = form_struct(NoticeIn, {"starts_on": values.get("starts_on")}).starts_on
-        return await selection.open_notice(db_session, program_id, starts_on, request.user.actor)
+        return await selection.open_notice(db_session, program_id, starts_on, request.user.actor, today(request))
 
     return await _program_step(request, db_session, program_id, open_notice)
 
@@ -208,8 +204,8 @@ async def program_finalize(
     request: Request, program_id: FromPath[int], db_session: NamedDependency[AsyncSession]
 ) -> Response[Any]:
     async def finalize(values: dict[str, str]) -> Any:
-        as_of: date = form_struct(FinalizeIn, {"as_of": values.get("as_of")}).as_of
-        return await selection.finalize(db_session, program_id, as_of, request.user.actor)
+        as_of = form_struct(FinalizeIn, {"as_of": values.get("as_of") or None}).as_of
+        return await selection.finalize(db_session, program_id, request.user.actor, today(request), as_of)
 
     return await _program_step(request, db_session, program_id, finalize)
 
@@ -273,15 +269,6 @@ async def grant_review(
     return back_to("/console/grants/applications", "done", status="submitted")
 
 
-@get("/console/notices/{notice_id:int}", guards=[allow(*STAFF)])
-async def notice_page(
-    request: Request, notice_id: FromPath[int], db_session: NamedDependency[AsyncSession]
-) -> Template:
-    """The notice as the public sees it (masked names), printable; the public PDF and JSON are linked."""
-    notice = await get_or_404(db_session, Notice, notice_id, "公示", "Notice")
-    return render(request, "notice.html", n=await notice_out(db_session, notice), masked=mask_name)
-
-
 ROUTES: list[Any] = [
     program_list,
     program_create,
@@ -291,5 +278,4 @@ ROUTES: list[Any] = [
     program_finalize,
     grant_queue,
     grant_review,
-    notice_page,
 ]

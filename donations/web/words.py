@@ -46,6 +46,13 @@ GRANT_MESSAGES: dict[str, tuple[str, str]] = {
     "notice_pdf": ("打印公示（PDF）", "Print the notice (PDF)"),
     "notice_public": ("公开页面", "Public page"),
     "objections_open": ("未处理异议", "Open objections"),
+    "objections": ("公示异议", "Objections"),
+    "objection": ("异议", "Objection"),
+    "contact": ("联系人", "Contact"),
+    "decision": ("处理意见", "Decision"),
+    "dismiss": ("不予采纳", "Dismiss"),
+    "uphold": ("采纳，退回复核", "Uphold: back to review"),
+    "objection_decided": ("异议已处理。", "The objection is decided."),
     "rule_note": ("金额依据", "Amount from"),
     # applications and review
     "grant_applications": ("资助申请", "Grant applications"),
@@ -127,6 +134,10 @@ GRANT_MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 GRANT_LABELS_ZH: dict[str, str] = {
+    "open": "待处理",
+    "resolved": "复核已答复",
+    "dismissed": "不予采纳",
+    "upheld": "已采纳",
     "social": "社会捐赠",
     "government": "财政资金",
     "fixed": "固定金额",
@@ -168,5 +179,18 @@ GRANT_MESSAGES.update(
         "award_paid": ("已发放", "paid"),
         "award_under_review": ("复核中", "under review"),
         "award_revoked": ("已撤销", "revoked"),
+        "card_changes": ("银行卡变更", "Bank card changes"),
+        "card_change_note": (
+            "发放只打到登记的银行卡；更换银行卡须由经办人提出、另一位复核人批准后才生效。",
+            "Payments go to the card on file; a new card takes effect only once another user, a reviewer, approves it.",
+        ),
+        "new_bank_card": ("新银行卡号", "New bank card"),
+        "change_reason": ("变更原因", "Reason for the change"),
+        "propose_card": ("提出变更", "Propose the change"),
+        "approve_card": ("批准", "Approve"),
+        "reject_card": ("不批准", "Reject"),
+        "card_proposed": ("待审批", "proposed"),
+        "card_approved": ("已批准", "approved"),
+        "card_rejected": ("未批准", "rejected"),
     }
 )

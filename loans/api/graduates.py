@@ -182,8 +182,10 @@ class StudyExtensionController(Controller):
         request: Request,
     ) -> dict[str, Any]:
         student = await get_student(db_session, student_id)
-        on = data.on or request.app.state.settings.today()
-        changed = await graduates.extend_study(db_session, student, data.new_graduation, on, data.reason, request.user)
+        today = request.app.state.settings.today()
+        changed = await graduates.extend_study(
+            db_session, student, data.new_graduation, data.on or today, data.reason, request.user, today=today
+        )
         return {
             "student_id": student.id,
             "expected_graduation": student.expected_graduation.isoformat(),

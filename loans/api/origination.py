@@ -137,7 +137,13 @@ class LoanApplicationController(Controller):
     ) -> ContractOut:
         settings = request.app.state.settings
         loan = await contracts.sign(
-            db_session, loan_id, data.signed_on, request.user, settings.county_code, settings.secret_key
+            db_session,
+            loan_id,
+            data.signed_on,
+            request.user,
+            settings.county_code,
+            settings.secret_key,
+            today=settings.today(),
         )
         return await contract_out(db_session, loan)
 
@@ -211,7 +217,8 @@ class LoanContractController(Controller):
         db_session: NamedDependency[AsyncSession],
         request: Request,
     ) -> ContractOut:
-        loan = await contracts.disburse(db_session, contract_no, data.disbursed_on, request.user)
+        today = request.app.state.settings.today()
+        loan = await contracts.disburse(db_session, contract_no, data.disbursed_on, request.user, today=today)
         return await contract_out(db_session, loan)
 
     @get(
@@ -295,7 +302,16 @@ class LoanContractController(Controller):
         request: Request,
     ) -> Response[dict[str, Any]]:
         key = idempotency.check_key(request.headers.get("idempotency-key"))
-        status, body = await record_repayment(db_session, contract_no, data, key, request.user.actor)
+        settings = request.app.state.settings
+        status, body = await record_repayment(
+            db_session,
+            contract_no,
+            data,
+            key,
+            request.user.actor,
+            today=settings.today(),
+            max_credit=settings.repayment_max_credit,
+        )
         return Response(content=body, status_code=status)
 
     @get(
@@ -304,14 +320,16 @@ class LoanContractController(Controller):
         summary="What settles the contract on a date (full prepayment quote)",
     )
     async def settlement_quote(
-        self, contract_no: FromPath[str], as_of: FromQuery[date], db_session: NamedDependency[AsyncSession]
+        self,
+        contract_no: FromPath[str],
+        as_of: FromQuery[date],
+        db_session: NamedDependency[AsyncSession],
+        request: Request,
     ) -> dict[str, Any]:
         loan = await contracts.get_contract(db_session, contract_no)
         if loan.disbursed_on is None:
             raise Problem(UNPROCESSABLE, "该合同尚未放款。", "The contract is not disbursed yet.")
-        if as_of < loan.disbursed_on:
-            raise Problem(UNPROCESSABLE, "报价日期不能早于放款日期。", "The date precedes disbursement.", field="as_of")
-        q = await repayments.settlement_quote(db_session, loan, as_of)
+        q = await repayments.settlement_quote(db_session, loan, as_of, today=request.app.state.settings.today())
         return {
             "contract_no": contract_no,
             "as_of": as_of.isoformat(),

@@ -17,6 +17,7 @@ from loans.policy import KINDS, PolicyError, validate_row
 from loans.schemas import BatchIn, BatchOut, PolicyIn, PolicyOut
 from service import audit
 from service.auth import STAFF_READERS, allow
+from service.dates import check_date
 from service.errors import CONFLICT, UNPROCESSABLE, Problem
 from service.pagination import Limit, Offset, Page, fetch_page
 
@@ -35,14 +36,7 @@ class BatchController(Controller):
     async def close_of_business(
         self, data: JSONBody[BatchIn], db_session: NamedDependency[AsyncSession], request: Request
     ) -> BatchOut:
-        today = request.app.state.settings.today()
-        if data.as_of > today:
-            raise Problem(
-                UNPROCESSABLE,
-                f"营业日期 {data.as_of} 晚于今天 {today}，不能提前跑批。",
-                f"The business date {data.as_of} is after today ({today}).",
-                field="as_of",
-            )
+        check_date(data.as_of, "as_of", today=request.app.state.settings.today())  # no batch ahead of time
         report = await batch.close_of_business(db_session, data.as_of, request.user.actor)
         return BatchOut(
             as_of=report.as_of,

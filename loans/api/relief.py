@@ -141,7 +141,7 @@ class ReliefController(Controller):
             raise Problem(MAKER_CHECKER, "不能审批自己提出的减免措施。", "You may not approve your own proposal.")
         before = audit.model_snapshot(r)
         on = data.on or _today(request)
-        r.contracts = await reliefs.apply(db_session, r, on, request.user.actor)
+        r.contracts = await reliefs.apply(db_session, r, on, request.user.actor, today=_today(request))
         await reliefs.move(
             db_session, r, "applied", "apply", request.user.actor, before, approved_by=request.user.actor, applied_on=on
         )
@@ -186,7 +186,7 @@ class ReliefController(Controller):
         r = await _get(db_session, relief_id, "reversed")
         before = {**audit.model_snapshot(r), **await reliefs.totals(db_session, r.id)}
         on = data.on or _today(request)
-        await reliefs.reverse(db_session, r, on, request.user.actor)
+        await reliefs.reverse(db_session, r, on, request.user.actor, today=_today(request))
         await reliefs.move(
             db_session,
             r,

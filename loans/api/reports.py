@@ -89,7 +89,13 @@ class SubsidySettlementController(Controller):
     ) -> Response[dict[str, Any]]:
         amount = parse_amount(data.amount)
         item, created = await subsidy.settle(
-            db_session, data.year, amount, data.reference, data.settled_on or _today(request), request.user.actor
+            db_session,
+            data.year,
+            amount,
+            data.reference,
+            data.settled_on or _today(request),
+            request.user.actor,
+            today=_today(request),
         )
         return Response(
             content={

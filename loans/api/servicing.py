@@ -83,7 +83,13 @@ class ServicingController(Controller):
         if amount is not None and amount <= 0:
             raise Problem(BAD_AMOUNT, "提前还款金额须大于零。", "The amount must be positive.", field="amount")
         item = await prepayment_requests.request(
-            db_session, loan, data.full, amount, data.requested_on, request.user.actor
+            db_session,
+            loan,
+            data.full,
+            amount,
+            data.requested_on,
+            request.user.actor,
+            today=request.app.state.settings.today(),
         )
         return _out(contract_no, item)
 
@@ -115,8 +121,10 @@ class ServicingController(Controller):
     ) -> dict[str, Any]:
         loan = await contracts.get_contract(db_session, contract_no)
         await db_session.refresh(loan, with_for_update=True)
-        on = data.reversed_on or request.app.state.settings.today()
-        entry = await reversal.reverse_repayment(db_session, loan, entry_id, data.reason, on, request.user.actor)
+        today = request.app.state.settings.today()
+        entry = await reversal.reverse_repayment(
+            db_session, loan, entry_id, data.reason, data.reversed_on or today, request.user.actor, today=today
+        )
         return {
             "id": entry.id,
             "contract_no": contract_no,

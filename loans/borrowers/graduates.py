@@ -21,11 +21,13 @@ from loans.servicing.prepayment_requests import executed_prepayments
 from loans.servicing.schedule import generate
 from service import audit, lifecycle
 from service.auth import AuthUser
+from service.dates import check_date
 from service.db import utcnow
 from service.errors import FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem
 from service.lookups import get_or_404
 from service.registry.models import Student
 from service.registry.students import checked_phone
+from service.registry.study_dates import extension_fault
 
 
 async def my_student(session: AsyncSession, user: AuthUser) -> Student:
@@ -100,9 +102,10 @@ async def review_graduation(
 
 
 async def extend_study(
-    session: AsyncSession, student: Student, new_graduation: date, on: date, reason: str, user: AuthUser
+    session: AsyncSession, student: Student, new_graduation: date, on: date, reason: str, user: AuthUser, *, today: date
 ) -> list[str]:
     """Move the graduation date; recompute the unpaid future of every active contract from `on`."""
+    check_date(on, "on", today=today)  # schedules are recomputed from it
     if new_graduation <= student.expected_graduation:
         raise Problem(
             UNPROCESSABLE,
@@ -110,6 +113,10 @@ async def extend_study(
             "The new graduation date must be later.",
             field="new_graduation",
         )
+    too_late = extension_fault(student.enrolled_on, new_graduation)
+    if too_late is not None:
+        zh, en = too_late
+        raise Problem(UNPROCESSABLE, zh + "。", en + ".", field="new_graduation")
     before = audit.model_snapshot(student)
     student.expected_graduation = new_graduation
     rows = await policy_rows(session)

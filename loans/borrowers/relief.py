@@ -29,6 +29,7 @@ from loans.servicing.ledger import Line
 from loans.servicing.reversal import status_after_reversal
 from loans.servicing.schedule import BORROWER, GOVERNMENT, SETTLEMENT_DAY, SETTLEMENT_MONTH
 from service import lifecycle
+from service.dates import check_date
 from service.errors import UNPROCESSABLE, Problem
 from service.lifecycle import step
 
@@ -74,8 +75,9 @@ async def _penalty_since(session: AsyncSession, loan_id: int, since: date) -> in
     return max(0, min(int(charged or 0), int(owed or 0)))
 
 
-async def apply(session: AsyncSession, relief: Relief, on: date, actor: str) -> int:
+async def apply(session: AsyncSession, relief: Relief, on: date, actor: str, *, today: date) -> int:
     """Apply to the cohort; returns the number of contracts changed."""
+    check_date(on, "on", today=today)  # it posts refunds and waivers dated `on`
     y = relief.year
     lines = (
         await session.scalars(
@@ -176,8 +178,9 @@ async def apply(session: AsyncSession, relief: Relief, on: date, actor: str) -> 
     return len({l.loan_id for l in lines})
 
 
-async def reverse(session: AsyncSession, relief: Relief, on: date, actor: str) -> int:
+async def reverse(session: AsyncSession, relief: Relief, on: date, actor: str, *, today: date) -> int:
     """Undo every item of an applied relief; returns the number of contracts changed back."""
+    check_date(on, "on", today=today, after=relief.applied_on, after_zh="减免实施日期", after_en="relief's application")
     items = (
         await session.scalars(select(ReliefItem).where(ReliefItem.relief_id == relief.id).order_by(ReliefItem.id))
     ).all()

@@ -3,7 +3,7 @@ the export."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -12,18 +12,23 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loans.imports import review
 from loans.imports.importer import ImportResult, import_contracts
 from loans.imports.job import JobRequest, read_job, start_job, view
 from loans.imports.template import measure
 from loans.imports.workbooks import error_report, export_contracts, template_workbook
 from loans.lifecycle import LoanStatus
+from loans.models import LoanImport
+from loans.schemas import ReasonIn
 from service.auth import STAFF_READERS, allow
 from service.errors import Problem, problem_type
+from service.money import format_yuan
+from service.pagination import Limit, Offset
 from service.responses import XLSX_MEDIA_TYPE, xlsx_response
-from service.uploads import read_upload
+from service.uploads import read_upload, upload_name
 
 MAX_JSON_ERRORS = 1000  # the JSON answer lists this many; the annotated workbook marks them all
 INVALID_ROWS = problem_type("loan-import-invalid-rows", 422, "导入数据有误，未导入", "Invalid rows stopped the import")
@@ -83,7 +88,7 @@ class LoanImportController(Controller):
     ) -> Response[Any]:
         content = await read_upload(data.file)
         user, settings = request.user, request.app.state.settings
-        name = Path(data.file.filename or "upload.xlsx").name
+        name = upload_name(data.file)
         rows = await anyio.to_thread.run_sync(measure, content, settings.import_max_rows)
         if format == "json" and rows > settings.import_background_rows + 1:  # the header row besides
             job = await start_job(
@@ -98,6 +103,8 @@ class LoanImportController(Controller):
                     dry_run,
                     settings.import_max_rows,
                     rows,
+                    settings.today(),
+                    settings.county_code,
                 ),
             )
             return Response(content=view(job), status_code=202, headers={"Location": f"{JOBS}/{job.id}"})
@@ -111,6 +118,8 @@ class LoanImportController(Controller):
             valid_only=valid_only,
             dry_run=dry_run,
             max_rows=settings.import_max_rows,
+            county=settings.county_code,
+            today=settings.today(),
         )
         if format == "xlsx":
             counts = {f"X-Zizhu-Import-{k}": str(getattr(result, k)) for k in ("rows", "invalid", "imported")}
@@ -129,6 +138,63 @@ class LoanImportController(Controller):
         self, job_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request
     ) -> dict[str, Any]:
         return await read_job(request.app.state.engine, db_session, job_id)
+
+
+def batch_out(batch: LoanImport) -> dict[str, Any]:
+    v = review.view(batch)
+    return {
+        **asdict(v),
+        "principal": format_yuan(v.principal),
+        "disbursed": format_yuan(v.disbursed),
+    }
+
+
+class LoanImportBatchController(Controller):
+    """Maker-checker for imports: a batch's contracts count once a reviewer other than the importer accepts it."""
+
+    path = "/api/v1/loan-imports/batches"
+    tags = ["loans"]
+
+    @get("/", guards=[allow(*STAFF_READERS)], summary="Import batches, newest first (status=pending for the queue)")
+    async def batches(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        status: FromQuery[Literal["pending", "accepted", "rejected"] | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        items, total = await review.list_batches(db_session, status, limit, offset)
+        return {"items": [batch_out(b) for b in items], "total": total, "limit": limit, "offset": offset}
+
+    @get("/{batch_id:int}", guards=[allow(*STAFF_READERS)], summary="One import batch")
+    async def batch(self, batch_id: FromPath[int], db_session: NamedDependency[AsyncSession]) -> dict[str, Any]:
+        return batch_out(await review.get_batch(db_session, batch_id))
+
+    @post(
+        "/{batch_id:int}/accept",
+        guards=[allow("reviewer")],
+        status_code=200,
+        summary="Accept an import batch (not by its importer): its contracts count from now on",
+    )
+    async def accept(
+        self, batch_id: FromPath[int], db_session: NamedDependency[AsyncSession], request: Request
+    ) -> dict[str, Any]:
+        return batch_out(await review.accept(db_session, batch_id, request.user))
+
+    @post(
+        "/{batch_id:int}/reject",
+        guards=[allow("reviewer")],
+        status_code=200,
+        summary="Reject an import batch (not by its importer): its contracts and payouts are removed",
+    )
+    async def reject(
+        self,
+        batch_id: FromPath[int],
+        data: JSONBody[ReasonIn],
+        db_session: NamedDependency[AsyncSession],
+        request: Request,
+    ) -> dict[str, Any]:
+        return batch_out(await review.reject(db_session, batch_id, request.user, data.reason))
 
 
 class LoanExportController(Controller):
@@ -152,4 +218,4 @@ class LoanExportController(Controller):
         return xlsx_response(content, f"贷款合同{suffix}.xlsx")
 
 
-ROUTES: list[Any] = [LoanImportController, LoanExportController]
+ROUTES: list[Any] = [LoanImportController, LoanImportBatchController, LoanExportController]

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from loans.origination.numbers import CONTRACT_NO
+from service.edge import has_control_character, normalise
 from service.identity import IdentityError, normalize_id_number, normalize_phone
 from service.money import MoneyFormatError, parse_yuan
 from service.registry import vocabulary
@@ -33,7 +35,6 @@ _CATEGORY_SPLIT = re.compile(r"[、;；,，\s]+")
 _DATE_TEXT = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
 _DATE_DIGITS = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _YEAR_TEXT = re.compile(r"(\d{4})(?:\s*[-—–/至]\s*(\d{4}))?\s*(?:学年|年)?")
-_CONTRACT_NO = re.compile(r"[0-9A-Za-z][0-9A-Za-z_/()\-]{0,31}")
 
 
 class CellError(ValueError):
@@ -55,7 +56,9 @@ def text(limit: int) -> Callable[[Any], str]:
             value = _whole(value) or repr(value)
         elif not isinstance(value, str):
             value = str(value)
-        value = value.strip()
+        if has_control_character(value, multiline=False):  # as at every other edge (service.edge)
+            raise CellError("含有不允许的控制字符", "Contains a control character")
+        value = normalise(value)
         if len(value) > limit:
             raise CellError(f"内容过长（最多 {limit} 个字）", f"Too long (at most {limit} characters)")
         return value
@@ -206,12 +209,13 @@ _contract_text = text(32)
 
 
 def contract_no(value: Any) -> str:
-    if value.__class__ is str and _CONTRACT_NO.fullmatch(s := value.strip()):
+    """The centre's own form only (loans.origination.numbers): county-year-6-digit serial."""
+    if value.__class__ is str and CONTRACT_NO.fullmatch(s := value.strip()):
         return s  # the usual case, and one a cell per row: the pattern also bounds the length
     s = _contract_text(value)
-    if not _CONTRACT_NO.fullmatch(s):
+    if not CONTRACT_NO.fullmatch(s):
         raise CellError(
-            "合同编号只能包含字母、数字和 - _ / ( )，最长 32 位",
-            "A contract number may hold letters, digits and - _ / ( ), at most 32",
+            "合同编号须为本中心格式：县代码-年份-6位序号，如 150430-2024-000001",
+            "A contract number must have the centre's form: county-year-6-digit serial, e.g. 150430-2024-000001",
         )
     return s

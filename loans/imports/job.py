@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Integer, String, update
@@ -155,6 +155,8 @@ class JobRequest:
     dry_run: bool
     max_rows: int
     rows: int  # as measured before the sheet is loaded
+    today: date  # the business date the upload was made on: its dates are checked against it
+    county: str | None = None  # the centre's county code, which every contract number carries
 
 
 _RUNNING: set[asyncio.Task[None]] = set()  # held here so that a running job is not garbage-collected
@@ -217,6 +219,8 @@ async def run_job(engine: AsyncEngine, job_id: int, request: JobRequest) -> None
                 dry_run=request.dry_run,
                 progress=report,
                 max_rows=request.max_rows,
+                county=request.county,
+                today=request.today,
             )
         outcome = (FAILED if result.stopped else DONE), {"result": result.summary(MAX_JOB_ERRORS)}
     except Problem as problem:

@@ -27,6 +27,7 @@ from loans.imports.template import (
     Sheet,
     read_sheet,
 )
+from loans.origination.numbers import parse_contract_number
 from loans.policy import (
     ContractTerms,
     Limits,
@@ -35,8 +36,10 @@ from loans.policy import (
     contract_terms,
     limits_for,
 )
+from service.dates import date_fault
 from service.money import format_yuan
 from service.problems import Problem
+from service.registry.study_dates import signed_after_graduation, study_date_faults, year_outside_studies
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 BLOCK = 5000  # rows typed together, column by column
@@ -148,7 +151,7 @@ def _row_number(error: RowError) -> int:
     return error.row
 
 
-def typed_blocks(sheet: Sheet, size: int | None = None) -> Iterator[tuple[list[Row], list[RowError]]]:
+def typed_blocks(sheet: Sheet, today: date, size: int | None = None) -> Iterator[tuple[list[Row], list[RowError]]]:
     """The sheet's data rows typed, a block at a time, with the errors of their cells and of the rules
     within a row (in row order; a row's cell errors before its rules' errors)."""
     typing = RowTyping(sheet)
@@ -157,7 +160,7 @@ def typed_blocks(sheet: Sheet, size: int | None = None) -> Iterator[tuple[list[R
         found: list[RowError] = []
         typed = typing.rows(block, found)
         for row in typed:
-            row_rules(sheet, row, found)
+            row_rules(sheet, row, found, today)
         found.sort(key=_row_number)  # stable: each row's cell errors, then its rules' errors
         yield typed, found
 
@@ -167,7 +170,7 @@ def no_rows() -> Problem:
 
 
 def read_rows(
-    source: bytes | Path, progress: Progress | None = None, max_rows: int = DEFAULT_MAX_ROWS
+    source: bytes | Path, today: date, progress: Progress | None = None, max_rows: int = DEFAULT_MAX_ROWS
 ) -> tuple[Sheet, list[Row], list[RowError]]:
     """Open, check the header, type every cell and apply the rules within a row. No database."""
     sheet = read_sheet(source, max_rows)
@@ -175,7 +178,7 @@ def read_rows(
     errors: list[RowError] = []
     if progress:
         progress("reading", 0, sheet.total_rows)
-    for typed, found in typed_blocks(sheet):
+    for typed, found in typed_blocks(sheet, today):
         errors.extend(found)
         rows.extend(typed)
         if progress:
@@ -187,29 +190,38 @@ def read_rows(
     return sheet, rows, errors
 
 
-def row_rules(sheet: Sheet, r: Row, errors: list[RowError]) -> None:
-    """Rules within one row; a field found wrong is cleared so that later rules skip it."""
+def row_rules(sheet: Sheet, r: Row, errors: list[RowError], today: date) -> None:
+    """Rules within one row; a field found wrong is cleared so that later rules skip it. The course and the
+    money dates are the registry's and the service's rules (study_dates, service.dates), not copies."""
 
     def bad(name: str, zh: str, en: str) -> None:
         errors.append(sheet.error(r.row, name, zh, en))
         setattr(r, name, None)
 
-    if r.enrolled_on and r.expected_graduation and r.expected_graduation <= r.enrolled_on:
-        bad("expected_graduation", "预计毕业日期须晚于入学日期", "Expected graduation must be after enrolment")
-    # The academic year (1 September to 31 August) must overlap the studies.
+    for name, zh, en in study_date_faults(
+        id_number=r.id_number,
+        level=r.level,
+        study_years=r.study_years,
+        enrolled_on=r.enrolled_on,
+        expected_graduation=r.expected_graduation,
+        today=today,
+    ):
+        if getattr(r, name) is not None:
+            bad(name, zh, en)
+    for name in ("signed_on", "disbursed_on"):
+        on = getattr(r, name)
+        fault = None if on is None else date_fault(on, name, today=today)
+        if fault is not None:
+            bad(name, fault[0], fault[1])
+    if r.signed_on and r.expected_graduation and (late := signed_after_graduation(r.signed_on, r.expected_graduation)):
+        bad("signed_on", *late)
     if (
         r.academic_year
         and r.enrolled_on
         and r.expected_graduation
-        and not (
-            r.enrolled_on <= date(r.academic_year + 1, 8, 31) and r.expected_graduation >= date(r.academic_year, 9, 1)
-        )
+        and (outside := year_outside_studies(r.academic_year, r.enrolled_on, r.expected_graduation))
     ):
-        bad(
-            "academic_year",
-            f"贷款学年 {r.academic_year} 不在该生在读期间（{r.enrolled_on} 至 {r.expected_graduation}）",
-            f"Academic year {r.academic_year} is outside the student's studies",
-        )
+        bad("academic_year", *outside)
     if r.signed_on and r.academic_year and not r.academic_year - 1 <= r.signed_on.year <= r.academic_year + 1:
         bad(
             "signed_on",
@@ -222,6 +234,33 @@ def row_rules(sheet: Sheet, r: Row, errors: list[RowError]) -> None:
         bad("disbursed_on", "放款日期不能早于签约日期", "Disbursement cannot precede signing")
     if r.co_id_number and r.co_id_number == r.id_number:
         bad("co_id_number", "共同借款人不能是学生本人", "The co-borrower cannot be the student")
+
+
+def number_rules(sheet: Sheet, rows: list[Row], errors: list[RowError], county: str | None) -> None:
+    """A contract number (of the centre's form, cells.contract_no) names the row's academic year and, when given,
+    the centre's county: the own series (loans.origination.numbers) is per county and loan year."""
+    for r in rows:
+        parts = parse_contract_number(r.contract_no) if r.contract_no else None
+        if parts is None:
+            continue
+        if county is not None and parts.county != county:
+            errors.append(
+                sheet.error(
+                    r.row,
+                    "contract_no",
+                    f"合同编号的县代码 {parts.county} 不是本中心的 {county}",
+                    f"The number's county code {parts.county} is not the centre's ({county})",
+                )
+            )
+        if r.academic_year and parts.year != r.academic_year:
+            errors.append(
+                sheet.error(
+                    r.row,
+                    "contract_no",
+                    f"合同编号的年份 {parts.year} 与贷款学年 {r.academic_year} 不符",
+                    f"The number's year {parts.year} is not the academic year {r.academic_year}",
+                )
+            )
 
 
 class PolicyCheck:

@@ -86,7 +86,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("贷款学年", "academic_year", academic_year, True, "学年开始的年份，如 2024（2024-2025 学年）", "2024"),
     Column("合同金额(元)", "principal", money, True, "整元，不超过该学年该学历层次的额度", "16000"),
     Column(
-        "合同编号", "contract_no", contract_no, True, "唯一；本系统格式为 县代码-年份-6位序号", "150430-2024-000001"
+        "合同编号",
+        "contract_no",
+        contract_no,
+        True,
+        "唯一；本中心格式：本县代码-贷款学年-6位序号",
+        "150430-2024-000001",
     ),
     Column("签约日期", "signed_on", a_date, True, "日期；该日须有生效的利率与期限政策", "2024-09-20"),
     Column("回执金额(元)", "receipt_amount", money, False, "高校回执的学费和住宿费，不超过合同金额；可空", "6000"),

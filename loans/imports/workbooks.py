@@ -35,6 +35,7 @@ from loans.lifecycle import LABELS_ZH, LoanStatus
 from loans.models import Loan
 from service.identity import mask_id_number, mask_phone
 from service.registry.models import CoBorrower, Student
+from service.xlsx import cell_of, text_row
 
 # Cell comments are drawn shapes that openpyxl keeps in memory until the end (a 100,000-row file with
 # every row wrong took 1.7 GB): past this many, bad cells are only coloured; 错误说明 has every message.
@@ -58,7 +59,7 @@ def template_workbook() -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "贷款合同"
-    ws.append([c.header for c in COLUMNS])
+    ws.append(text_row(ws, [c.header for c in COLUMNS]))
     for index, c in enumerate(COLUMNS, start=1):
         letter = get_column_letter(index)
         cell = ws.cell(row=1, column=index)
@@ -86,7 +87,7 @@ def template_workbook() -> bytes:
     notes = wb.create_sheet("说明")
     notes.append(["列名", "必填", "说明（取值与格式）", "示例"])
     for c in COLUMNS:
-        notes.append([c.header, "是" if c.required else "否", c.help_zh, c.example])
+        notes.append(text_row(notes, [c.header, "是" if c.required else "否", c.help_zh, c.example]))
     notes.append([])
     for line in (
         "每行一份合同（一个学生一个学年一笔）；同一学生多个学年请分行填写，学生信息保持一致。",
@@ -97,7 +98,7 @@ def template_workbook() -> bytes:
         "填写放款日期的合同导入后为“在校”状态；只有回执金额为“高校已回执”；都不填为“已签合同”。",
         "任何一行有误时整份文件都不会导入；系统返回错误清单，或标注了错误的工作簿（红色单元格，批注为原因）。",
     ):
-        notes.append([line])
+        notes.append(text_row(notes, [line]))
     for cell in notes[1]:
         cell.font = Font(bold=True)
         cell.fill = _HEAD
@@ -134,7 +135,7 @@ def error_report(source: bytes | Path, errors: list[RowError], max_rows: int = D
         elif number in by_row:
             notes = []
             for index, found in sorted(by_row[number].items()):
-                cell = WriteOnlyCell(ws, value=out[index])
+                cell = cell_of(ws, out[index])  # what the clerk typed: text, never a formula
                 cell.fill = _RED
                 if isinstance(out[index], (date, datetime)):
                     cell.number_format = "yyyy-mm-dd"
@@ -143,9 +144,9 @@ def error_report(source: bytes | Path, errors: list[RowError], max_rows: int = D
                     cell.comment = Comment("\n".join(e.message_zh for e in found), "资助系统", width=300, height=120)
                 out[index] = cell
                 notes.extend(f"{e.header}：{e.message_zh}" for e in found)
-            out[note_at] = WriteOnlyCell(ws, value="；".join(notes))
+            out[note_at] = cell_of(ws, "；".join(notes))
             out[note_at].alignment = Alignment(wrap_text=True)
-        ws.append(lead + out)
+        ws.append(text_row(ws, lead + out))
     return _save(wb)
 
 
@@ -253,29 +254,32 @@ async def export_contracts(session: AsyncSession, academic_year: int | None = No
             imported,
         ) in chunk:
             ws.append(
-                [
-                    number,
-                    name,
-                    mask_id_number(id_no),
-                    mask_phone(phone),
-                    uni,
-                    LEVEL_LABELS.get(level, level),
-                    "、".join(CATEGORY_LABELS.get(c, c) for c in cats or []),
-                    year,
-                    yuan(amount),
-                    signed,
-                    rate,
-                    term,
-                    maturity,
-                    subsidy_end,
-                    yuan(receipt),
-                    disbursed,
-                    LABELS_ZH.get(LoanStatus(status_), status_),
-                    co_name,
-                    mask_id_number(co_id),
-                    RELATIONSHIP_LABELS.get(rel, rel),
-                    "导入" if imported else "系统",
-                ]
+                text_row(
+                    ws,
+                    [
+                        number,
+                        name,
+                        mask_id_number(id_no),
+                        mask_phone(phone),
+                        uni,
+                        LEVEL_LABELS.get(level, level),
+                        "、".join(CATEGORY_LABELS.get(c, c) for c in cats or []),
+                        year,
+                        yuan(amount),
+                        signed,
+                        rate,
+                        term,
+                        maturity,
+                        subsidy_end,
+                        yuan(receipt),
+                        disbursed,
+                        LABELS_ZH.get(LoanStatus(status_), status_),
+                        co_name,
+                        mask_id_number(co_id),
+                        RELATIONSHIP_LABELS.get(rel, rel),
+                        "导入" if imported else "系统",
+                    ],
+                )
             )
 
     # openpyxl takes ~50 µs a row: in a worker thread, chunk by chunk, so a 100,000-contract export

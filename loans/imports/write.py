@@ -1,22 +1,22 @@
 """The import's write: the rows that passed every rule, with their new students and co-borrowers, inserted in bulk
 (service.bulk: COPY on PostgreSQL, many-row INSERTs on SQLite) in the caller's transaction. No ORM object and no
-audit record per row: one audit record for the batch (importer).
+audit record per row: one audit record for the batch (importer). The contracts wait for a reviewer's acceptance of
+their batch (loans.imports.review) and never move the counter of the centre's own series (contracts.py).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.imports.lookups import Known
 from loans.imports.rows import Row
 from loans.lifecycle import LoanStatus
-from loans.models import ContractCounter, Loan, LoanPayout
+from loans.models import Loan, LoanPayout
 from loans.origination.check_code import check_code
 from loans.policy import ContractTerms
 from service.bulk import bulk_insert, reserve_ids
@@ -25,7 +25,6 @@ from service.registry.models import CoBorrower, Student
 
 BATCH = 10_000  # loans built and inserted together
 Plans = dict[int, tuple[tuple[int, int], ContractTerms]]  # row number -> (limit policy ids, terms)
-_OUR_NUMBER = re.compile(r"[0-9]{6}-[0-9]{4}-[0-9]{6}")  # loans.contracts.contract_number's format
 STUDENT_COLS = (
     "id",
     "name",
@@ -75,6 +74,7 @@ LOAN_COLS = (
     "receipt_at",
     "disbursed_on",
     "imported",
+    "import_batch_id",
     "version",
     "created_at",
     "updated_at",
@@ -115,7 +115,9 @@ def co_borrower_record(cid: int, r: Row, now: datetime) -> tuple[Any, ...]:
     return (cid, r.co_name, r.co_id_number, r.co_phone, now, now)
 
 
-_STATUSES = (LoanStatus.CONTRACTED.value, LoanStatus.RECEIPT_CONFIRMED.value, LoanStatus.IN_SCHOOL.value)
+# Every imported contract waits for its batch's acceptance (loans.imports.review), which gives it the status its
+# row says: signed, receipted or disbursed (in school).
+PENDING = LoanStatus.PENDING_REVIEW.value
 
 
 def loan_columns(
@@ -127,6 +129,7 @@ def loan_columns(
     co_id: dict[str, int],
     user_id: int,
     now: datetime,
+    batch_id: int | None = None,
 ) -> tuple[list[list[Any]], list[list[Any]]]:
     """The loans of rows that passed every rule (so have all their required fields), and their payouts, column by
     column in LOAN_COLS and PAYOUT_COLS order (service.bulk takes them so): a column the same for every row is one
@@ -137,7 +140,6 @@ def loan_columns(
     receipts = [r.receipt_amount for r in rows]
     has_receipt = [a is not None for a in receipts]
     disbursed = [r.disbursed_on for r in rows]
-    statuses = _STATUSES
     students = [student_id[r.id_number] for r in rows]
     principals = [r.principal for r in rows]
     loans = [
@@ -147,10 +149,10 @@ def loan_columns(
         principals,
         [co_id[r.co_id_number] for r in rows],
         [r.relationship for r in rows],
-        [statuses[2 if d else 1 if h else 0] for d, h in zip(disbursed, has_receipt, strict=False)],
+        [PENDING] * n,
         [user_id] * n,
-        [user_id] * n,
-        [now] * n,
+        [None] * n,  # decided by the reviewer who accepts the batch
+        [None] * n,
         [None] * n,
         [ids for ids, _ in taken],
         [r.contract_no for r in rows],
@@ -170,6 +172,7 @@ def loan_columns(
         [now if h else None for h in has_receipt],
         disbursed,
         [True] * n,
+        [batch_id] * n,
         [1] * n,
         [now] * n,
         [now] * n,
@@ -247,6 +250,7 @@ async def write(
     user_id: int,
     secret: str,
     progress: Callable[[int], None] | None = None,
+    batch_id: int | None = None,
 ) -> tuple[int, int, int]:
     """Insert the rows' people, loans and payouts; (students created, co-borrowers created, payouts)."""
     now = utcnow()
@@ -259,32 +263,10 @@ async def write(
         batch = rows[start : start + BATCH]
         loan_ids = await reserve_ids(session, Loan.__table__, len(batch))
         codes = [check_code(secret, r.contract_no, r.id_number, r.principal, r.signed_on) for r in batch]
-        loans, payouts = loan_columns(batch, loan_ids, plans, codes, student_id, co_id, user_id, now)
+        loans, payouts = loan_columns(batch, loan_ids, plans, codes, student_id, co_id, user_id, now, batch_id)
         await _insert(session, "loans", by_column=loans)
         await _insert(session, "loan_payouts", by_column=payouts)
         payouts_written += len(payouts[0])
         if progress:
             progress(start + len(batch))
-    await raise_counters(session, [r.contract_no for r in rows])  # type: ignore[misc]
     return len(student_id) - len(known.students), len(co_id) - len(known.co_borrowers), payouts_written
-
-
-def highest_numbers(numbers: Iterable[str]) -> dict[str, str]:
-    """ "county-year" -> the highest of our contract numbers among them (zero-padded: text order works); numbers
-    not of our form are left out."""
-    highest: dict[str, str] = {}
-    for number in filter(_OUR_NUMBER.fullmatch, numbers):
-        if number > highest.get(number[:11], ""):
-            highest[number[:11]] = number
-    return highest
-
-
-async def raise_counters(session: AsyncSession, numbers: list[str]) -> None:
-    """New contracts must never reuse an imported number: lift each counter to the highest imported one."""
-    for county, year, seq in sorted((n[:6], int(n[7:11]), int(n[12:])) for n in highest_numbers(numbers).values()):
-        where = (ContractCounter.county == county, ContractCounter.year == year)
-        current = await session.scalar(select(ContractCounter.last_seq).where(*where))
-        if current is None:
-            await session.execute(insert(ContractCounter.__table__).values(county=county, year=year, last_seq=seq))
-        elif current < seq:
-            await session.execute(update(ContractCounter).where(*where).values(last_seq=seq))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,28 +15,28 @@ from loans.models import ContractCounter, Loan, LoanPayout
 from loans.origination.applications import BAD_AMOUNT, get_loan, move, parse_amount, policy_problem, policy_rows
 from loans.origination.certificate import CertificateData
 from loans.origination.check_code import check_code
+from loans.origination.numbers import MAX_SERIAL, contract_number
 from loans.policy import PolicyError, contract_terms, format_rate
 from loans.servicing.booking import book_disbursement
 from service.auth import AuthUser
+from service.dates import check_date
 from service.db import utcnow
-from service.errors import FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem
+from service.errors import CONFLICT, FORBIDDEN, NOT_FOUND, UNPROCESSABLE, Problem
 from service.identity import mask_id_number
 from service.money import format_yuan
 from service.registry.models import CoBorrower, Student, University
+from service.registry.study_dates import signed_after_graduation
 from service.registry.vocabulary import LEVELS_ZH, RELATIONSHIPS_ZH
 from service.settings import Settings
-
-
-def contract_number(county: str, year: int, seq: int) -> str:
-    """County code, loan year and a 6-digit sequence: 150430-2025-000123."""
-    return f"{county}-{year}-{seq:06d}"
 
 
 async def next_contract_number(session: AsyncSession, county: str, year: int) -> str:
     """Take the next number in the signing transaction: a rollback gives it back, so there are no gaps.
 
     One upsert statement, so that two clerks signing the first contract of a year at the same moment
-    queue on the counter row instead of both inserting it.
+    queue on the counter row instead of both inserting it. Imported contracts never move the counter (an imported
+    …-999999 must not push the series to seven digits): a number an import took is skipped here instead, and the
+    counter moves past it, so the series has gaps only where imported contracts hold the numbers.
     """
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -46,6 +46,29 @@ async def next_contract_number(session: AsyncSession, county: str, year: int) ->
         set_={"last_seq": ContractCounter.last_seq + 1},
     ).returning(ContractCounter.last_seq)
     seq = (await session.execute(stmt)).scalar_one()
+    number = _in_series(county, year, seq)
+    if await session.scalar(select(Loan.id).where(Loan.contract_no == number)) is None:
+        return number  # the usual case: one look-up by the unique index
+    last = contract_number(county, year, MAX_SERIAL)
+    taken = set((await session.scalars(select(Loan.contract_no).where(Loan.contract_no.between(number, last)))).all())
+    while number in taken:
+        seq += 1
+        number = _in_series(county, year, seq)
+    await session.execute(
+        update(ContractCounter)
+        .where(ContractCounter.county == county, ContractCounter.year == year)
+        .values(last_seq=seq)
+    )
+    return number
+
+
+def _in_series(county: str, year: int, seq: int) -> str:
+    if seq > MAX_SERIAL:
+        raise Problem(
+            CONFLICT,
+            f"{county} 县 {year} 年的合同编号已用完（{MAX_SERIAL} 个）。",
+            f"The contract numbers of county {county}, year {year} are used up ({MAX_SERIAL}).",
+        )
     return contract_number(county, year, seq)
 
 
@@ -56,12 +79,19 @@ async def get_contract(session: AsyncSession, contract_no: str) -> Loan:
     return loan
 
 
-async def sign(session: AsyncSession, loan_id: int, signed_on: date, user: AuthUser, county: str, secret: str) -> Loan:
+async def sign(
+    session: AsyncSession, loan_id: int, signed_on: date, user: AuthUser, county: str, secret: str, *, today: date
+) -> Loan:
     loan = await get_loan(session, loan_id)
     student = await session.get(Student, loan.student_id)
     assert student is not None
     if loan.status != LoanStatus.APPROVED.value:  # let the state machine word the refusal
         return await move(session, loan, LoanStatus.CONTRACTED, user, "sign")
+    check_date(signed_on, "signed_on", today=today)
+    signing_fault = signed_after_graduation(signed_on, student.expected_graduation)
+    if signing_fault is not None:
+        zh, en = signing_fault
+        raise Problem(UNPROCESSABLE, zh + "。", en + ".", field="signed_on")
     if signed_on.year < loan.academic_year - 1 or signed_on.year > loan.academic_year + 1:
         raise Problem(
             UNPROCESSABLE,
@@ -124,13 +154,10 @@ async def confirm_receipt(session: AsyncSession, contract_no: str, amount_text: 
     )
 
 
-async def disburse(session: AsyncSession, contract_no: str, disbursed_on: date, user: AuthUser) -> Loan:
+async def disburse(session: AsyncSession, contract_no: str, disbursed_on: date, user: AuthUser, *, today: date) -> Loan:
     """Pay tuition and accommodation to the university and the balance to the student, both recorded."""
     loan = await get_contract(session, contract_no)
-    if loan.signed_on is not None and disbursed_on < loan.signed_on:
-        raise Problem(
-            UNPROCESSABLE, "放款日期不能早于签约日期。", "Disbursement cannot precede signing.", field="disbursed_on"
-        )
+    check_date(disbursed_on, "disbursed_on", today=today, after=loan.signed_on, after_zh="签约日期", after_en="signing")
     if loan.status == LoanStatus.RECEIPT_CONFIRMED.value:
         student = await session.get(Student, loan.student_id)
         assert student is not None and loan.receipt_amount is not None

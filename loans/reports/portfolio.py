@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loans.lifecycle import NOT_COUNTED
 from loans.models import LedgerLine, Loan
 from service.registry.models import Student
 
-_SIGNED = ("rejected", "withdrawn", "submitted", "approved")  # not (or not yet) a contract
+_SIGNED = tuple(sorted(s.value for s in NOT_COUNTED))  # not (or not yet) a contract: imports awaiting review neither
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from service.money import format_yuan
+from service.xlsx import cell_of, text_row
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def workbook(sheet: str, title: str, columns: Sequence[Column], rows: Sequence[d
     ws = wb.create_sheet(sheet)
     for i, c in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(i)].width = max(12, 2 * len(c.header) + 4)
-    head = WriteOnlyCell(ws, value=title)
+    head = cell_of(ws, title)
     head.font = Font(bold=True, size=13)
     ws.append([head])
     cells = []
@@ -58,7 +59,7 @@ def workbook(sheet: str, title: str, columns: Sequence[Column], rows: Sequence[d
                 out.append(cell)
             else:
                 out.append(value)
-        ws.append(out)
+        ws.append(text_row(ws, out))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -68,9 +68,9 @@ async def stored_before(session: AsyncSession, loan_id: int, on: date) -> list[S
 
 
 async def request(
-    session: AsyncSession, loan: Loan, full: bool, amount: int | None, requested_on: date, actor: str
+    session: AsyncSession, loan: Loan, full: bool, amount: int | None, requested_on: date, actor: str, *, today: date
 ) -> PrepaymentRequest:
-    require_serviced(loan, requested_on, "requested_on")
+    require_serviced(loan, requested_on, "requested_on", today)
     if full == (amount is not None):
         raise Problem(
             UNPROCESSABLE,

@@ -26,7 +26,8 @@ from loans.servicing.booking import schedule_terms
 from loans.servicing.prepayment import Quote, accrued_borrower_interest
 from loans.servicing.schedule import BORROWER, GOVERNMENT
 from service import audit, idempotency
-from service.errors import CONFLICT, UNPROCESSABLE, Problem
+from service.dates import check_date
+from service.errors import CONFLICT, Problem
 from service.lifecycle import BAD_TRANSITION, step
 from service.money import format_yuan
 
@@ -120,8 +121,9 @@ def credit_lines(a: Allocation) -> list[ledger.Line]:
     return [ledger.Line(acc, credit=x) for acc, x in credits if x]
 
 
-def require_serviced(loan: Loan, on: date, field: str) -> None:
-    """Money moves on a contract only while it is lent out, and not before the day it was disbursed."""
+def require_serviced(loan: Loan, on: date, field: str, today: date) -> None:
+    """Money moves on a contract only while it is lent out, not before the day it was disbursed, and not after
+    the centre's today (service.dates)."""
     if loan.status not in {s.value for s in ACTIVE}:
         raise Problem(
             BAD_TRANSITION,
@@ -129,8 +131,7 @@ def require_serviced(loan: Loan, on: date, field: str) -> None:
             f"A contract that is {loan.status} takes no payments.",
             extra={"current_status": loan.status},
         )
-    if loan.disbursed_on is not None and on < loan.disbursed_on:
-        raise Problem(UNPROCESSABLE, "日期不能早于放款日期。", "The date cannot precede disbursement.", field=field)
+    check_date(on, field, today=today, after=loan.disbursed_on, after_zh="放款日期", after_en="disbursement")
 
 
 @dataclass(frozen=True)
@@ -139,10 +140,34 @@ class RepaymentResult:
     allocation: Allocation
 
 
+def require_within_owed(amount: int, quote: Quote, max_credit: int) -> None:
+    """A repayment pays at most what settles the contract plus `max_credit` held for the borrower (credit
+    already held counts): a typo of 999,999,999,999.99 on an 8,000 contract is refused, not held."""
+    owed = quote.principal + quote.due_unpaid + quote.penalty + quote.accrued_interest
+    limit = max(0, owed + max_credit - quote.credit)
+    if amount > limit:
+        raise Problem(
+            BAD_AMOUNT,
+            f"还款金额 {format_yuan(amount)} 元超过该合同全部欠款加可预存额度，最多 {format_yuan(limit)} 元。",
+            f"The amount {format_yuan(amount)} exceeds what is owed plus the credit allowed: at most "
+            f"{format_yuan(limit)}.",
+            field="amount",
+            extra={"maximum": format_yuan(limit), "max_credit": format_yuan(max_credit)},
+        )
+
+
 async def repay(
-    session: AsyncSession, loan: Loan, amount: int, paid_on: date, reference: str, actor: str
+    session: AsyncSession,
+    loan: Loan,
+    amount: int,
+    paid_on: date,
+    reference: str,
+    actor: str,
+    *,
+    today: date,
+    max_credit: int,
 ) -> RepaymentResult:
-    require_serviced(loan, paid_on, "paid_on")
+    require_serviced(loan, paid_on, "paid_on", today)
     if await session.scalar(select(LedgerEntry.id).where(LedgerEntry.reference == reference)) is not None:
         raise Problem(
             CONFLICT,
@@ -151,6 +176,7 @@ async def repay(
             field="reference",
         )
     await recognise_due_interest(session, loan, paid_on, actor)
+    require_within_owed(amount, await settlement_quote(session, loan, paid_on, today=today), max_credit)
     dues, lines = await dues_on(session, loan, paid_on)
     a = allocate(amount, dues)
     paid = apply_to_lines(lines, a, paid_on)
@@ -167,9 +193,19 @@ async def repay(
     return RepaymentResult(entry.id, a)
 
 
-async def settlement_quote(session: AsyncSession, loan: Loan, as_of: date) -> Quote:
-    """What the borrower pays to settle the contract on `as_of` (a prepayment of everything)."""
+async def settlement_quote(session: AsyncSession, loan: Loan, as_of: date, *, today: date) -> Quote:
+    """What the borrower pays to settle the contract on `as_of` (a prepayment of everything): from the
+    disbursement to its maturity (or today, when that has passed): a quote may look ahead, not past the end."""
     assert loan.disbursed_on is not None and loan.subsidy_end is not None and loan.signed_on is not None
+    check_date(
+        as_of,
+        "as_of",
+        today=today,
+        after=loan.disbursed_on,
+        after_zh="放款日期",
+        after_en="disbursement",
+        latest=max(today, loan.maturity_date or today),
+    )
     balances = await ledger.balances(session, loan.id)
     due = (
         await session.execute(
@@ -221,7 +257,14 @@ async def settlement_quote(session: AsyncSession, loan: Loan, as_of: date) -> Qu
 
 
 async def record_repayment(
-    session: AsyncSession, contract_no: str, data: RepaymentIn, key: str | None, actor: str
+    session: AsyncSession,
+    contract_no: str,
+    data: RepaymentIn,
+    key: str | None,
+    actor: str,
+    *,
+    today: date,
+    max_credit: int,
 ) -> tuple[int, dict[str, Any]]:
     """Post a repayment (the API's and the console's): with an idempotency key, a repeat gives the first answer."""
     scope = f"repayment:{contract_no}"
@@ -235,7 +278,7 @@ async def record_repayment(
     amount = parse_amount(data.amount)
     if amount <= 0:
         raise Problem(BAD_AMOUNT, "还款金额须大于零。", "The amount must be positive.", field="amount")
-    result = await repay(session, loan, amount, data.paid_on, data.reference, actor)
+    result = await repay(session, loan, amount, data.paid_on, data.reference, actor, today=today, max_credit=max_credit)
     a = result.allocation
     body = msgspec.to_builtins(
         RepaymentOut(

@@ -17,6 +17,7 @@ from loans.models import LedgerEntry, LedgerLine, LinePayment, Loan, ScheduleLin
 from loans.servicing import ledger
 from loans.servicing.credit import credit_holders
 from service import audit
+from service.dates import check_date
 from service.errors import CONFLICT, NOT_FOUND, UNPROCESSABLE, Problem
 from service.lifecycle import step
 from service.money import format_yuan
@@ -29,7 +30,7 @@ def status_after_reversal(due_on: date, on: date) -> str:
 
 
 async def reverse_repayment(
-    session: AsyncSession, loan: Loan, entry_id: int, reason: str, on: date, actor: str
+    session: AsyncSession, loan: Loan, entry_id: int, reason: str, on: date, actor: str, *, today: date
 ) -> LedgerEntry:
     entry = await session.get(LedgerEntry, entry_id)
     if entry is None or entry.loan_id != loan.id or entry.kind not in REVERSIBLE:
@@ -37,10 +38,7 @@ async def reverse_repayment(
     done = await session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry.id))
     if done is not None:
         raise Problem(CONFLICT, "该笔还款已冲正。", "This repayment was reversed already.", extra={"reversal_id": done})
-    if on < entry.posted_on:
-        raise Problem(
-            UNPROCESSABLE, "冲正日期不能早于还款日期。", "A reversal cannot precede the repayment.", field="reversed_on"
-        )
+    check_date(on, "reversed_on", today=today, after=entry.posted_on, after_zh="还款日期", after_en="repayment")
     lines = (await session.scalars(select(LedgerLine).where(LedgerLine.entry_id == entry.id))).all()
     held_then = sum(l.credit for l in lines if l.account == "suspense")
     if held_then:

@@ -21,6 +21,7 @@ from loans.servicing import ledger
 from loans.servicing.ledger import Line
 from loans.servicing.schedule import GOVERNMENT
 from service import audit, lifecycle
+from service.dates import check_date
 from service.errors import CONFLICT, UNPROCESSABLE, Problem
 from service.money import format_yuan
 from service.registry.models import Student, University
@@ -87,10 +88,11 @@ async def bill(session: AsyncSession, year: int) -> Bill:
 
 
 async def settle(
-    session: AsyncSession, year: int, amount: int, reference: str, on: date, actor: str
+    session: AsyncSession, year: int, amount: int, reference: str, on: date, actor: str, *, today: date
 ) -> tuple[SubsidySettlement, bool]:
     """Settle the year's government lines; (settlement, created). The same reference again returns the
     first settlement when it was for the same year and amount, else 409."""
+    check_date(on, "settled_on", today=today)
     first = await session.scalar(select(SubsidySettlement).where(SubsidySettlement.reference == reference))
     if first is not None:
         if (first.year, first.amount) != (year, amount):

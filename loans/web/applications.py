@@ -153,6 +153,7 @@ async def application_sign(
             request.user,
             settings.county_code,
             settings.secret_key,
+            today=settings.today(),
         )
 
     return await _decision(request, db_session, loan_id, sign, then="/console/contracts/{loan.contract_no}")

@@ -211,7 +211,9 @@ async def contract_disburse(
         db_session,
         contract_no,
         DisburseIn,
-        lambda data: contracts.disburse(db_session, contract_no, data.disbursed_on, request.user),
+        lambda data: contracts.disburse(
+            db_session, contract_no, data.disbursed_on, request.user, today=request.app.state.settings.today()
+        ),
     )
 
 
@@ -226,7 +228,15 @@ async def contract_repay(
         db_session,
         contract_no,
         RepaymentIn,
-        lambda data: record_repayment(db_session, contract_no, data, key, request.user.actor),
+        lambda data: record_repayment(
+            db_session,
+            contract_no,
+            data,
+            key,
+            request.user.actor,
+            today=request.app.state.settings.today(),
+            max_credit=request.app.state.settings.repayment_max_credit,
+        ),
     )
 
 

@@ -20,7 +20,7 @@ from loans.imports.workbooks import error_report, template_workbook
 from service.auth import allow
 from service.errors import UNPROCESSABLE, Problem
 from service.responses import xlsx_response
-from service.uploads import read_upload
+from service.uploads import read_upload, upload_name
 from service.web.console import render, texts
 
 MAX_SHOWN_ERRORS = 500  # on the page; the annotated workbook marks them all
@@ -40,7 +40,7 @@ async def import_upload(request: Request, db_session: NamedDependency[AsyncSessi
             raise Problem(UNPROCESSABLE, "请选择要导入的 Excel 文件。", "Choose the workbook to import.", field="file")
         content = await read_upload(upload)
         user, settings = request.user, request.app.state.settings
-        name = Path(upload.filename).name
+        name = upload_name(upload)
         valid_only, dry_run = form.get("valid_only") == "on", form.get("dry_run") == "on"
         rows = await anyio.to_thread.run_sync(measure, content, settings.import_max_rows)
         if form.get("annotated") != "on" and rows > settings.import_background_rows + 1:
@@ -56,6 +56,8 @@ async def import_upload(request: Request, db_session: NamedDependency[AsyncSessi
                     dry_run,
                     settings.import_max_rows,
                     rows,
+                    settings.today(),
+                    settings.county_code,
                 ),
             )
             return Redirect(path=f"/console/import/jobs/{job.id}", status_code=303)
@@ -69,6 +71,8 @@ async def import_upload(request: Request, db_session: NamedDependency[AsyncSessi
             valid_only=valid_only,
             dry_run=dry_run,
             max_rows=settings.import_max_rows,
+            county=settings.county_code,
+            today=settings.today(),
         )
     except Problem as exc:
         return render(request, "import.html", exc.kind.status, error=texts(request).problem(exc))
@@ -97,7 +101,7 @@ async def import_job(request: Request, db_session: NamedDependency[AsyncSession]
     )
 
 
-_RESULT_FIELDS = {"file", "rows", "valid", "invalid", "imported", "dry_run", "valid_only"}
+_RESULT_FIELDS = {"file", "rows", "valid", "invalid", "imported", "batch_id", "dry_run", "valid_only"}
 
 
 @get("/console/import/template.xlsx", guards=[allow("officer", "reviewer", "auditor")])

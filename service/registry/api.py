@@ -75,7 +75,7 @@ class StudentController(Controller):
     async def create(
         self, data: JSONBody[StudentIn], db_session: NamedDependency[AsyncSession], request: Request
     ) -> StudentOut:
-        student = await svc.add_student(db_session, data, request.user.actor)
+        student = await svc.add_student(db_session, data, request.user.actor, today=request.app.state.settings.today())
         return svc.student_out(student, request.app.state.settings.tz)
 
     @get(
@@ -132,5 +132,7 @@ class StudentController(Controller):
         request: Request,
     ) -> StudentOut:
         student = await svc.get_student(db_session, student_id)
-        student = await svc.update_student(db_session, student, data, request.user.actor)
+        student = await svc.update_student(
+            db_session, student, data, request.user.actor, today=request.app.state.settings.today()
+        )
         return svc.student_out(student, request.app.state.settings.tz)

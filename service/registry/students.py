@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import date, tzinfo
 from typing import Any
 
 from sqlalchemy import String, cast, or_, select
@@ -14,6 +14,7 @@ from service.identity import IdentityError, mask_id_number, mask_phone, normaliz
 from service.registry.models import Student, University
 from service.registry.provinces import normalize_province
 from service.registry.schemas import StudentIn, StudentOut, StudentPatch, UniversityIn, UniversityOut
+from service.registry.study_dates import study_date_faults
 
 INVALID_ID = problem_type("invalid-id-number", 422, "身份证号无效", "Invalid ID number")
 INVALID_PHONE = problem_type("invalid-phone", 422, "手机号无效", "Invalid phone number")
@@ -92,22 +93,29 @@ async def _university(session: AsyncSession, code: str, field: str = "university
     return uni
 
 
-def _check_dates(enrolled_on: Any, expected_graduation: Any) -> None:
-    if expected_graduation <= enrolled_on:
-        raise Problem(
-            UNPROCESSABLE,
-            "预计毕业日期须晚于入学日期。",
-            "The expected graduation date must be after enrolment.",
-            field="expected_graduation",
-        )
+def _check_course(
+    id_number: str, level: str, study_years: int, enrolled_on: date, expected_graduation: date, today: date
+) -> None:
+    """The course's dates, years, level and the age at enrolment (service.registry.study_dates): the first fault."""
+    faults = study_date_faults(
+        id_number=id_number,
+        level=level,
+        study_years=study_years,
+        enrolled_on=enrolled_on,
+        expected_graduation=expected_graduation,
+        today=today,
+    )
+    if faults:
+        field, zh, en = faults[0]
+        raise Problem(UNPROCESSABLE, zh + "。", en + ".", field=field)
 
 
-async def add_student(session: AsyncSession, data: StudentIn, actor: str) -> Student:
+async def add_student(session: AsyncSession, data: StudentIn, actor: str, *, today: date) -> Student:
     id_number = checked_id_number(data.id_number)
     phone = checked_phone(data.phone)
     province = _province(data.household_province, "household_province")
     await _university(session, data.university_code)
-    _check_dates(data.enrolled_on, data.expected_graduation)
+    _check_course(id_number, data.level, data.study_years, data.enrolled_on, data.expected_graduation, today)
     if await session.scalar(select(Student.id).where(Student.id_number == id_number)) is not None:
         raise Problem(
             DUPLICATE_ID,
@@ -146,7 +154,9 @@ async def get_student(session: AsyncSession, student_id: int) -> Student:
     return student
 
 
-async def update_student(session: AsyncSession, student: Student, patch: StudentPatch, actor: str) -> Student:
+async def update_student(
+    session: AsyncSession, student: Student, patch: StudentPatch, actor: str, *, today: date
+) -> Student:
     if patch.version != student.version:
         raise Problem(
             VERSION_CONFLICT,
@@ -166,7 +176,10 @@ async def update_student(session: AsyncSession, student: Student, patch: Student
             changes[name] = getattr(patch, name)
     if patch.categories is not None:
         changes["categories"] = sorted(set(patch.categories))
-    _check_dates(student.enrolled_on, changes.get("expected_graduation", student.expected_graduation))
+    if changes.keys() & {"level", "study_years", "expected_graduation"}:
+        # only a change to the course is checked: a study extension may have moved graduation past the rule
+        merged = {n: changes.get(n, getattr(student, n)) for n in ("level", "study_years", "expected_graduation")}
+        _check_course(student.id_number, enrolled_on=student.enrolled_on, today=today, **merged)
     for name, value in changes.items():
         setattr(student, name, value)
     await session.flush()

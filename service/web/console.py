@@ -30,11 +30,12 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import pagination
 from service.auth import AuthUser, User, user_from_token
-from service.errors import FORBIDDEN, UNPROCESSABLE, Problem, handle_unexpected
+from service.errors import FORBIDDEN, UNPROCESSABLE, Problem, handle_unexpected, without_values
 from service.settings import Settings
 from service.web.i18n import LANG_COOKIE, LANGS, MESSAGES, TEXTS, Texts, choose_language
 from service.web.sections import Console, NavItem
@@ -193,7 +194,9 @@ def form_struct(cls: type[S], data: dict[str, Any]) -> S:
     except msgspec.ValidationError as exc:
         field = field_of(str(exc))
         zh, en = MESSAGES.get(field or "", (field or "", field or ""))
-        raise Problem(UNPROCESSABLE, f"“{zh}”未填写或填写有误。", f"{en or 'A field'}: {exc}", field=field) from None
+        raise Problem(
+            UNPROCESSABLE, f"“{zh}”未填写或填写有误。", f"{en or 'A field'}: {without_values(str(exc))}", field=field
+        ) from None
 
 
 def field_of(message: str) -> str | None:
@@ -228,10 +231,8 @@ def page_window(request: Request[Any, Any, Any]) -> int:
 
 
 async def fetch_rows(session: AsyncSession, query: Select[Any], offset: int) -> tuple[list[tuple[Any, ...]], int]:
-    """One page of a query of several columns (joined lists) and the count of all its rows."""
-    total = await session.scalar(query.with_only_columns(func.count()).order_by(None))
-    rows = (await session.execute(query.limit(PAGE_SIZE).offset(offset))).all()
-    return [tuple(r) for r in rows], int(total or 0)
+    """One console page of a query's rows and the count of all of them (service.pagination's, page size fixed)."""
+    return await pagination.fetch_rows(session, query, PAGE_SIZE, offset)
 
 
 def pager(request: Request[Any, Any, Any], total: int, offset: int) -> dict[str, Any]:

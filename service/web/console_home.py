@@ -9,20 +9,12 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts import authenticate
 from service.auth import AuthUser, allow, issue_token
-from service.demo import DEMO_USERS, DemoUser
+from service.demo import demo_accounts
 from service.errors import Problem
-from service.meta import get_meta
+from service.signin import authenticate, request_address, sign_out
 from service.web.console import SESSION_COOKIE, STAFF, console_of, home_of, render, secure_cookies, texts, today
 from service.web.sections import panel_context
-
-
-async def demo_logins(session: AsyncSession, admin_password_set: bool) -> list[DemoUser]:
-    """The demo accounts, shown only on a database the demo was loaded into."""
-    if await get_meta(session, "demo") is None:
-        return []
-    return [u for u in DEMO_USERS if not (u.role == "admin" and admin_password_set)]
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -47,7 +39,7 @@ async def _landing(
         error=error,
         username=username,
         next=_safe_next(request.query_params.get("next")) or "",
-        demo_users=await demo_logins(session, settings.admin_password is not None),
+        demo_users=await demo_accounts(session, settings.admin_password is not None),
     )
 
 
@@ -63,7 +55,8 @@ async def login(request: Request, db_session: NamedDependency[AsyncSession]) -> 
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     settings = request.app.state.settings
     try:
-        user = await authenticate(db_session, settings, username, password)
+        address = request_address(request, settings)
+        user = await authenticate(request.app.state.engine, settings, username, password, address)
     except Problem as exc:
         return await _landing(request, db_session, exc.kind.status, texts(request).problem(exc), username)
     token = issue_token(request.app.state.jwt_auth, user, settings.token_ttl_minutes)
@@ -83,7 +76,11 @@ async def login(request: Request, db_session: NamedDependency[AsyncSession]) -> 
 
 
 @post("/logout", include_in_schema=False)
-async def logout(request: Request) -> Response[Any]:
+async def logout(request: Request, db_session: NamedDependency[AsyncSession]) -> Response[Any]:
+    """Signs out as the API's POST /api/v1/auth/logout does: the cookie's token (and every other) stops working."""
+    user = request.user
+    if isinstance(user, AuthUser):
+        await sign_out(db_session, request.app.state.user_cache, user.id, user.actor)
     response = Redirect(path="/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -103,4 +100,4 @@ async def dashboard(request: Request, db_session: NamedDependency[AsyncSession])
 
 
 ROUTES: list[Any] = [landing, login, logout, no_pages, dashboard]
-__all__ = ["ROUTES", "demo_logins"]
+__all__ = ["ROUTES"]

@@ -95,7 +95,9 @@ async def student_register(request: Request, db_session: NamedDependency[AsyncSe
     values: dict[str, Any] = await form_values(request)
     values["categories"] = [c for c in (await request.form()).getall("categories", []) if c in CATEGORIES]
     try:
-        student = await svc.add_student(db_session, form_struct(StudentIn, values), request.user.actor)
+        student = await svc.add_student(
+            db_session, form_struct(StudentIn, values), request.user.actor, today=request.app.state.settings.today()
+        )
     except Problem as exc:
         return await _new_student_page(request, db_session, exc.kind.status, texts(request).problem(exc), values)
     return back_to(f"/console/students/{student.id}", "done")

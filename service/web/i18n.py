@@ -44,6 +44,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "password": ("密码", "Password"),
     "role": ("角色", "Role"),
     "demo_how": ("演示账号：", "Demo accounts:"),
+    "demo_warning": (
+        "注意：本数据库中存在演示账号，其密码已公开（见下表），任何人都可以用它们登录。"
+        "正式使用前请停用这些账号，或用 --no-demo 在新的数据库上启动。",
+        "Warning: this database has demo accounts whose passwords are published (below): anyone can sign in "
+        "with them. Deactivate them, or start on a new database with --no-demo, before real work.",
+    ),
     "demo_note": (
         "演示数据为虚构，仅供体验；正式使用请以 --no-demo 启动。",
         "The demo data is made up; start with --no-demo for real work.",

@@ -20,16 +20,20 @@ def test_upgrade_demo_users_and_audit(cli_env):
 
     demo = zizhu(cli_env, "demo", "--students", "40")
     assert demo.returncode == 0, demo.stderr
-    assert "officer-demo" in demo.stdout
+    assert "zizhu-demo" in demo.stdout
     again = zizhu(cli_env, "demo")
     assert again.returncode != 0 and "not empty" in again.stderr
 
     add = zizhu(cli_env, "users", "add", "clerk2", "--role", "officer", "--password", "long-enough-pw")
     assert add.returncode == 0, add.stderr
     dup = zizhu(cli_env, "users", "add", "clerk2", "--role", "officer", "--password", "long-enough-pw")
-    assert dup.returncode != 0 and "exists" in dup.stderr
+    assert dup.returncode != 0 and "taken" in dup.stderr
+    nodonor = zizhu(
+        cli_env, "users", "add", "d1", "--role", "donor", "--donor-id", "999", "--password", "long-enough-pw"
+    )
+    assert nodonor.returncode != 0 and "Donor 999 does not exist" in nodonor.stderr
     short = zizhu(cli_env, "users", "add", "clerk3", "--role", "officer", "--password", "short")
-    assert short.returncode != 0 and "8 characters" in short.stderr
+    assert short.returncode != 0 and "10 characters" in short.stderr
 
     run = zizhu(cli_env, "batch", "run", "--as-of", "2026-11-01")
     assert run.returncode == 0 and "close of business" in run.stdout, run.stderr

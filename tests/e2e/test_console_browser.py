@@ -44,7 +44,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`zizhu serve` with the demo county, for the whole module."""
     env = installation_env(tmp_path_factory.mktemp("console") / "var")
     port = free_port()
-    proc = start_server(env, port, wait=180)
+    proc = start_server(env, port, "--demo", wait=180)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -61,13 +61,40 @@ async def browser() -> AsyncIterator[Any]:
         await chromium.close()
 
 
+# What the browser refused under the pages' Content-Security-Policy (service.headers): any is a failure, since a
+# refused style or script is a console that looks or works wrong for its users.
+CSP_VIOLATIONS: list[str] = []
+REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (e) =>
+    console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI} on ${location.pathname}`));"""
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations() -> Iterator[None]:
+    CSP_VIOLATIONS.clear()
+    yield
+    assert CSP_VIOLATIONS == [], CSP_VIOLATIONS
+
+
+async def new_page(browser: Any, site: str, **options: Any) -> Any:
+    """A fresh browser context (its own cookies) and a page in it that records every CSP violation."""
+    context = await browser.new_context(base_url=site, **options)
+    await context.add_init_script(REPORT_VIOLATIONS)
+    page = await context.new_page()
+
+    def watch(message: Any) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            CSP_VIOLATIONS.append(message.text)
+
+    page.on("console", watch)
+    return page
+
+
 async def signed_in(browser: Any, site: str, username: str) -> Any:
     """A fresh browser context (its own cookies) signed in through the landing page's form."""
-    context = await browser.new_context(base_url=site, locale="zh-CN", accept_downloads=True)
-    page = await context.new_page()
+    page = await new_page(browser, site, locale="zh-CN", accept_downloads=True)
     await page.goto("/")
     await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", f"{username}-demo")
+    await page.fill("input[name=password]", "zizhu-demo")
     await page.click("form[action='/login'] button")
     await page.wait_for_load_state()
     return page
@@ -88,9 +115,10 @@ async def shots_of(page: Any, pages: tuple[tuple[str, str], ...]) -> None:
 async def test_loan_year_in_the_browser(browser, site, tmp_path):
     """An officer registers a student and takes the application, a reviewer approves, the officer signs and
     prints the 受理证明 (a PDF download), and the university confirms its 回执."""
-    landing = await (await browser.new_context(base_url=site)).new_page()
-    await landing.goto("/")
-    assert "officer-demo" in await landing.content() and await landing.locator("a[href='/schema']").count()
+    landing = await new_page(browser, site)
+    response = await landing.goto("/")
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert "zizhu-demo" in await landing.content() and await landing.locator("a[href='/schema']").count()
     await shot(landing, "01-landing")
 
     officer = await signed_in(browser, site, "officer")

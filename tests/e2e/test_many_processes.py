@@ -131,7 +131,7 @@ def test_two_apis_and_two_workers_run_each_date_once(installations):
         assert alone.wait(120) == 0, alone.stderr.read() if alone.stderr else ""
 
         token = httpx.post(
-            f"http://127.0.0.1:{ports[0]}/api/v1/auth/login", json={"username": "officer", "password": "officer-demo"}
+            f"http://127.0.0.1:{ports[0]}/api/v1/auth/login", json={"username": "officer", "password": "zizhu-demo"}
         ).json()["access_token"]
         workers = [
             subprocess.Popen([ZIZHU, "worker", "--business-dates", SPAN], env=main, stderr=subprocess.PIPE, text=True)

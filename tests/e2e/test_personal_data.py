@@ -17,8 +17,9 @@ import re
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from pypdf import PdfReader
@@ -38,6 +39,11 @@ DONOR_ID = make_id_number("150430", date(1970, 1, 2), 81)
 DONOR_PHONE = "18687650081"
 CARD = "6222020200112233" + luhn.calc_check_digit("6222020200112233")
 ID_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+def _centre_today() -> str:
+    """The server's business date (it runs on this machine's clock, in the centre's time zone)."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
 
 
 def _valid_id(candidate: str) -> bool:
@@ -89,7 +95,7 @@ class Walk:
         self.http = httpx.Client(base_url=base + "/api/v1", timeout=60)
         self.seen: dict[str, str] = {}
         self.tokens = {
-            who: self.http.post("/auth/login", json={"username": who, "password": f"{who}-demo"}).json()["access_token"]
+            who: self.http.post("/auth/login", json={"username": who, "password": "zizhu-demo"}).json()["access_token"]
             for who in ("officer", "reviewer", "admin")
         }
 
@@ -225,7 +231,7 @@ def _walk(w: Walk) -> None:
     ).json()["id"]
     w.call("reviewer", "POST", f"/applications/{grant}/review", json={"approved": True}, expect=200)
     notice = w.call(
-        "officer", "POST", f"/programs/{program}/notices", json={"starts_on": "2026-10-01"}, expect=201
+        "officer", "POST", f"/programs/{program}/notices", json={"starts_on": _centre_today()}, expect=201
     ).json()["id"]
     w.call(None, "GET", f"/notices/{notice}", expect=200, keep="public notice")
     w.call(None, "GET", f"/notices/{notice}", params={"format": "pdf"}, expect=200, keep="public notice PDF")
@@ -233,11 +239,16 @@ def _walk(w: Walk) -> None:
         None,
         "POST",
         f"/notices/{notice}/objections",
-        json={"application_id": grant, "reason": f"举报人 {PARENT_PHONE}"},
+        json={
+            "application_id": grant,
+            "reason": f"举报人 {PARENT_PHONE}",
+            "contact_name": "举报人",
+            "contact_phone": PARENT_PHONE,
+        },
+        expect=201,
     )
-    award = w.call(
-        "officer", "POST", f"/programs/{program}/awards/finalize", json={"as_of": "2026-10-20"}, expect=200
-    ).json()["awards"]
+    w.call("reviewer", "GET", f"/notices/{notice}/objections", expect=200, keep="objection list")
+    award = w.call("officer", "POST", f"/programs/{program}/awards/finalize", json={}, expect=200).json()["awards"]
     if award:
         w.call(
             "officer",

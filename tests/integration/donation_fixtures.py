@@ -7,11 +7,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import time_machine
 from stdnum.cn import uscc
 
 from service.identity import make_id_number
 
 V1 = "/api/v1"
+
+
+def on_day(day: str) -> Any:
+    """The centre's today is `day` (10:00 in Asia/Shanghai) while the block runs."""
+    return time_machine.travel(f"{day} 10:00 +0800", tick=False)
 
 
 def credit_code(serial: int) -> str:
@@ -104,12 +110,16 @@ class GrantWorld:
     async def award(
         self, program_id: int, *students: str, starts_on: str = "2025-09-01", as_of: str = "2025-09-08"
     ) -> list[dict[str, Any]]:
-        """Apply, review, notice and finalise: the awards of these students."""
+        """Apply, review, notice and finalise: the awards of these students. The notice is opened on its first
+        day and finalised on `as_of`, each on the centre's calendar (the service refuses a notice that starts in
+        the past and an `as_of` after today)."""
         for s in students:
             app = await self.apply(program_id, s)
             await self.post(f"/applications/{app['id']}/review", {"approved": True}, self.reviewer, expect=200)
-        await self.post(f"/programs/{program_id}/notices", {"starts_on": starts_on}, expect=201)
-        r = await self.post(f"/programs/{program_id}/awards/finalize", {"as_of": as_of}, expect=200)
+        with on_day(starts_on):
+            await self.post(f"/programs/{program_id}/notices", {"starts_on": starts_on}, expect=201)
+        with on_day(as_of):
+            r = await self.post(f"/programs/{program_id}/awards/finalize", {"as_of": as_of}, expect=200)
         return r.json()["awards"]
 
     async def pay(self, award_id: int, paid_on: str = "2025-10-10", expect: int = 201, **extra: Any) -> Any:

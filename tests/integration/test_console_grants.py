@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from donations.models import Application, Funding, Program, Receipt
 from notifications.models import OutboxMessage
 from tests.integration.console_fixtures import alert_of, console_as
-from tests.integration.donation_fixtures import grant_world
+from tests.integration.donation_fixtures import grant_world, on_day
 from tests.integration.loan_fixtures import loan_world
 
 
@@ -120,7 +120,8 @@ async def test_grant_year_through_the_console_with_maker_checker(client, make_us
                     },
                 )
             )
-        r = await officer.post(f"/console/programs/{pid}/notices", {"starts_on": "2026-09-01"})
+        with on_day("2026-09-01"):
+            r = await officer.post(f"/console/programs/{pid}/notices", {"starts_on": "2026-09-01"})
         assert r.status_code == 422 and "待公示" in alert_of(r.text)  # nothing reviewed yet
         assert (await officer.post("/console/grants/applications/1/review", {"approved": "true"})).status_code == 403
     async with console_as(client, "reviewer-g") as reviewer:
@@ -137,14 +138,21 @@ async def test_grant_year_through_the_console_with_maker_checker(client, make_us
             )
         )
     async with console_as(client, "officer-g") as officer:
-        _location(await officer.post(f"/console/programs/{pid}/notices", {"starts_on": "2026-09-01"}))
+        r = await officer.post(f"/console/programs/{pid}/notices", {"starts_on": "2026-09-01"})
+        assert r.status_code == 422 and "过去" in alert_of(r.text)  # not today: a notice never starts in the past
+        with on_day("2026-09-01"):
+            _location(await officer.post(f"/console/programs/{pid}/notices", {"starts_on": "2026-09-01"}))
         page = (await officer.client.get(f"/console/programs/{pid}")).text
         notice_id = re.search(r'href="/console/notices/(\d+)"', page).group(1)
         notice = await officer.client.get(f"/console/notices/{notice_id}")
         assert "张*丰" in notice.text and "张三丰" not in notice.text
         assert f"/api/v1/notices/{notice_id}?format=pdf" in notice.text
         assert (await client.get(f"/api/v1/notices/{notice_id}?format=pdf")).content.startswith(b"%PDF")
-        _location(await officer.post(f"/console/programs/{pid}/finalize", {"as_of": "2026-09-08"}))
+        with on_day("2026-09-07"):  # the last day: as_of the day after is in the future
+            r = await officer.post(f"/console/programs/{pid}/finalize", {"as_of": "2026-09-08"})
+            assert r.status_code == 422 and alert_of(r.text)
+        with on_day("2026-09-08"):
+            _location(await officer.post(f"/console/programs/{pid}/finalize", {"as_of": "2026-09-08"}))
         awards = await officer.client.get(f"/console/awards?program_id={pid}")
         award_id = re.search(r'action="/console/awards/(\d+)/pay"', awards.text).group(1)
         r = await officer.post(

@@ -3,6 +3,8 @@ study extension that keeps the subsidy going and moves principal later."""
 
 from __future__ import annotations
 
+import time_machine
+
 from tests.integration.test_loan_books import _disbursed
 
 
@@ -49,6 +51,7 @@ async def test_graduation_confirmation_reviewed_by_own_school(client, make_user)
     assert student["phone"] == "136****5678"
 
 
+@time_machine.travel("2028-07-02 09:00 +08:00")  # the extension takes effect on 2028-07-01: a day that has come
 async def test_study_extension_moves_the_subsidy_end_and_principal(client, make_user):
     w, no = await _disbursed(client, make_user)  # graduating 2028, subsidy to 2028-08-31
     r = await client.post(

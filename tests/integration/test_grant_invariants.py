@@ -139,7 +139,7 @@ async def test_random_walk_keeps_the_invariants(db, seed, pooling):
             if candidates:
                 try:
                     async with write_session(db) as s:
-                        await awards.pay(s, rng.choice(candidates), on, f"P{seed}-{step}", None, "t")
+                        await awards.pay(s, rng.choice(candidates), on, f"P{seed}-{step}", None, "t", today=on)
                     done["paid"] += 1
                 except Problem as exc:
                     assert exc.kind.slug == "award-not-fully-funded"
@@ -148,7 +148,9 @@ async def test_random_walk_keeps_the_invariants(db, seed, pooling):
             candidates = await _ids(db, "paid")
             if candidates:
                 async with write_session(db) as s:
-                    await awards.revoke(s, await awards.get_award(s, rng.choice(candidates)), on, "随机撤销", "t")
+                    await awards.revoke(
+                        s, await awards.get_award(s, rng.choice(candidates)), on, "随机撤销", "t", today=on
+                    )
                 done["revoked"] += 1
         await _check(db)
     assert done["paid"] >= 2 and done["short"] + done["revoked"] >= 1, done  # the walk did reach every path
@@ -225,7 +227,7 @@ async def test_batch_allocation_and_a_line_reversed_only_once(db):
     award = await _ids(db, "awarded")
     async with write_session(db) as s:
         await s.execute(update(Award).where(Award.id == award[0]).values(status="paid"))
-        await awards.revoke(s, await awards.get_award(s, award[0]), START, "撤销", "t")
+        await awards.revoke(s, await awards.get_award(s, award[0]), START, "撤销", "t", today=START)
     async with write_session(db) as s:
         reversal = await s.scalar(select(Allocation).where(Allocation.reverses_id.is_not(None)))
         assert reversal is not None

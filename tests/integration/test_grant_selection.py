@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time_machine
 
-from tests.integration.donation_fixtures import V1, grant_world
+from tests.integration.donation_fixtures import V1, grant_world, on_day
 
 
 async def test_amount_from_the_rule_and_every_reason_when_not_eligible(client, make_user):
@@ -96,52 +96,64 @@ async def test_maker_checker_and_rejection_needs_a_reason(client, make_user):
     assert (await w.apply(p, "ug"))["status"] == "submitted"  # a rejected application may be made again
 
 
-async def test_public_notice_masks_and_objection_sends_back_to_review(client, make_user):
+CONTACT = {"contact_name": "王某", "contact_phone": "13912345678"}
+
+
+async def test_public_notice_masks_and_an_upheld_objection_sends_back_to_review(client, make_user):
     w = await grant_world(client, make_user)
     p = (await w.program())["id"]
     apps = {s: (await w.apply(p, s))["id"] for s in ("ug", "away", "jc")}
     for s in ("ug", "away"):
         await w.post(f"/applications/{apps[s]}/review", {"approved": True}, w.reviewer, expect=200)
-    notice = (await w.post(f"/programs/{p}/notices", {"starts_on": "2025-09-01"}, expect=201)).json()
-    assert (notice["starts_on"], notice["ends_on"]) == ("2025-09-01", "2025-09-07")
-    r = await client.get(f"{V1}/notices/{notice['id']}")  # public: no sign-in
-    assert r.status_code == 200
-    entries = r.json()["entries"]
-    assert [(e["student"], e["university"], e["level"], e["amount"]) for e in entries] == [
-        ("张*丰", "内蒙古大学", "本科", "3000.00"),
-        ("欧**娜", "北京师范大学", "本科", "3000.00"),
-    ]
-    assert set(entries[0]) == {"application_id", "student", "university", "level", "amount"}
-    assert "1504" not in r.text and "139" not in r.text
-    # nothing else waits for a notice
-    assert (await w.post(f"/programs/{p}/notices", {"starts_on": "2025-09-02"})).status_code == 422
-    # anyone may object; the application goes back to review
-    r = await client.post(
-        f"{V1}/notices/{notice['id']}/objections", json={"application_id": apps["away"], "reason": "家中新购轿车"}
-    )
-    assert r.status_code == 201 and r.json()["status"] == "open"
-    app = await w.get(f"/applications/{apps['away']}")
-    assert app["status"] == "submitted" and app["open_objections"] == 1
-    r = await client.post(f"{V1}/notices/{notice['id']}/objections", json={"application_id": apps["jc"], "reason": "x"})
-    assert r.status_code == 422  # not on this notice
+    with on_day("2025-09-01"):
+        notice = (await w.post(f"/programs/{p}/notices", {"starts_on": "2025-09-01"}, expect=201)).json()
+        assert (notice["starts_on"], notice["ends_on"]) == ("2025-09-01", "2025-09-07")
+        r = await client.get(f"{V1}/notices/{notice['id']}")  # public: no sign-in
+        assert r.status_code == 200
+        entries = r.json()["entries"]
+        assert [(e["student"], e["university"], e["level"], e["amount"]) for e in entries] == [
+            ("张*丰", "内蒙古大学", "本科", "3000.00"),
+            ("欧**娜", "北京师范大学", "本科", "3000.00"),
+        ]
+        assert set(entries[0]) == {"application_id", "student", "university", "level", "amount"}
+        assert "1504" not in r.text and "139" not in r.text
+        # nothing else waits for a notice
+        assert (await w.post(f"/programs/{p}/notices", {"starts_on": "2025-09-02"})).status_code == 422
+    with on_day("2025-09-03"):
+        # anyone may object, with a contact; the application stays on the notice until a reviewer decides
+        r = await client.post(
+            f"{V1}/notices/{notice['id']}/objections",
+            json={"application_id": apps["away"], "reason": "家中新购轿车", **CONTACT},
+        )
+        assert r.status_code == 201 and r.json()["status"] == "open", r.text
+        objection = r.json()["id"]
+        app = await w.get(f"/applications/{apps['away']}")
+        assert app["status"] == "noticed" and app["open_objections"] == 1
+        r = await client.post(
+            f"{V1}/notices/{notice['id']}/objections", json={"application_id": apps["jc"], "reason": "x", **CONTACT}
+        )
+        assert r.status_code == 422  # not on this notice
+        r = await w.post(f"/objections/{objection}/decide", {"decision": "uphold", "reason": "经核实属实"}, w.reviewer)
+        assert r.status_code == 200 and r.json()["application_status"] == "submitted", r.text
     # on the last day of the notice nothing is final; the day after, only the unobjected one
-    assert (await w.post(f"/programs/{p}/awards/finalize", {"as_of": "2025-09-07"}, expect=200)).json() == {
-        "awards": []
-    }
-    made = (await w.post(f"/programs/{p}/awards/finalize", {"as_of": "2025-09-08"}, expect=200)).json()["awards"]
-    assert [(a["student_id"], a["amount"], a["status"]) for a in made] == [(w.students["ug"], "3000.00", "awarded")]
-    r = await client.post(
-        f"{V1}/notices/{notice['id']}/objections", json={"application_id": apps["ug"], "reason": "late"}
-    )
-    assert r.status_code == 409  # final now
-    # the second review answers the objection; a new notice, then the award
-    r = await w.post(
-        f"/applications/{apps['away']}/review", {"approved": True, "reason": "经核实为亲戚车辆"}, w.reviewer, expect=200
-    )
-    assert r.json()["status"] == "approved" and r.json()["open_objections"] == 0
-    second = (await w.post(f"/programs/{p}/notices", {"starts_on": "2025-09-10"}, expect=201)).json()
-    assert second["ends_on"] == "2025-09-16" and len(second["entries"]) == 1
-    made = (await w.post(f"/programs/{p}/awards/finalize", {"as_of": "2025-09-17"}, expect=200)).json()["awards"]
+    with on_day("2025-09-07"):
+        assert (await w.post(f"/programs/{p}/awards/finalize", {}, expect=200)).json() == {"awards": []}
+    with on_day("2025-09-08"):
+        made = (await w.post(f"/programs/{p}/awards/finalize", {"as_of": "2025-09-08"}, expect=200)).json()["awards"]
+        assert [(a["student_id"], a["amount"], a["status"]) for a in made] == [(w.students["ug"], "3000.00", "awarded")]
+        # the second review; a new notice, then the award
+        r = await w.post(
+            f"/applications/{apps['away']}/review",
+            {"approved": True, "reason": "经核实为亲戚车辆"},
+            w.reviewer,
+            expect=200,
+        )
+        assert r.json()["status"] == "approved" and r.json()["open_objections"] == 0
+    with on_day("2025-09-10"):
+        second = (await w.post(f"/programs/{p}/notices", {"starts_on": "2025-09-10"}, expect=201)).json()
+        assert second["ends_on"] == "2025-09-16" and len(second["entries"]) == 1
+    with on_day("2025-09-17"):
+        made = (await w.post(f"/programs/{p}/awards/finalize", {"as_of": "2025-09-17"}, expect=200)).json()["awards"]
     assert [a["student_id"] for a in made] == [w.students["away"]]
     listed = await w.get(f"/programs/{p}/awards")
     assert listed["total"] == 2

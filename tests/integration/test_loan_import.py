@@ -89,6 +89,13 @@ async def count(sessions: Any, model: Any) -> int:
         return int(await s.scalar(select(func.count()).select_from(model)) or 0)
 
 
+async def accept(client: Any, make_user: Any, batch_id: int) -> None:
+    """A reviewer (not the importer) accepts the batch: its contracts count from now on."""
+    reviewer = await make_user("reviewer")
+    r = await client.post(f"{URL}/batches/{batch_id}/accept", headers=reviewer)
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+
+
 def errors_by(body: dict[str, Any]) -> dict[tuple[int, str], str]:
     return {(e["row"], e["field"]): e["message_zh"] for e in body["errors"]}
 
@@ -132,6 +139,9 @@ async def test_good_file_imports_contracts_students_and_payouts(client, make_use
     body = r.json()
     assert (body["rows"], body["valid"], body["invalid"], body["imported"]) == (3, 3, 0, 3)
     assert body["students_created"] == 2 and body["co_borrowers_created"] == 2 and body["errors"] == []
+    pending = (await client.get("/api/v1/loan-contracts/150430-2023-000007", headers=officer)).json()
+    assert pending["status"] == "pending_review"  # counts for nothing until a second person accepts the batch
+    await accept(client, make_user, body["batch_id"])
 
     first = (await client.get("/api/v1/loan-contracts/150430-2023-000007", headers=officer)).json()
     assert first["status"] == "in_school" and first["principal"] == "16000.00"
@@ -152,11 +162,14 @@ async def test_good_file_imports_contracts_students_and_payouts(client, make_use
     assert verified.status_code == 200 and verified.json()["contract_no"] == "150430-2023-000007"
     async with sessions() as s:
         counters = {(c.county, c.year): c.last_seq for c in await s.scalars(select(ContractCounter))}
-        assert counters == {("150430", 2023): 7, ("150430", 2024): 31}
+        assert counters == {}  # imported numbers never move the centre's own series
         loans = list(await s.scalars(select(Loan)))
-        assert all(x.imported and x.prepared_by == x.decided_by for x in loans)
-        records = list(await s.scalars(select(AuditRecord).where(AuditRecord.entity == "loan_import")))
-        assert len(records) == 1 and records[0].after["imported"] == 3 and records[0].after["file"] == "contracts.xlsx"
+        assert all(x.imported and x.decided_by and x.prepared_by != x.decided_by for x in loans)
+        records = list(
+            await s.scalars(select(AuditRecord).where(AuditRecord.entity == "loan_import").order_by(AuditRecord.id))
+        )
+        assert [r.action for r in records] == ["import", "accept"]
+        assert records[0].after["imported"] == 3 and records[0].after["file"] == "contracts.xlsx"
     assert await count(sessions, LoanPayout) == 2
 
 
@@ -239,8 +252,8 @@ async def test_amounts_over_the_limit_of_the_year_and_level(client, make_user, s
     rows = [
         row(1, principal=20001),
         row(2, principal=20000),
-        row(3, principal=16001, **y23),
-        row(4, principal=16000, **y23),
+        row(3, principal=16001, contract_no="150430-2023-000003", **y23),
+        row(4, principal=16000, contract_no="150430-2023-000004", **y23),
         row(5, principal=16000.5),
         row(6, receipt_amount=6000.123),
         row(7, principal=999),
@@ -358,10 +371,10 @@ async def test_rules_against_the_database(client, make_user, sessions):
     officer = await setup(client, make_user)
     assert (await upload(client, officer, workbook([row(1), row(2)]))).status_code == 200
     rows = [
-        row(1, name="改名", academic_year=2025, signed_on=date(2025, 9, 20), contract_no="N-1"),
-        row(3, co_id_number=row(2)["id_number"], contract_no="N-2"),
-        row(4, co_name="另一个名字", co_id_number=row(2)["co_id_number"], contract_no="N-3"),
-        row(5, university_code="99999", contract_no="N-4"),
+        row(1, name="改名", academic_year=2025, signed_on=date(2025, 9, 20), contract_no="150430-2025-000001"),
+        row(3, co_id_number=row(2)["id_number"], contract_no="150430-2024-000003"),
+        row(4, co_name="另一个名字", co_id_number=row(2)["co_id_number"], contract_no="150430-2024-000004"),
+        row(5, university_code="99999", contract_no="150430-2024-000005"),
         row(
             6,
             signed_on=date(2019, 9, 20),
@@ -370,7 +383,7 @@ async def test_rules_against_the_database(client, make_user, sessions):
             expected_graduation=date(2023, 6, 30),
             principal=8000,
             disbursed_on=None,
-            contract_no="N-5",
+            contract_no="150430-2019-000006",
         ),
     ]
     r = await upload(client, officer, workbook(rows))
@@ -381,7 +394,9 @@ async def test_rules_against_the_database(client, make_user, sessions):
     assert "已登记为共同借款人" in found[(4, "co_name")]
     assert "未登记" in found[(5, "university_code")]
     assert "政策" in found[(6, "signed_on")]
-    fixed = [row(1, academic_year=2025, signed_on=date(2025, 9, 20), contract_no="N-1", disbursed_on=None)]
+    fixed = [
+        row(1, academic_year=2025, signed_on=date(2025, 9, 20), contract_no="150430-2025-000001", disbursed_on=None)
+    ]
     r = await upload(client, officer, workbook(fixed))
     assert r.status_code == 200 and r.json()["students_created"] == 0 and r.json()["co_borrowers_created"] == 0
     assert await count(sessions, Student) == 2 and await count(sessions, CoBorrower) == 2
@@ -413,7 +428,9 @@ async def test_export_has_the_imported_contracts_masked(client, make_user):
             contract_no="150430-2023-000002",
         ),
     ]
-    assert (await upload(client, officer, workbook(rows))).status_code == 200
+    r = await upload(client, officer, workbook(rows))
+    assert r.status_code == 200
+    await accept(client, make_user, r.json()["batch_id"])
     auditor = await make_user("auditor")
     r = await client.get("/api/v1/loan-exports/contracts.xlsx", headers=auditor)
     assert r.status_code == 200 and r.headers["content-type"].startswith(XLSX_MEDIA_TYPE)

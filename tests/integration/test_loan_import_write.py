@@ -19,6 +19,7 @@ from service.registry.models import CoBorrower, Student, University
 from .test_loan_import import person, row, workbook
 
 SECRET = "s" * 43
+TODAY = date(2026, 6, 1)  # the business date the sheets are checked on
 
 
 async def prepare(db: AsyncEngine) -> int:
@@ -88,7 +89,7 @@ async def run(db: AsyncEngine, user_id: int, content: bytes, **options: Any) -> 
         async with session_factory(db)() as s:
             transaction = await s.begin()
             result = await import_contracts(
-                s, content, filename="x.xlsx", user_id=user_id, actor="test", secret=SECRET, **options
+                s, content, filename="x.xlsx", user_id=user_id, actor="test", secret=SECRET, today=TODAY, **options
             )
             state = await written(s)
             await transaction.rollback()
@@ -115,6 +116,7 @@ async def written(s: Any) -> dict[str, Any]:
         "co_borrower_id",
         "prepared_by",
         "decided_by",
+        "import_batch_id",
         "receipt_by",
     }
 
@@ -151,7 +153,8 @@ async def test_people_get_their_latest_rows_facts_and_known_people_are_reused(db
     assert (
         result.students_created == len(students) - 1 and result.co_borrowers_created == len(state["co_borrowers"]) - 1
     )
-    assert len(state["payouts"]) == result.payouts and state["counters"]
+    # an import never moves the counter of the centre's own series (issue 16, finding 19)
+    assert len(state["payouts"]) == result.payouts and state["counters"] == []
     bad = contracts()
     bad[-1] = {**bad[-1], "phone": "12"}
     result, state = await run(db, user_id, workbook(bad))

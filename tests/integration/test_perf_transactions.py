@@ -10,6 +10,7 @@ from sqlalchemy import event, func, select, update
 from service.audit import AuditRecord
 from service.auth import User
 from service.db import READ_ONLY_OPTION, SESSION_SCOPE_KEY, ReadOnlyWriteError, end_request_session
+from service.throttle import LoginThrottle, subject_of
 from tests.integration.test_registry_api import _setup, student_body
 
 
@@ -73,14 +74,14 @@ async def test_a_read_only_session_refuses_to_write(app, client, make_user, sess
     plugin = next(p for p in app.plugins if hasattr(p, "read_sessions"))
     async with plugin.read_sessions() as session:
         user = await session.scalar(select(User).where(User.username == "reader"))
-        user.failed_logins = 7
+        user.token_version = 7
         with pytest.raises(ReadOnlyWriteError):
             await session.flush()
         await session.rollback()
         with pytest.raises(ReadOnlyWriteError):
-            await session.execute(update(User).values(failed_logins=9))
+            await session.execute(update(User).values(token_version=9))
     async with sessions() as s:
-        assert await s.scalar(select(User.failed_logins).where(User.username == "reader")) == 0
+        assert await s.scalar(select(User.token_version).where(User.username == "reader")) == 1
 
 
 async def test_a_successful_write_commits_once_and_a_failed_one_changes_nothing(client, make_user, commits, sessions):
@@ -97,12 +98,15 @@ async def test_a_successful_write_commits_once_and_a_failed_one_changes_nothing(
         assert await s.scalar(select(func.count()).select_from(AuditRecord)) == audited
 
 
-async def test_a_failed_login_still_counts_the_failure(client, make_user, sessions):
+async def test_a_failed_login_still_counts_the_failure(client, make_user, sessions, settings):
     await make_user("officer", username="forgetful")
     r = await client.post("/api/v1/auth/login", json={"username": "forgetful", "password": "wrong-password"})
     assert r.status_code == 401
     async with sessions() as s:
-        assert await s.scalar(select(User.failed_logins).where(User.username == "forgetful")) == 1
+        counted = select(LoginThrottle.attempts).where(
+            LoginThrottle.subject == subject_of("forgetful", settings.secret_key)
+        )
+        assert await s.scalar(counted) == 1
 
 
 class _Session:

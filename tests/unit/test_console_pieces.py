@@ -55,8 +55,10 @@ def test_navigation_follows_the_role():
 
     assert paths("graduate") == ["/console/me"] and paths("school")[0] == "/console/school/receipts"
     assert "/console/audit" in paths("auditor") and "/console/audit" not in paths("officer")
-    assert "/console/import" in paths("officer") and len(paths("admin")) == len(CONSOLE.nav) == 17
+    assert "/console/import" in paths("officer") and len(paths("admin")) == len(CONSOLE.nav) == 19
+    assert "/console/import/batches" in paths("reviewer") and "/console/import" not in paths("reviewer")
     assert paths("donor") == ["/console/donor"] and nav_for(CONSOLE, None) == []
     assert "/console/grants/applications?status=submitted" in paths("reviewer") and "/console/programs" in paths(
         "auditor"
     )
+    assert "/console/grants/objections" in paths("reviewer") and "/console/grants/objections" not in paths("officer")

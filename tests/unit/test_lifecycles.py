@@ -10,8 +10,8 @@ import itertools
 
 import pytest
 
-from donations.lifecycle import APPLICATION, AWARD, OBJECTION, RECEIPT
-from loans.lifecycle import GRADUATION, LOAN, PREPAYMENT, RELIEF, SCHEDULE_LINE
+from donations.lifecycle import APPLICATION, AWARD, CARD_CHANGE, OBJECTION, RECEIPT
+from loans.lifecycle import GRADUATION, IMPORT_BATCH, LOAN, PREPAYMENT, RELIEF, SCHEDULE_LINE
 from notifications.lifecycle import OUTBOX
 from service.lifecycle import BAD_TRANSITION, Lifecycle
 from service.problems import Problem
@@ -30,6 +30,7 @@ HAND_WRITTEN: dict[str, tuple[Lifecycle, set[str], set[tuple[str, str]]]] = {
             "approved",
             "rejected",
             "withdrawn",
+            "pending_review",
             "contracted",
             "receipt_confirmed",
             "disbursed",
@@ -42,6 +43,7 @@ HAND_WRITTEN: dict[str, tuple[Lifecycle, set[str], set[tuple[str, str]]]] = {
         },
         edges(
             "submitted>approved submitted>rejected submitted>withdrawn approved>contracted approved>withdrawn "
+            "pending_review>contracted pending_review>receipt_confirmed pending_review>in_school "
             "contracted>receipt_confirmed contracted>withdrawn receipt_confirmed>disbursed receipt_confirmed>withdrawn "
             "disbursed>in_school disbursed>grace disbursed>repaying disbursed>settled "
             "in_school>grace in_school>repaying in_school>settled "
@@ -62,6 +64,11 @@ HAND_WRITTEN: dict[str, tuple[Lifecycle, set[str], set[tuple[str, str]]]] = {
         {"pending", "executed", "failed", "cancelled"},
         edges("pending>executed pending>failed pending>cancelled"),
     ),
+    "import_batch": (
+        IMPORT_BATCH,
+        {"pending", "accepted", "rejected"},
+        edges("pending>accepted pending>rejected"),
+    ),
     "graduation": (GRADUATION, {"submitted", "approved", "rejected"}, edges("submitted>approved submitted>rejected")),
     "relief": (
         RELIEF,
@@ -81,7 +88,16 @@ HAND_WRITTEN: dict[str, tuple[Lifecycle, set[str], set[tuple[str, str]]]] = {
             "under_review>awarded under_review>paid under_review>revoked under_review>under_review"
         ),
     ),
-    "objection": (OBJECTION, {"open", "resolved"}, edges("open>resolved")),
+    "card_change": (
+        CARD_CHANGE,
+        {"proposed", "approved", "rejected"},
+        edges("proposed>approved proposed>rejected"),
+    ),
+    "objection": (
+        OBJECTION,
+        {"open", "dismissed", "upheld", "resolved"},
+        edges("open>dismissed open>upheld open>resolved"),
+    ),
     "receipt": (RECEIPT, {"issued", "void"}, edges("issued>void")),
     "outbox": (
         OUTBOX,

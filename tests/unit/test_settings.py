@@ -32,8 +32,11 @@ def test_explicit_values(tmp_path):
             "ZIZHU_TIMEZONE": "Asia/Urumqi",
             "ZIZHU_TOKEN_TTL_MINUTES": "60",
             "ZIZHU_SCHEDULER": "off",
+            "ZIZHU_LOGIN_ADDRESS_MAX_FAILURES": "12",
+            "ZIZHU_TRUSTED_PROXIES": "127.0.0.1,10.0.0.0/8",
         }
     )
+    assert s.login_address_max_failures == 12 and [str(n) for n in s.trusted_proxies] == ["127.0.0.1/32", "10.0.0.0/8"]
     assert not s.is_sqlite and s.database_schema == "county_1" and s.secret_key == "k" * 40
     assert s.tz.key == "Asia/Urumqi" and s.token_ttl_minutes == 60 and s.scheduler_enabled is False
     assert not (tmp_path / "secret.key").exists()
@@ -53,6 +56,10 @@ def test_explicit_values(tmp_path):
         ("ZIZHU_TOKEN_TTL_MINUTES", "0", "at least 1"),
         ("ZIZHU_SCHEDULER", "maybe", "true or false"),
         ("ZIZHU_DATABASE_SCHEMA", "x; drop", "letters, digits"),
+        ("ZIZHU_TRUSTED_PROXIES", "proxy.example", "ZIZHU_TRUSTED_PROXIES"),
+        ("ZIZHU_ADMIN_PASSWORD", " " * 8, "ZIZHU_ADMIN_PASSWORD: The password needs at least 10"),
+        ("ZIZHU_ADMIN_PASSWORD", "admin-admin-2026", "must not contain the user name"),
+        ("ZIZHU_LOGIN_ADDRESS_MAX_FAILURES", "0", "at least 1"),
     ],
 )
 def test_bad_values_are_named(tmp_path, name, value, needle):

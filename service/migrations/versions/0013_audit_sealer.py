@@ -1,8 +1,8 @@
 """audit log sealed by one sequencer: records appended unchained, then numbered and chained with a keyed HMAC;
 signed checkpoints
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-05
 
 The old chain (plain SHA-256, every writer extending it under one lock) is dropped: every existing record becomes
@@ -18,8 +18,8 @@ from datetime import UTC
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0009"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
