@@ -285,7 +285,9 @@ async def flag(session: AsyncSession, award: Award, finding: str, actor: str) ->
     )
 
 
-async def review_flag(session: AsyncSession, award: Award, confirmed: bool, reason: str, on: date, actor: str) -> Award:
+async def review_flag(
+    session: AsyncSession, award: Award, confirmed: bool, reason: str, on: date, actor: str, *, today: date
+) -> Award:
     """Confirmed: the finding does not stand and the award is back where it was. Otherwise it is revoked."""
     if award.status != AwardStatus.UNDER_REVIEW.value:
         raise Problem(
@@ -295,7 +297,7 @@ async def review_flag(session: AsyncSession, award: Award, confirmed: bool, reas
             extra={"current_status": award.status},
         )
     if not confirmed:
-        return await revoke(session, award, on, reason, actor)
+        return await revoke(session, award, on, reason, actor, today=today)
     return await lifecycle.move(
         session,
         AWARD,

@@ -241,10 +241,10 @@ class AwardController(Controller):
         db_session: NamedDependency[AsyncSession],
         request: Request,
     ) -> AwardOut:
-        award = await awards.get_award(db_session, award_id)
+        award, today = await awards.get_award(db_session, award_id), _today(request)
         return award_out(
             await awards.review_flag(
-                db_session, award, data.confirmed, data.reason, data.on or _today(request), request.user.actor
+                db_session, award, data.confirmed, data.reason, data.on or today, request.user.actor, today=today
             )
         )
 

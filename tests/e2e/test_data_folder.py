@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.conftest import free_port, start_server, stop_server, zizhu
 
-ADMIN_PASSWORD = "a-long-admin-password-1"
+ADMIN_PASSWORD = "a-long-secret-for-the-centre-1"  # keeps the password rules: not the user name
 
 
 def mode(path: Path) -> int:

@@ -70,6 +70,10 @@ async def test_batch_books_imported_contracts(client, make_user, sessions):
     assert r.status_code == 200, r.text
     no = "150430-2024-000001"
     assert (await client.get(f"/api/v1/loan-contracts/{no}/ledger", headers=officer)).json()["entries"] == []
+    assert (await _run(client, officer, "2026-11-27"))["contracts_booked"] == 0  # not accepted yet: counts nowhere
+    batch = r.json()["batch_id"]
+    accepted = await client.post(f"/api/v1/loan-imports/batches/{batch}/accept", headers=await make_user("reviewer"))
+    assert accepted.status_code == 200, accepted.text
     report = await _run(client, officer, "2026-11-28")
     assert report["contracts_booked"] == 1  # only the disbursed one
     led = (await client.get(f"/api/v1/loan-contracts/{no}/ledger", headers=officer)).json()
