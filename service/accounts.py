@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import users
 from service.auth import User, allow, current_user, issue_token
+from service.clientaddress import request_address
 from service.errors import UNAUTHORIZED, UNPROCESSABLE, Problem
 from service.lookups import get_or_404
 from service.pagination import Page, fetch_page
-from service.signin import authenticate, request_address, set_password, sign_out
+from service.signin import authenticate, set_password, sign_out
 
 Role = Literal["admin", "officer", "reviewer", "school", "donor", "graduate", "auditor"]
 
@@ -98,7 +99,7 @@ class AuthController(Controller):
     )
     async def login(self, data: JSONBody[LoginIn], request: Request) -> LoginOut:
         state = request.app.state
-        address = request_address(request, state.settings)
+        address = request_address(request, state.settings.trusted_proxies)
         user = await authenticate(state.engine, state.settings, data.username, data.password, address)
         return _login_out(request, user)
 
@@ -130,7 +131,7 @@ class AuthController(Controller):
                 state.settings,
                 me.username,
                 data.current_password,
-                request_address(request, state.settings),
+                request_address(request, state.settings.trusted_proxies),
             )
         except Problem as exc:
             if exc.kind is not UNAUTHORIZED:

@@ -1,13 +1,17 @@
 """The address a request came from, as far as it can be believed (sign-in throttling counts by it).
 
-Pure: no request object, no settings; the caller hands in the peer, the X-Forwarded-For header and the trusted
-proxies (ZIZHU_TRUSTED_PROXIES, none by default: then the header is never read, since anyone can send it).
+The rule is pure (client_address: the peer, the X-Forwarded-For header and the trusted proxies,
+ZIZHU_TRUSTED_PROXIES, none by default: then the header is never read, since anyone can send it); request_address
+applies it to a request. Sign-in throttling and the public notice's objection quota both count by it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from typing import Any
+
+from litestar.connection import ASGIConnection
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -43,3 +47,9 @@ def client_address(peer: str | None, forwarded_for: str | None, proxies: tuple[I
         if not _trusted(address, proxies):
             return address
     return address
+
+
+def request_address(connection: ASGIConnection[Any, Any, Any, Any], proxies: tuple[IpNetwork, ...]) -> str:
+    """The client address of a request (X-Forwarded-For only from the trusted proxies)."""
+    client = connection.scope.get("client")
+    return client_address(client[0] if client else None, connection.headers.get("x-forwarded-for"), proxies)

@@ -10,30 +10,19 @@ process's cache; other processes within USER_CACHE_SECONDS, see service.auth).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import anyio.to_thread
-from litestar.connection import ASGIConnection
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from service import audit, throttle
 from service.auth import ActiveUserCache, User, hash_password, verify_password
-from service.clientaddress import client_address
 from service.db import utcnow, write_session
 from service.errors import TOO_MANY, UNAUTHORIZED, Problem
 from service.settings import Settings
 
 BAD_LOGIN = ("用户名或密码错误。", "Wrong user name or password.")
 USER_FIELDS_HIDDEN = ("password_hash",)
-
-
-def request_address(connection: ASGIConnection[Any, Any, Any, Any], settings: Settings) -> str:
-    """The client address a sign-in attempt counts on (X-Forwarded-For only from ZIZHU_TRUSTED_PROXIES)."""
-    client = connection.scope.get("client")
-    return client_address(
-        client[0] if client else None, connection.headers.get("x-forwarded-for"), settings.trusted_proxies
-    )
 
 
 def too_many(retry_after: int) -> Problem:

@@ -16,6 +16,7 @@ from donations.papers.reports import NoticeEntryRow, render_notice
 from donations.schemas import ObjectionDecisionIn, ObjectionDecisionOut, ObjectionIn, ObjectionOut
 from donations.views import notice_out, objection_out
 from service.auth import STAFF_READERS, allow
+from service.clientaddress import request_address
 from service.lookups import get_or_404
 from service.money import parse_yuan
 from service.pagination import Limit, Offset, Page, fetch_page
@@ -25,9 +26,10 @@ ObjectionStatus = Literal["open", "dismissed", "upheld", "resolved"]
 
 
 def client_of(request: Request) -> str:
-    """The objector's client, for the hourly quota: a keyed hash of its address (no address is stored)."""
+    """The objector's client, for the hourly quota: a keyed hash of its address (no address is stored), the address
+    as sign-in throttling takes it (X-Forwarded-For only from ZIZHU_TRUSTED_PROXIES)."""
     settings = request.app.state.settings
-    return objections.client_key(settings.secret_key, request.client.host if request.client else "unknown")
+    return objections.client_key(settings.secret_key, request_address(request, settings.trusted_proxies))
 
 
 class NoticeController(Controller):

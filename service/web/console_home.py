@@ -10,9 +10,10 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import AuthUser, allow, issue_token
+from service.clientaddress import request_address
 from service.demo import demo_accounts
 from service.errors import Problem
-from service.signin import authenticate, request_address, sign_out
+from service.signin import authenticate, sign_out
 from service.web.console import SESSION_COOKIE, STAFF, console_of, home_of, render, secure_cookies, texts, today
 from service.web.sections import panel_context
 
@@ -55,7 +56,7 @@ async def login(request: Request, db_session: NamedDependency[AsyncSession]) -> 
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     settings = request.app.state.settings
     try:
-        address = request_address(request, settings)
+        address = request_address(request, settings.trusted_proxies)
         user = await authenticate(request.app.state.engine, settings, username, password, address)
     except Problem as exc:
         return await _landing(request, db_session, exc.kind.status, texts(request).problem(exc), username)
