@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 import msgspec
-from sqlalchemy import false, func, insert, select
+from sqlalchemy import false, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.lifecycle import ACTIVE, SCHEDULE_LINE
@@ -68,24 +68,32 @@ def owed(line: ScheduleLineRow) -> Owed:
     return Owed(line.id, line.due_on, line.interest - line.paid_interest, line.principal - line.paid_principal)
 
 
+@dataclass(frozen=True)
+class Book:
+    """A contract's schedule lines (all of them, in due order) and its ledger balances, read once: what is due on
+    a day and what settles the contract are both computed from it, with no further round trip."""
+
+    lines: list[ScheduleLineRow]
+    balances: dict[str, int]
+
+    def dues(self, on: date) -> tuple[Dues, list[ScheduleLineRow]]:
+        """What the borrower owes on `on`: penalty from the ledger, then the unpaid borrower lines due by then."""
+        due = [l for l in self.lines if l.payer == BORROWER and l.due_on <= on and l.status != "paid"]
+        return dues_of(self.balances["penalty"], [owed(l) for l in due], on), due
+
+
+async def read_book(session: AsyncSession, loan: Loan) -> Book:
+    lines = (
+        await session.scalars(
+            select(ScheduleLineRow).where(ScheduleLineRow.loan_id == loan.id).order_by(ScheduleLineRow.due_on)
+        )
+    ).all()
+    return Book(list(lines), await ledger.balances(session, loan.id))
+
+
 async def dues_on(session: AsyncSession, loan: Loan, paid_on: date) -> tuple[Dues, list[ScheduleLineRow]]:
     """What the borrower owes on `paid_on`: penalty from the ledger, then the unpaid borrower lines."""
-    lines = list(
-        (
-            await session.scalars(
-                select(ScheduleLineRow)
-                .where(
-                    ScheduleLineRow.loan_id == loan.id,
-                    ScheduleLineRow.payer == BORROWER,
-                    ScheduleLineRow.due_on <= paid_on,
-                    ScheduleLineRow.status != "paid",
-                )
-                .order_by(ScheduleLineRow.due_on)
-            )
-        ).all()
-    )
-    penalty = (await ledger.balances(session, loan.id))["penalty"]
-    return dues_of(penalty, [owed(l) for l in lines], paid_on), lines
+    return (await read_book(session, loan)).dues(paid_on)
 
 
 def apply_to_lines(lines: list[ScheduleLineRow], a: Allocation, paid_on: date) -> list[tuple[int, int, int]]:
@@ -176,8 +184,9 @@ async def repay(
             field="reference",
         )
     await recognise_due_interest(session, loan, paid_on, actor)
-    require_within_owed(amount, await settlement_quote(session, loan, paid_on, today=today), max_credit)
-    dues, lines = await dues_on(session, loan, paid_on)
+    book = await read_book(session, loan)
+    require_within_owed(amount, await quote_of(session, loan, book, paid_on, today=today), max_credit)
+    dues, lines = book.dues(paid_on)
     a = allocate(amount, dues)
     paid = apply_to_lines(lines, a, paid_on)
     entry = await ledger.post(
@@ -194,8 +203,13 @@ async def repay(
 
 
 async def settlement_quote(session: AsyncSession, loan: Loan, as_of: date, *, today: date) -> Quote:
-    """What the borrower pays to settle the contract on `as_of` (a prepayment of everything): from the
-    disbursement to its maturity (or today, when that has passed): a quote may look ahead, not past the end."""
+    """What the borrower pays to settle the contract on `as_of` (a prepayment of everything)."""
+    return await quote_of(session, loan, await read_book(session, loan), as_of, today=today)
+
+
+async def quote_of(session: AsyncSession, loan: Loan, book: Book, as_of: date, *, today: date) -> Quote:
+    """The settlement quote from the contract's book: from the disbursement to its maturity (or today, when that
+    has passed): a quote may look ahead, not past the end."""
     assert loan.disbursed_on is not None and loan.subsidy_end is not None and loan.signed_on is not None
     check_date(
         as_of,
@@ -206,53 +220,23 @@ async def settlement_quote(session: AsyncSession, loan: Loan, as_of: date, *, to
         after_en="disbursement",
         latest=max(today, loan.maturity_date or today),
     )
-    balances = await ledger.balances(session, loan.id)
-    due = (
-        await session.execute(
-            select(
-                func.coalesce(
-                    func.sum(
-                        ScheduleLineRow.principal
-                        - ScheduleLineRow.paid_principal
-                        + ScheduleLineRow.interest
-                        - ScheduleLineRow.paid_interest
-                    ),
-                    0,
-                )
-            ).where(
-                ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.payer == BORROWER, ScheduleLineRow.due_on <= as_of
-            )
-        )
-    ).one()
-    unpaid_due = int(due[0])
-    last_settlement = (
-        await session.scalar(
-            select(func.max(ScheduleLineRow.due_on)).where(
-                ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.due_on <= as_of
-            )
-        )
-    ) or loan.disbursed_on
-    # principal falling due on the settlement dates already passed is in unpaid_due, not outstanding
-    principal_due = int(
-        await session.scalar(
-            select(func.coalesce(func.sum(ScheduleLineRow.principal), 0)).where(
-                ScheduleLineRow.loan_id == loan.id, ScheduleLineRow.due_on <= as_of
-            )
-        )
-        or 0
+    fallen_due = [l for l in book.lines if l.due_on <= as_of]
+    unpaid_due = sum(
+        l.principal - l.paid_principal + l.interest - l.paid_interest for l in fallen_due if l.payer == BORROWER
     )
-    outstanding = loan.amount - principal_due
-    rows = await policy_rows(session)
-    rate = schedule_terms(loan, rows).rate_on(last_settlement)
+    last_settlement = max((l.due_on for l in fallen_due), default=loan.disbursed_on)
+    # principal falling due on the settlement dates already passed is in unpaid_due, not outstanding
+    outstanding = loan.amount - sum(l.principal for l in fallen_due)
+    rate = schedule_terms(loan, await policy_rows(session)).rate_on(last_settlement)
     return Quote(
         as_of=as_of,
         principal=max(0, outstanding),
         due_unpaid=unpaid_due,
-        penalty=max(0, balances["penalty"]),
+        penalty=max(0, book.balances["penalty"]),
         accrued_interest=accrued_borrower_interest(
             outstanding, int(rate * 10**4), last_settlement, as_of, loan.subsidy_end
         ),
-        credit=max(0, -balances["suspense"]),
+        credit=max(0, -book.balances["suspense"]),
     )
 
 
