@@ -267,6 +267,8 @@ async def test_a_card_change_in_the_console(client, make_user, db):
         assert (await officer.post(f"{page}/card-changes", {"bank_card": OTHER, "reason": "换卡"})).status_code == 303
         shown = (await officer.client.get(page)).text
         assert "621700******0006" in shown and OTHER not in shown and "/approve" not in shown
+        title = re.search(r"<title>(.*?)</title>", shown, re.S).group(1)
+        assert "<" not in title and shown.count('/card-changes"') == 1  # the section once, in the page body
     async with console_as(client, "reviewer-g") as reviewer:
         shown = (await reviewer.client.get(page)).text
         change = int(re.search(r"/console/card-changes/(\d+)/approve", shown).group(1))
