@@ -9,7 +9,9 @@ import msgspec
 
 Money = Annotated[str, msgspec.Meta(pattern=r"^\d{1,12}(\.\d{1,2})?$", description='yuan, e.g. "16000.00"')]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-Relationship = Literal["father", "mother", "guardian", "spouse", "other"]
+# A co-borrower is a parent or legal guardian: service.registry.vocabulary.CO_BORROWER_RELATIONSHIPS, the codes
+# the console's form and the import take too (a unit test keeps this literal equal to that tuple).
+Relationship = Literal["father", "mother", "guardian"]
 
 
 class CoBorrowerIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -22,6 +22,7 @@ from loans.views import application_out
 from service.auth import allow
 from service.errors import Problem
 from service.money import format_yuan
+from service.registry import vocabulary
 from service.registry.models import Student
 from service.web.console import (
     STAFF,
@@ -165,16 +166,13 @@ async def _refused(request: Request[Any, Any, Any], session: AsyncSession, loan_
     return await application_page(request, session, loan_id, exc.kind.status, texts(request).problem(exc))
 
 
-RELATIONSHIPS = ("father", "mother", "guardian", "spouse", "other")
-
-
 async def student_loans(request: Request[Any, Any, Any], session: AsyncSession, student: Student) -> dict[str, Any]:
     """A student's page (the registry's): the student's loans and the form taking a new application."""
     loans = (
         await session.scalars(select(Loan).where(Loan.student_id == student.id).order_by(Loan.academic_year))
     ).all()
     return {
-        "relationships": RELATIONSHIPS,
+        "relationships": vocabulary.CO_BORROWER_RELATIONSHIPS,
         "this_year": _academic_year(request),
         "loans": [
             {

@@ -29,7 +29,9 @@ RELATIONSHIP_LABELS: dict[str, tuple[str, str]] = {
 
 LEVELS = tuple(LEVEL_LABELS)
 CATEGORIES = tuple(CATEGORY_LABELS)
-RELATIONSHIPS = tuple(RELATIONSHIP_LABELS)
+RELATIONSHIPS = tuple(RELATIONSHIP_LABELS)  # every code a stored contract may carry (older books have the others)
+# Who may sign as co-borrower now: a parent or legal guardian, equally liable (DOMAIN.md, The people).
+CO_BORROWER_RELATIONSHIPS = ("father", "mother", "guardian")
 
 LEVELS_ZH = {code: zh for code, (zh, _) in LEVEL_LABELS.items()}
 CATEGORIES_ZH = {code: zh for code, (zh, _) in CATEGORY_LABELS.items()}

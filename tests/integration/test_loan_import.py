@@ -210,15 +210,16 @@ async def test_bad_id_numbers_and_cells_are_reported_by_row_and_column(client, m
         row(1, id_number=bad_check),
         row(2, co_id_number=float(row(2)["co_id_number"][:17] + "0")),
         row(3, phone="1381234", signed_on="2024-13-01", level="小学", relationship="舅舅"),
+        row(4, relationship="配偶"),  # a known word, but a co-borrower is a parent or legal guardian
     ]
     r = await upload(client, officer, workbook(rows))
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
     body = r.json()
-    assert body["type"] == "/problems/loan-import-invalid-rows" and body["invalid"] == 3 and body["imported"] == 0
+    assert body["type"] == "/problems/loan-import-invalid-rows" and body["invalid"] == 4 and body["imported"] == 0
     found = errors_by(body)
     assert "校验位" in found[(2, "id_number")]
     assert "数字" in found[(3, "co_id_number")] and "X" in found[(3, "co_id_number")]
-    assert {(4, "phone"), (4, "signed_on"), (4, "level"), (4, "relationship")} <= set(found)
+    assert {(4, "phone"), (4, "signed_on"), (4, "level"), (4, "relationship"), (5, "relationship")} <= set(found)
     first = next(e for e in body["errors"] if e["row"] == 2)
     assert (first["column"], first["header"]) == ("B", "学生身份证号") and first["message_en"]
     assert await count(sessions, Student) == 0 and await count(sessions, Loan) == 0

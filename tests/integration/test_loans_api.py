@@ -108,6 +108,16 @@ async def test_co_borrower_rules(client, make_user):
     pg_id = make_id_number("150430", date(2001, 2, 3), 13)
     r = await w.apply("ug", 2025, co_id=pg_id, co_name="学生pg", expect=422)
     assert r["type"] == "/problems/co-borrower-not-allowed" and r["field"] == "co_borrower.id_number"
+    # a co-borrower is a parent or legal guardian (DOMAIN.md): an uncle, a spouse or "other" is refused, naming it
+    for relationship in ("other", "spouse"):
+        body = {
+            "student_id": w.students["ug"],
+            "academic_year": 2025,
+            "amount": "1000",
+            "co_borrower": {"name": "王某", "id_number": parent, "phone": "13900001111", "relationship": relationship},
+        }
+        r = await client.post("/api/v1/loan-applications", json=body, headers=w.officer)
+        assert r.status_code == 400 and "relationship" in r.text, r.text
     # the co-borrower's ID must be valid
     bad = parent[:-1] + ("1" if parent[-1] != "1" else "2")
     r = await w.apply("ug", 2025, co_id=bad, expect=422)

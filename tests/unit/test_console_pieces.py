@@ -62,3 +62,12 @@ def test_navigation_follows_the_role():
         "auditor"
     )
     assert "/console/grants/objections" in paths("reviewer") and "/console/grants/objections" not in paths("officer")
+
+
+def test_the_loan_api_takes_the_co_borrower_relationships_of_the_vocabulary():
+    from typing import get_args
+
+    from loans.schemas import Relationship
+    from service.registry.vocabulary import CO_BORROWER_RELATIONSHIPS
+
+    assert get_args(Relationship) == CO_BORROWER_RELATIONSHIPS  # the one list: a parent or legal guardian
