@@ -82,6 +82,7 @@ async def load_donation_demo(session: AsyncSession, settings: Settings, today: d
             family="新生入学资助",
             funding="government",
             once_only=True,
+            first_year_only=True,
             rule={"type": "by_province", "in_province": "500.00", "out_of_province": "1000.00"},
             eligible_categories=["registered_poor", "minimum_allowance"],
         ),

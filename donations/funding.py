@@ -124,6 +124,7 @@ async def add_program(session: AsyncSession, data: ProgramIn, actor: str) -> Pro
         funding=data.funding,
         rule=rule,
         once_only=data.once_only,
+        first_year_only=data.first_year_only,
         eligible_categories=sorted(set(data.eligible_categories)),
         levels=sorted(set(data.levels)),
         quota=data.quota,

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -57,6 +58,7 @@ class Program(Base):
     funding: Mapped[str] = mapped_column(String(12))  # social | government
     rule: Mapped[dict[str, Any]] = mapped_column(JSON)
     once_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_year_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # freshmen
     eligible_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     levels: Mapped[list[str]] = mapped_column(JSON, default=list)
     quota: Mapped[int | None] = mapped_column(Integer, default=None)  # persons per academic year

@@ -85,6 +85,7 @@ class Candidate:
     categories: tuple[str, ...]
     university_province: str
     household_province: str
+    year_of_study: int = 1  # the application's academic year counted from the enrolment's (1: a freshman)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class ProgramRules:
     budget: int | None = None  # fen
     opens_on: date | None = None
     closes_on: date | None = None
+    first_year_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,14 @@ def decide(
                 "level",
                 f"本项目只资助{allowed}学生，该生为{LEVELS_ZH.get(c.level, c.level)}。",
                 f"The programme is for {', '.join(p.levels)} students, not {c.level}.",
+            )
+        )
+    if p.first_year_only and c.year_of_study != 1:
+        reasons.append(
+            Reason(
+                "first_year",
+                f"本项目只资助新生（入学第一学年），该生本学年为第 {c.year_of_study} 学年。",
+                f"The programme is for first-year students; this is the student's year {c.year_of_study}.",
             )
         )
     if p.eligible_categories and not set(c.categories) & set(p.eligible_categories):

@@ -39,6 +39,7 @@ class ProgramIn(msgspec.Struct, forbid_unknown_fields=True):
     funding: Literal["social", "government"]
     rule: dict[str, Any]
     once_only: bool = False
+    first_year_only: bool = False  # only a student's first academic year (新生入学资助)
     eligible_categories: list[Category] = []
     levels: list[Level] = []
     quota: Annotated[int, msgspec.Meta(ge=1)] | None = None
@@ -57,6 +58,7 @@ class ProgramOut(msgspec.Struct):
     funding: str
     rule: dict[str, Any]
     once_only: bool
+    first_year_only: bool
     eligible_categories: list[str]
     levels: list[str]
     quota: int | None

@@ -20,6 +20,7 @@ from service.db import utcnow
 from service.errors import NOT_FOUND, UNPROCESSABLE, Problem, problem_type
 from service.identity import IdentityError, mask_id_number, normalize_bank_card
 from service.registry.models import Student, University
+from service.registry.study_dates import academic_year_of
 
 NOT_ELIGIBLE = problem_type("grant-not-eligible", 422, "不符合资助条件", "Not eligible")
 DUPLICATE = problem_type("grant-application-exists", 409, "重复申请", "The application exists already")
@@ -48,6 +49,7 @@ def program_rules(p: Program) -> ProgramRules:
         budget=p.budget,
         opens_on=p.opens_on,
         closes_on=p.closes_on,
+        first_year_only=p.first_year_only,
     )
 
 
@@ -132,6 +134,7 @@ async def submit(
         categories=tuple(student.categories or ()),
         university_province=university.province if university else "",
         household_province=student.household_province,
+        year_of_study=data.academic_year - academic_year_of(student.enrolled_on) + 1,
     )
     decision = decide(program_rules(program), candidate, today, taken_persons=int(persons), taken_amount=int(amount))
     if not decision.eligible:

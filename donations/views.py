@@ -62,6 +62,7 @@ def program_out(p: Program) -> ProgramOut:
         funding=p.funding,
         rule=rule_out(p.rule),
         once_only=p.once_only,
+        first_year_only=p.first_year_only,
         eligible_categories=list(p.eligible_categories),
         levels=list(p.levels),
         quota=p.quota,

@@ -58,7 +58,12 @@ def program_in(values: dict[str, str], lists: dict[str, list[str]]) -> ProgramIn
         for k in ("name", "funding", "family", "quota", "budget", "opens_on", "closes_on", "notice_days", "pooling")
         if k in values
     }
-    data.update(rule=rule_from_form(values), once_only=values.get("once_only") == "on", **lists)
+    data.update(
+        rule=rule_from_form(values),
+        once_only=values.get("once_only") == "on",
+        first_year_only=values.get("first_year_only") == "on",
+        **lists,
+    )
     return form_struct(ProgramIn, data)
 
 

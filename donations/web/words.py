@@ -24,6 +24,7 @@ GRANT_MESSAGES: dict[str, tuple[str, str]] = {
     "rule_in_province": ("区内院校（元）", "In the province (yuan)"),
     "rule_out_of_province": ("区外院校（元）", "Outside the province (yuan)"),
     "once_only": ("一次性资助", "Once only"),
+    "first_year_only": ("仅资助新生（入学第一学年）", "First-year students only"),
     "quota": ("名额（人/学年）", "Quota (persons a year)"),
     "budget": ("预算（元/学年）", "Budget (yuan a year)"),
     "notice_days": ("公示天数", "Notice days"),

@@ -135,6 +135,12 @@ def extension_fault(enrolled_on: date, new_graduation: date) -> tuple[str, str] 
     return None
 
 
+def academic_year_of(on: date) -> int:
+    """The academic year a day belongs to, as a course counts it: one enrolled from July on starts that autumn's
+    year (registration runs in late August); one enrolled in spring joined the year begun the autumn before."""
+    return on.year if on.month >= 7 else on.year - 1
+
+
 def year_outside_studies(academic_year: int, enrolled_on: date, expected_graduation: date) -> tuple[str, str] | None:
     """A loan is for an academic year (1 September to 31 August) in which the student studies."""
     if enrolled_on <= date(academic_year + 1, 8, 31) and expected_graduation >= date(academic_year, 9, 1):

@@ -40,9 +40,12 @@ async def test_officer_creates_a_programme_with_its_rule_and_bad_input_writes_no
         assert r.status_code == 422 and alert_of(r.text)
         async with sessions() as s:
             assert await s.scalar(select(func.count()).select_from(Program)) == 0
-        page = _location(await officer.post("/console/programs", {**form, "levels": "undergraduate"}))
+        page = _location(
+            await officer.post("/console/programs", {**form, "levels": "undergraduate", "first_year_only": "on"})
+        )
         r = await officer.client.get(page)
         assert "爱心助学金" in r.text and "3000.00" in r.text and "2000.00" in r.text
+        assert "仅资助新生" in r.text  # the freshmen-only rule, as the API takes it
     async with console_as(client, "reviewer-g") as reviewer:
         assert (await reviewer.post("/console/programs", form)).status_code == 403  # officers create them
 

@@ -157,3 +157,18 @@ async def test_public_notice_masks_and_an_upheld_objection_sends_back_to_review(
     assert [a["student_id"] for a in made] == [w.students["away"]]
     listed = await w.get(f"/programs/{p}/awards")
     assert listed["total"] == 2
+
+
+async def test_a_freshmen_programme_refuses_a_later_year_of_study(client, make_user):
+    """新生入学资助 is for first-year students (the fixtures' students enrolled in September 2025)."""
+    w = await grant_world(client, make_user)
+    travel = await w.program(
+        name="新生入学资助2027",
+        family="新生入学资助",
+        first_year_only=True,
+        rule={"type": "by_province", "in_province": "500.00", "out_of_province": "1000.00"},
+    )
+    assert travel["first_year_only"] is True
+    r = await w.apply(travel["id"], "ug", year=2027, expect=422)
+    assert "新生" in r["detail_zh"] and "第 3 学年" in r["detail_zh"], r
+    assert (await w.apply(travel["id"], "jc", year=2025))["amount"] == "500.00"

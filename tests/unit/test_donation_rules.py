@@ -82,6 +82,21 @@ def test_eligibility_lists_every_reason():
     assert [r.code for r in early.reasons] == ["window"]
 
 
+def test_a_freshmen_programme_takes_the_first_academic_year_only():
+    """新生入学资助: freshmen only (DOMAIN.md); a third-year student used to get 500."""
+    from dataclasses import replace
+
+    from service.registry.study_dates import academic_year_of
+
+    travel = ProgramRules(rule=TRAVEL, first_year_only=True)
+    assert decide(travel, UG_HOME, date(2025, 9, 10)).eligible  # year_of_study defaults to 1
+    third = decide(travel, replace(UG_HOME, year_of_study=3), date(2025, 9, 10))
+    assert [r.code for r in third.reasons] == ["first_year"] and "第 3 学年" in third.reasons[0].zh
+    assert decide(ProgramRules(rule=TRAVEL), replace(UG_HOME, year_of_study=3), date(2025, 9, 10)).eligible
+    assert [academic_year_of(date(2025, d[0], d[1])) for d in ((8, 28), (9, 1), (12, 31))] == [2025] * 3
+    assert academic_year_of(date(2026, 3, 1)) == 2025  # a spring enrolment joins the year begun the autumn before
+
+
 def test_empty_lists_admit_everyone():
     assert decide(ProgramRules(rule=TRAVEL), PG_AWAY, date(2025, 1, 1)).eligible
 
