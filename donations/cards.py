@@ -1,8 +1,9 @@
 """Changing the bank card an award is paid to: maker-checker, as for every other way money could be redirected.
 
-The card given with the application was entered by one officer and reviewed by another. A payment may name a
-card only when it is the one on file (or when none is on file yet, as API.md has always allowed); any other card
-is a 409 that says to propose a change. A change is proposed by one user (`proposed`) and approved or rejected
+The card given with the application was entered by one officer and reviewed by another: that is a verified card.
+A grant is paid only to a verified card (DOMAIN.md; issue 17): a payment may name a card only when it is the one on
+file, any other card is a 409 that says to propose a change, and an award with no card on file is a 409 too (a card
+given at payment would be one person's word). A change is proposed by one user (`proposed`) and approved or rejected
 by a different user with the reviewer's role; only an approval writes the new card on the award, which the next
 payment then uses. Cards are stored whole (the bank needs them) and shown and audited masked.
 """
@@ -27,6 +28,7 @@ from service.lookups import get_or_404
 CARD_MISMATCH = problem_type(
     "bank-card-not-on-file", 409, "银行卡号与登记的不一致", "The bank card is not the one on file"
 )
+CARD_NOT_VERIFIED = problem_type("bank-card-not-verified", 409, "没有经复核的银行卡", "No verified bank card on file")
 PROPOSED, APPROVED, REJECTED = "proposed", "approved", "rejected"
 
 
@@ -43,11 +45,20 @@ def snapshot(change: CardChange) -> dict[str, Any]:
     }
 
 
-def card_for_payment(award: Award, card: str | None) -> str | None:
-    """The card a payment goes to: the one on file; a different one only through an approved change (409)."""
+def card_for_payment(award: Award, card: str | None) -> str:
+    """The card a payment goes to: the verified one on file; none on file, or a different one, only through an
+    approved change (409)."""
     given = checked_card(card)
-    if given is None or award.bank_card is None or given == award.bank_card:
-        return given or award.bank_card
+    if award.bank_card is None:
+        raise Problem(
+            CARD_NOT_VERIFIED,
+            "该资助没有经复核的银行卡，未发放。请先提出银行卡变更，经另一位复核人批准后再发放。",
+            "The award has no verified bank card; nothing was paid. Propose the card as a change and have another "
+            "user approve it first.",
+            field="bank_card",
+        )
+    if given is None or given == award.bank_card:
+        return award.bank_card
     raise Problem(
         CARD_MISMATCH,
         f"银行卡 {mask_bank_card(given)} 与该资助登记的银行卡 {mask_bank_card(award.bank_card)} 不一致，未发放。"

@@ -20,6 +20,8 @@ from service.registry.models import Student, University
 
 START = date(2025, 8, 1)
 
+VERIFIED_CARD = "6222021234567890128"  # a reviewed card on file (Luhn-valid)
+
 
 async def _setup(engine, pooling: str) -> tuple[int, list[int]]:
     async with write_session(engine) as s:
@@ -132,6 +134,7 @@ async def test_random_walk_keeps_the_invariants(db, seed, pooling):
                         amount=app.amount,
                         status="awarded",
                         finalized_on=START,
+                        bank_card=VERIFIED_CARD,  # as a reviewed application leaves it: paid only to such a card
                     )
                 )
         if action == "pay":
@@ -209,6 +212,7 @@ async def test_batch_allocation_and_a_line_reversed_only_once(db):
                     amount=100,
                     status="awarded",
                     finalized_on=START,
+                    bank_card=VERIFIED_CARD,
                 )
                 for a in apps
             ]

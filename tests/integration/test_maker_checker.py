@@ -274,3 +274,27 @@ async def test_a_card_change_in_the_console(client, make_user, db):
         change = int(re.search(r"/console/card-changes/(\d+)/approve", shown).group(1))
         assert (await reviewer.post(f"/console/card-changes/{change}/approve")).status_code == 303
     assert (await w.get(f"/awards/{award}"))["award"]["bank_card"] == "621700******0006"
+
+
+async def test_a_grant_is_paid_only_to_a_verified_card(client, make_user, db):
+    """An application without a card gives an award with none on file: paying it (with a card named at payment or
+    without one) is a 409 until a second person approves the card (issue 17: `bank_card: null` used to be paid)."""
+    w = await grant_world(client, make_user)
+    donor = await w.donor()
+    program = (await w.program(funding="social", name="无卡资助"))["id"]
+    await w.donate(donor, program, "10000.00", "2025-08-01")
+    app = await w.apply(program, "ug", card=None)
+    await w.post(f"/applications/{app['id']}/review", {"approved": True}, w.reviewer, expect=200)
+    with on_day("2025-09-01"):
+        await w.post(f"/programs/{program}/notices", {"starts_on": "2025-09-01"}, expect=201)
+    with on_day("2025-09-08"):
+        award = (await w.post(f"/programs/{program}/awards/finalize", {"as_of": "2025-09-08"}, expect=200)).json()
+    award_id = award["awards"][0]["id"]
+    for extra in ({}, {"bank_card": OTHER}):
+        refused = await w.pay(award_id, expect=409, **extra)
+        assert refused["type"] == "/problems/bank-card-not-verified" and refused["field"] == "bank_card"
+    assert (await w.get(f"/awards/{award_id}"))["award"]["status"] == "awarded"  # nothing paid
+    change = (await w.post(f"/awards/{award_id}/card-changes", {"bank_card": OTHER, "reason": "补登银行卡"})).json()
+    await w.post(f"/card-changes/{change['id']}/decision", {"approved": True}, w.reviewer, expect=200)
+    paid = await w.pay(award_id)
+    assert paid["award"]["status"] == "paid" and paid["award"]["bank_card"] == "621700******0006"
