@@ -10,8 +10,6 @@ masked before it is stored, for the same reason.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, select
@@ -24,6 +22,7 @@ from donations.models import Application, Notice, Objection, ObjectionQuota
 from donations.selection import MAKER_CHECKER, get_application, move
 from service import audit, lifecycle
 from service.auth import AuthUser
+from service.clientaddress import keyed_digest
 from service.db import utcnow
 from service.errors import TOO_MANY, UNPROCESSABLE, Problem, problem_type
 from service.identity import IdentityError, mask_phone, normalize_phone, redact
@@ -38,7 +37,7 @@ DECISIONS = {"dismiss": "dismissed", "uphold": "upheld"}
 def client_key(secret: str, address: str) -> str:
     """A keyed hash of the client's address: enough to count its objections, and no address at rest (an IPv4
     address hashed without a key is found again by trying all 2³² of them)."""
-    return hmac.new(secret.encode(), f"objection-client|{address}".encode(), hashlib.sha256).hexdigest()
+    return keyed_digest(secret, "objection-client", address)
 
 
 def _hour(moment: datetime) -> datetime:

@@ -7,6 +7,8 @@ applies it to a request. Sign-in throttling and the public notice's objection qu
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 from collections.abc import Iterable
 from typing import Any
@@ -53,3 +55,9 @@ def request_address(connection: ASGIConnection[Any, Any, Any, Any], proxies: tup
     """The client address of a request (X-Forwarded-For only from the trusted proxies)."""
     client = connection.scope.get("client")
     return client_address(client[0] if client else None, connection.headers.get("x-forwarded-for"), proxies)
+
+
+def keyed_digest(secret: str, *parts: str) -> str:
+    """What the service keeps of a client address (with a purpose and, say, a user name): an HMAC, never the
+    address itself; without the key it cannot be found again by trying all 2³² IPv4 addresses."""
+    return hmac.new(secret.encode(), "\n".join(parts).encode(), hashlib.sha256).hexdigest()

@@ -18,8 +18,6 @@ name field must not be kept, and an address must not be recoverable by hashing a
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.clientaddress import keyed_digest
 from service.db import Base, UtcDateTime
 
 NAME, ADDRESS = "name", "addr"
@@ -43,10 +42,6 @@ class LoginThrottle(Base):
     since: Mapped[datetime] = mapped_column(UtcDateTime, index=True)  # the window's first attempt
 
 
-def _digest(secret: str, *parts: str) -> str:
-    return hmac.new(secret.encode(), "\n".join(parts).encode(), hashlib.sha256).hexdigest()
-
-
 @dataclass(frozen=True)
 class Keys:
     """The two counters one attempt (user name, client address) counts on."""
@@ -58,15 +53,15 @@ class Keys:
     @classmethod
     def of(cls, username: str, address: str, secret: str) -> Keys:
         return cls(
-            name=_digest(secret, "name", address, username),
-            address=_digest(secret, "addr", address),
+            name=keyed_digest(secret, "name", address, username),
+            address=keyed_digest(secret, "addr", address),
             subject=subject_of(username, secret),
         )
 
 
 def subject_of(username: str, secret: str) -> str:
     """What the `name` rows of a user name carry, so that an admin can unlock it from every address."""
-    return _digest(secret, "subject", username)
+    return keyed_digest(secret, "subject", username)
 
 
 @dataclass(frozen=True)

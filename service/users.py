@@ -51,20 +51,13 @@ async def _check_scope(session: AsyncSession, user: User, donor_exists: DonorExi
             f"Donor {user.donor_id} does not exist.",
             field="donor_id",
         )
-    if user.student_id is not None and await session.get(Student, user.student_id) is None:
-        raise Problem(
-            UNPROCESSABLE,
-            f"学生 {user.student_id} 不存在。",
-            f"Student {user.student_id} does not exist.",
-            field="student_id",
-        )
-    if user.university_code is not None and await session.get(University, user.university_code) is None:
-        raise Problem(
-            UNPROCESSABLE,
-            f"院校 {user.university_code} 不存在。",
-            f"University {user.university_code} does not exist.",
-            field="university_code",
-        )
+    for field, model, zh, en in (
+        ("student_id", Student, "学生", "Student"),
+        ("university_code", University, "院校", "University"),
+    ):
+        key = getattr(user, field)
+        if key is not None and await session.get(model, key) is None:
+            raise Problem(UNPROCESSABLE, f"{zh} {key} 不存在。", f"{en} {key} does not exist.", field=field)
 
 
 async def create_user(

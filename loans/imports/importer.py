@@ -23,15 +23,8 @@ import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loans.imports.lookups import database_rules
-from loans.imports.rows import (
-    PolicyCheck,
-    Progress,
-    Row,
-    cross_rules,
-    number_rules,
-    policy_rules,
-    read_rows,
-)
+from loans.imports.rows import Progress, Row, read_rows
+from loans.imports.sheet_rules import PolicyCheck, cross_rules, number_rules, policy_rules
 from loans.imports.template import DEFAULT_MAX_ROWS, FIELDS, RowError, Sheet
 from loans.imports.write import Plans, write
 from loans.models import LoanImport

@@ -11,7 +11,8 @@ import pytest
 
 from loans.imports import cells as excel
 from loans.imports.cells import CellError
-from loans.imports.rows import PolicyCheck, Row, cross_rules, parse_row, policy_rules, read_rows, row_rules
+from loans.imports.rows import Row, parse_row, read_rows, row_rules
+from loans.imports.sheet_rules import PolicyCheck, cross_rules, policy_rules
 from loans.imports.template import COLUMNS, FIELDS, read_sheet
 from loans.imports.workbooks import error_report, template_workbook
 from loans.policy import PolicyRow, contract_terms
